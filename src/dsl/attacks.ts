@@ -1,0 +1,150 @@
+/**
+ * The paper's four Lp attacks as values (spec §2), each with its defaults and every parameter
+ * overridable through options named as in the paper's formulas.
+ *
+ * @since 0.1.0
+ */
+import { pipe } from 'fp-ts/function'
+import {
+  add,
+  clean,
+  clip,
+  exponent,
+  gradient,
+  iterate,
+  multiply,
+  normalize,
+  projectBall,
+  projectRatio,
+  scale,
+  sign,
+  uniform,
+  uniformRatio,
+} from './constructors.js'
+import type { Attack, NormScope, RatioReading, Units } from './types.js'
+
+interface Common {
+  /** Number of iterations T (default 5). */
+  readonly steps?: number
+  /** Seed of the random start (default 0). */
+  readonly seed?: number
+  /** Start from a random point of the constraint set. */
+  readonly randomStart?: boolean
+}
+
+export interface AddLinfOptions extends Common {
+  /** L∞ radius (default 4/255). */
+  readonly eps?: number
+  /** Step size (default 1/255). */
+  readonly alpha?: number
+}
+
+/** Add-L∞ (PGD): x' ← clip[0,1](Π_∞(ε)(x' + α·sign(g))), uniform random start in the ε-ball. */
+export const addLinf = (o: AddLinfOptions = {}): Attack => {
+  const eps = o.eps ?? 4 / 255
+  return pipe(
+    gradient(),
+    sign,
+    scale(o.alpha ?? 1 / 255),
+    add,
+    projectBall({ norm: 'linf', eps }),
+    clip(0, 1),
+    iterate(o.steps ?? 5, {
+      name: 'add-linf',
+      init: o.randomStart ?? true ? uniform({ norm: 'linf', eps }) : clean(),
+      seed: o.seed ?? 0,
+    }),
+  )
+}
+
+export interface L2Options extends Common {
+  /**
+   * How ε and α are read: 'rms' (default) per value, ε_abs = ε·√N, so the defaults scale with the clip
+   * size (spec §2: the paper's ε=160, α=1 over 3·40·112·112 values); 'absolute' as given.
+   */
+  readonly units?: Units
+  /** Normalise the gradient over the whole sample (default) or per frame. */
+  readonly scope?: NormScope
+}
+
+export interface AddL2Options extends L2Options {
+  /** L2 radius (default 0.13 rms ≈ 160 on the paper's clips). */
+  readonly eps?: number
+  /** Step size (default 1/1227 rms ≈ 1.0 on the paper's clips). */
+  readonly alpha?: number
+}
+
+/** Add-L2: x' ← clip[0,1](Π_2(ε)(x' + α·g/‖g‖₂)), random start rescaled to norm ε. */
+export const addL2 = (o: AddL2Options = {}): Attack => {
+  const units = o.units ?? 'rms'
+  const eps = o.eps ?? 0.13
+  return pipe(
+    gradient(),
+    normalize({ scope: o.scope ?? 'sample' }),
+    scale(o.alpha ?? 1 / 1227, { units }),
+    add,
+    projectBall({ norm: 'l2', eps, units }),
+    clip(0, 1),
+    iterate(o.steps ?? 5, {
+      name: 'add-l2',
+      init: o.randomStart ?? true ? uniform({ norm: 'l2', eps, units }) : clean(),
+      seed: o.seed ?? 0,
+    }),
+  )
+}
+
+export interface MultLinfOptions extends Common {
+  /** Ratio bound: max(x'/x, x/x') ≤ ε (default 1.04). */
+  readonly eps?: number
+  /** Step factor (default 1.01). */
+  readonly alpha?: number
+}
+
+/** Mult-L∞: x' ← clip[0,1](Π_ratio∞(ε)(x' ⊙ α^sign(g))), clean start (random start optional). */
+export const multLinf = (o: MultLinfOptions = {}): Attack => {
+  const eps = o.eps ?? 1.04
+  return pipe(
+    gradient(),
+    sign,
+    exponent(o.alpha ?? 1.01),
+    multiply,
+    projectRatio({ norm: 'linf', eps }),
+    clip(0, 1),
+    iterate(o.steps ?? 5, {
+      name: 'mult-linf',
+      init: o.randomStart ?? false ? uniformRatio({ eps }) : clean(),
+      seed: o.seed ?? 0,
+    }),
+  )
+}
+
+export interface MultL2Options extends L2Options {
+  /** Ratio bound (default 1.32 rms, 'log' reading: ‖log(x'/x)‖₂ ≤ √N·ln 1.32). Provisional. */
+  readonly eps?: number
+  /** Step factor (default 1.002 rms: a log-step of √N·ln 1.002 in L2). Provisional. */
+  readonly alpha?: number
+  /** Reading of the L2 ratio bound (spec §2.1, default 'log'). */
+  readonly reading?: RatioReading
+}
+
+/**
+ * Mult-L2: x' ← clip[0,1](Π_ratio2(ε)(x' ⊙ α^(g/‖g‖₂))). The defaults are provisional until calibrated
+ * on the shipped benchmark (spec §2.1): relative per-pixel change ≈ Add-L2's on clips of mean ≈ 0.4.
+ */
+export const multL2 = (o: MultL2Options = {}): Attack => {
+  const units = o.units ?? 'rms'
+  const eps = o.eps ?? 1.32
+  return pipe(
+    gradient(),
+    normalize({ scope: o.scope ?? 'sample' }),
+    exponent(o.alpha ?? 1.002, { units }),
+    multiply,
+    projectRatio({ norm: 'l2', eps, reading: o.reading ?? 'log', units }),
+    clip(0, 1),
+    iterate(o.steps ?? 5, {
+      name: 'mult-l2',
+      init: o.randomStart ?? false ? uniformRatio({ eps }) : clean(),
+      seed: o.seed ?? 0,
+    }),
+  )
+}

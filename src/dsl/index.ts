@@ -1,0 +1,8 @@
+/**
+ * The attack algebra: types, constructors and combinators, and the paper's attacks as values.
+ * Imports no tensor library.
+ */
+export * from './types.js'
+export * from './constructors.js'
+export * as attacks from './attacks.js'
+export type { AddLinfOptions, AddL2Options, MultLinfOptions, MultL2Options } from './attacks.js'

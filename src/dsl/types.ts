@@ -1,0 +1,155 @@
+/**
+ * The attack algebra's data model: plain, immutable, JSON-serialisable values.
+ *
+ * Units are carried by the tags, so nonsense does not compile:
+ * - a `Direction` is unitless (a function of the loss gradient g = ∇ₓL at the current iterate);
+ * - an `Offset` (`Scale`) is in pixel units and can only be `add`ed;
+ * - a `Factor` (`Exponent`) is a positive multiplier α^d and can only be `multiply`-ed.
+ *
+ * Clips are `[N, T, H, W, C]` float32 in [0, 1] (NDHWC). N = T·H·W·C is the number of values in one
+ * sample; "rms" units scale a per-value quantity by √N (spec §2: ε_abs = ε_rms·√N).
+ *
+ * @since 0.1.0
+ */
+
+// -------------------------------------------------------------------------------------------------
+// regions (minimal here; the full region algebra is its own issue)
+// -------------------------------------------------------------------------------------------------
+
+/** A subset of the clip's values, the same on every sample. */
+export type Region =
+  /** Frames `indices` (0-based), all pixels and channels. */
+  | { readonly _tag: 'Frames'; readonly indices: ReadonlyArray<number> }
+  /** A fixed rectangle of `height`x`width` pixels at (`top`, `left`), on every frame. */
+  | {
+      readonly _tag: 'Box'
+      readonly top: number
+      readonly left: number
+      readonly height: number
+      readonly width: number
+    }
+
+// -------------------------------------------------------------------------------------------------
+// directions, offsets, factors
+// -------------------------------------------------------------------------------------------------
+
+/** Where an L2 normalisation takes its norm: over the whole sample, or over each frame. */
+export type NormScope = 'sample' | 'frame'
+
+/** How a scalar parameter is read: as is, or per value (multiplied by √N, N = values per sample). */
+export type Units = 'absolute' | 'rms'
+
+/** A unitless tensor expression of the gradient g = ∇ₓL(x', y). */
+export type Direction =
+  | { readonly _tag: 'Gradient' }
+  | { readonly _tag: 'Sign'; readonly of: Direction }
+  /** d / ‖d‖₂, per sample (whole clip) or per frame; 0 where the norm is 0. */
+  | { readonly _tag: 'Normalize'; readonly norm: 'l2'; readonly scope: NormScope; readonly of: Direction }
+  /** d inside `region`, 0 outside. */
+  | { readonly _tag: 'MaskRegion'; readonly region: Region; readonly of: Direction }
+
+/** An additive offset α·d, in pixel units (α·√N when `units` is 'rms'). */
+export interface Offset {
+  readonly _tag: 'Scale'
+  readonly alpha: number
+  readonly units: Units
+  readonly of: Direction
+}
+
+/** A multiplicative factor α^d = exp(d·ln α), α > 0 (ln α·√N in the exponent when 'rms'). */
+export interface Factor {
+  readonly _tag: 'Exponent'
+  readonly alpha: number
+  readonly units: Units
+  readonly of: Direction
+}
+
+/** x' ← x' + offset, or x' ← x' ⊙ factor. */
+export type Update =
+  | { readonly _tag: 'Add'; readonly offset: Offset }
+  | { readonly _tag: 'Multiply'; readonly factor: Factor }
+
+// -------------------------------------------------------------------------------------------------
+// constraints
+// -------------------------------------------------------------------------------------------------
+
+export type BallNorm = 'linf' | 'l2'
+
+/**
+ * How an L2 ratio bound is read (spec §2.1): 'log' ‖log(x'/x)‖₂ ≤ ln ε (default),
+ * 'literal' ‖x'/x‖₂ ≤ ε, 'deviation' ‖x'/x − 1‖₂ ≤ ε. Ignored for L∞.
+ */
+export type RatioReading = 'log' | 'literal' | 'deviation'
+
+export type Constraint =
+  /** Project x' onto {‖x' − x‖ ≤ ε} (per sample). */
+  | { readonly _tag: 'ProjectBall'; readonly norm: BallNorm; readonly eps: number; readonly units: Units }
+  /**
+   * Project x' onto the ratio ball around x: L∞ max(x'/x, x/x') ≤ ε, or the L2 `reading`.
+   * Where x = 0 the ratio is taken as 1, so x' = 0 there.
+   */
+  | {
+      readonly _tag: 'ProjectRatio'
+      readonly norm: BallNorm
+      readonly eps: number
+      readonly reading: RatioReading
+      readonly units: Units
+    }
+  /** Clip every value to [lo, hi]. */
+  | { readonly _tag: 'Clip'; readonly lo: number; readonly hi: number }
+
+/** One iteration: an update followed by constraints, applied in order. */
+export interface Step {
+  readonly _tag: 'Step'
+  readonly update: Update
+  readonly constraints: ReadonlyArray<Constraint>
+}
+
+// -------------------------------------------------------------------------------------------------
+// initialisation, loss, attack
+// -------------------------------------------------------------------------------------------------
+
+export type Init =
+  /** x' = x. */
+  | { readonly _tag: 'Clean' }
+  /**
+   * Additive random start: L∞, x' = clip[0,1](x + U(−ε, ε)); L2, x' = clip[0,1](x + ε·z/‖z‖₂), z ~ N(0, I).
+   * Inside `region` only, when given.
+   */
+  | {
+      readonly _tag: 'Uniform'
+      readonly norm: BallNorm
+      readonly eps: number
+      readonly units: Units
+      readonly region?: Region
+    }
+  /** Multiplicative random start: x' = clip[0,1](x ⊙ exp(U(−ln ε, ln ε))); zeros stay zero. */
+  | { readonly _tag: 'UniformRatio'; readonly eps: number; readonly region?: Region }
+
+export type Target =
+  | { readonly _tag: 'Untargeted' }
+  /** Push every sample towards class `label` (the attack descends CE(label)). */
+  | { readonly _tag: 'Targeted'; readonly label: number }
+
+/** The attacker ascends L: CE(y) untargeted, −CE(label) targeted; mean over the batch. */
+export interface Loss {
+  readonly _tag: 'CrossEntropy'
+  readonly target: Target
+}
+
+/**
+ * An iterative attack: x' ← init(x), then `steps` iterations; iteration i runs `body[i mod body.length]`.
+ * Random choices (the random start) are drawn from `seed`.
+ */
+export interface Attack {
+  readonly _tag: 'Attack'
+  readonly name: string
+  readonly init: Init
+  readonly body: ReadonlyArray<Step>
+  readonly steps: number
+  readonly loss: Loss
+  readonly seed: number
+}
+
+/** Every node of the algebra, for rule tables keyed by tag. */
+export type Node = Region | Direction | Offset | Factor | Update | Constraint | Step | Init | Target | Loss | Attack
