@@ -207,7 +207,10 @@ export const withSteps =
   (steps: number) =>
   (attack: Attack): Attack => ({ ...attack, steps })
 
-/** Restricts every update of the attack (and its random start) to `region`. */
+/**
+ * Restricts every update of the attack (and its random start) to `region`. Applied twice, the masks
+ * nest: the updates are restricted to the intersection.
+ */
 export const restrictTo =
   (region: Region) =>
   (attack: Attack): Attack => ({

@@ -1,0 +1,34 @@
+/**
+ * Resolving an attack reference from the command line: a built-in name or a JSON spec file.
+ */
+import { readFile } from 'node:fs/promises'
+import * as E from 'fp-ts/Either'
+import * as attacks from '../dsl/attacks.js'
+import { parseAttackJson } from '../dsl/codec.js'
+import type { Attack } from '../dsl/types.js'
+
+/** The paper's attacks by their CLI names, with their defaults. */
+export const BUILT_IN: Readonly<Record<string, () => Attack>> = {
+  'add-linf': () => attacks.addLinf(),
+  'add-l2': () => attacks.addL2(),
+  'mult-linf': () => attacks.multLinf(),
+  'mult-l2': () => attacks.multL2(),
+}
+
+/** A built-in name, or a path to a JSON spec; Left holds one message per problem. */
+export const loadAttack = async (ref: string): Promise<E.Either<ReadonlyArray<string>, Attack>> => {
+  const builtIn = BUILT_IN[ref]
+  if (builtIn) return E.right(builtIn())
+  let text: string
+  try {
+    text = await readFile(ref, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return E.left([
+      code === 'ENOENT'
+        ? `${ref}: no such file, and not a built-in attack (${Object.keys(BUILT_IN).join(', ')})`
+        : `${ref}: cannot read (${code ?? (e as Error).message})`,
+    ])
+  }
+  return E.mapLeft((problems: ReadonlyArray<string>) => problems.map((p) => `${ref}: ${p}`))(parseAttackJson(text))
+}

@@ -1,0 +1,392 @@
+/**
+ * io-ts codecs for attack values: JSON specs in, typed `Attack` values out, with one readable message
+ * per problem, e.g. `attack.body[0].constraints[0].eps: expected a number > 1 (a ratio bound), got 0.9`.
+ *
+ * The JSON format is the value format itself (plain objects with `_tag` discriminants and the field
+ * names of `types.ts`). Every problem is reported, not just the first; unknown fields are problems, so
+ * a typo in a spec never passes silently. Errors are data: nothing here throws on bad input.
+ *
+ * @example
+ * import { parseAttackJson } from 'multav'
+ * parseAttackJson('{"_tag": "Attack", "steps": 0}')
+ * // left(['attack.name: missing, expected a non-empty string (a name)', …,
+ * //       'attack.steps: expected an integer ≥ 1 (a step count), got 0', …])
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
+import * as t from 'io-ts'
+import type { Attack, Constraint, Direction, Init, Region, Step, Target, Update } from './types.js'
+
+/** What is known about the clip the attack will run on; regions are then checked against it. */
+export interface CodecContext {
+  readonly clip?: { readonly T: number; readonly H: number; readonly W: number }
+}
+
+/** Iteration counts above this are taken as mistakes. */
+const MAX_STEPS = 100_000
+
+// -------------------------------------------------------------------------------------------------
+// codec builders
+// -------------------------------------------------------------------------------------------------
+
+type Codec<A> = t.Type<A, unknown, unknown>
+
+/** A custom codec whose guard is its own validation. */
+const codec = <A>(name: string, validate: t.Validate<unknown, A>, encode: t.Encode<A, unknown>): Codec<A> =>
+  new t.Type(name, (u): u is A => E.isRight(validate(u, [])), validate, encode)
+
+/** A problem with its own message, at `context`. */
+const problem = (value: unknown, context: t.Context, message: string): t.ValidationError => ({
+  value,
+  context,
+  message,
+})
+
+/** `base`, then a check of the decoded value whose problems are reported as well. */
+const checked = <A>(base: Codec<A>, problems: (a: A, c: t.Context) => ReadonlyArray<t.ValidationError>): Codec<A> =>
+  codec(
+    base.name,
+    (u, c) =>
+      pipe(
+        base.validate(u, c),
+        E.chain((a) => {
+          const found = problems(a, c)
+          return found.length === 0 ? t.success(a) : t.failures([...found])
+        }),
+      ),
+    base.encode,
+  )
+
+/** A finite number satisfying `ok`; `name` says what is expected and what the number is for. */
+const num = (name: string, ok: (n: number) => boolean = () => true): Codec<number> =>
+  codec(
+    name,
+    (u, c) =>
+      typeof u !== 'number'
+        ? t.failure(u, c)
+        : !Number.isFinite(u)
+          ? t.failure(u, c, `expected a finite number, got ${show(u)}`)
+          : ok(u)
+            ? t.success(u)
+            : t.failure(u, c),
+    t.identity,
+  )
+
+/** A safe integer ≥ `min`. */
+const int = (name: string, min: number): Codec<number> => num(name, (n) => Number.isSafeInteger(n) && n >= min)
+
+/** One of the given strings. */
+const oneOf = <K extends string>(...keys: ReadonlyArray<K>): Codec<K> =>
+  t.keyof(Object.fromEntries(keys.map((k) => [k, null])) as Record<K, null>, keys.map((k) => `"${k}"`).join(' | '))
+
+/** An array of `item`s, at least `minLength` of them. */
+const list = <A>(name: string, item: Codec<A>, minLength = 0): Codec<ReadonlyArray<A>> => {
+  const array = t.array(item, name)
+  return codec(
+    name,
+    (u, c) =>
+      pipe(
+        array.validate(u, c),
+        E.chain((as) => (as.length >= minLength ? t.success([...as]) : t.failure(u, c))),
+      ),
+    (as) => as.map(item.encode),
+  )
+}
+
+/**
+ * A closed record: the `required` and `optional` fields (decoded and encoded in that order, absent
+ * optional fields left out), and an "unknown field" problem for every other key.
+ */
+const record = <R extends t.Props, O extends t.Props = {}>(
+  name: string,
+  required: R,
+  optional: O = {} as O,
+): Codec<t.TypeOf<t.TypeC<R>> & t.TypeOf<t.PartialC<O>>> => {
+  type A = t.TypeOf<t.TypeC<R>> & t.TypeOf<t.PartialC<O>>
+  const fields: t.Props = { ...required, ...optional }
+  const keys = Object.keys(fields)
+  const req = t.type(required, name)
+  const opt = t.partial(optional, name)
+  /** A fresh record of the known fields, their values from `get`, absent ones left out. */
+  const build = (get: (key: string) => unknown): A =>
+    Object.fromEntries(keys.map((k) => [k, get(k)]).filter(([, v]) => v !== undefined)) as A
+  return codec<A>(
+    name,
+    (u, c) => {
+      if (!t.UnknownRecord.is(u)) return t.failure(u, c)
+      const r = req.validate(u, c)
+      const o = opt.validate(u, c)
+      const unknown = Object.keys(u)
+        .filter((k) => !Object.hasOwn(fields, k))
+        .map((k) => problem(u[k], t.appendContext(c, k, t.unknown, u[k]), 'unknown field'))
+      return E.isLeft(r) || E.isLeft(o) || unknown.length > 0
+        ? t.failures([...(E.isLeft(r) ? r.left : []), ...(E.isLeft(o) ? o.left : []), ...unknown])
+        : t.success(build((k) => (Object.hasOwn(required, k) ? r.right : o.right)[k]))
+    },
+    (a) => build((k) => (a[k] === undefined ? undefined : fields[k]?.encode(a[k]))),
+  )
+}
+
+type Members<A extends { readonly _tag: string }> = {
+  readonly [K in A['_tag']]: Codec<Extract<A, { readonly _tag: K }>>
+}
+
+/**
+ * A tagged union, dispatched on `_tag` (one precise message for a missing or unknown tag, where
+ * `t.union` would report every member's mismatch). `noun` names a member: "unknown primitive "Sgn"".
+ */
+const tagged = <A extends { readonly _tag: string }>(name: string, noun: string, members: Members<A>): Codec<A> => {
+  const expected = `expected one of ${Object.keys(members).join(', ')}`
+  // Dispatch guarantees that the member decodes (and is given) values with its own tag.
+  const member = (tag: unknown): Codec<A> | undefined =>
+    typeof tag === 'string' && Object.hasOwn(members, tag)
+      ? (members[tag as A['_tag']] as unknown as Codec<A>)
+      : undefined
+  return codec(
+    name,
+    (u, c) => {
+      if (!t.UnknownRecord.is(u)) return t.failure(u, c)
+      if (u['_tag'] === undefined) return t.failure(u, c, `missing _tag, ${expected}`)
+      const m = member(u['_tag'])
+      return m === undefined ? t.failure(u, c, `unknown ${noun} ${show(u['_tag'])}, ${expected}`) : m.validate(u, c)
+    },
+    (a) => member(a._tag)?.encode(a),
+  )
+}
+
+// -------------------------------------------------------------------------------------------------
+// leaves
+// -------------------------------------------------------------------------------------------------
+
+const finite = num('a finite number')
+const stepSize = num('a finite number (a step size)')
+const stepFactor = num('a number > 0 (a step factor)', (n) => n > 0)
+const radius = num('a number > 0 (a radius)', (n) => n > 0)
+const ratioBound = num('a number > 1 (a ratio bound)', (n) => n > 1)
+const units = oneOf('absolute', 'rms')
+const ballNorm = oneOf('linf', 'l2')
+const stepCount = checked(int('an integer ≥ 1 (a step count)', 1), (n, c) =>
+  n <= MAX_STEPS ? [] : [problem(n, c, `expected at most ${MAX_STEPS} steps, got ${n}`)],
+)
+const label = int('an integer ≥ 0 (a class label)', 0)
+const seed = int('a safe integer (a seed)', Number.MIN_SAFE_INTEGER)
+const name = codec<string>(
+  'a non-empty string (a name)',
+  (u, c) => (typeof u === 'string' && u.length > 0 ? t.success(u) : t.failure(u, c)),
+  t.identity,
+)
+const frameIndex = int('an integer ≥ 0 (a frame index)', 0)
+const pixelOffset = int('an integer ≥ 0 (a pixel offset)', 0)
+const pixelSize = int('an integer ≥ 1 (a size in pixels)', 1)
+const clipSize = int('an integer ≥ 1 (a clip size)', 1)
+
+// -------------------------------------------------------------------------------------------------
+// the algebra
+// -------------------------------------------------------------------------------------------------
+
+type Clip = NonNullable<CodecContext['clip']>
+
+/** Distinct frame indices, each < T when T is known. */
+const frameIndices = (T: number | undefined): Codec<ReadonlyArray<number>> =>
+  checked(list('an array of frame indices', frameIndex), (indices, c) =>
+    indices.flatMap((i, k) => {
+      const at = t.appendContext(c, String(k), frameIndex, i)
+      return indices.indexOf(i) < k
+        ? [problem(i, at, `duplicate frame index ${i}`)]
+        : T !== undefined && i >= T
+          ? [problem(i, at, `frame ${i} lies outside the clip's ${T} frames`)]
+          : []
+    }),
+  )
+
+const regionCodec = (clip: Clip | undefined): Codec<Region> =>
+  tagged<Region>('a Region', 'region', {
+    Frames: record('a Frames region', { _tag: t.literal('Frames'), indices: frameIndices(clip?.T) }),
+    Box: checked(
+      record('a Box region', {
+        _tag: t.literal('Box'),
+        top: pixelOffset,
+        left: pixelOffset,
+        height: pixelSize,
+        width: pixelSize,
+      }),
+      (b, c) => {
+        if (clip === undefined) return []
+        const outside = (what: string, from: number, size: number, limit: number) =>
+          from + size <= limit
+            ? []
+            : [problem(b, c, `Box ${what} ${from}..${from + size} lie outside the clip's ${limit} ${what}`)]
+        return [...outside('rows', b.top, b.height, clip.H), ...outside('columns', b.left, b.width, clip.W)]
+      },
+    ),
+  })
+
+/** The codec of attacks on `clip` (any clip when undefined). */
+const attackCodec = (clip: Clip | undefined): Codec<Attack> => {
+  const region = regionCodec(clip)
+  const direction: Codec<Direction> = t.recursion<Direction, unknown, unknown>('a Direction', (self) =>
+    tagged<Direction>('a Direction', 'primitive', {
+      Gradient: record('a Gradient', { _tag: t.literal('Gradient') }),
+      Sign: record('a Sign', { _tag: t.literal('Sign'), of: self }),
+      Normalize: record('a Normalize', {
+        _tag: t.literal('Normalize'),
+        norm: oneOf('l2'),
+        scope: oneOf('sample', 'frame'),
+        of: self,
+      }),
+      MaskRegion: record('a MaskRegion', { _tag: t.literal('MaskRegion'), region, of: self }),
+    }),
+  )
+  const update = tagged<Update>('an Update', 'update', {
+    Add: record('an Add', {
+      _tag: t.literal('Add'),
+      offset: record('an Offset', { _tag: t.literal('Scale'), alpha: stepSize, units, of: direction }),
+    }),
+    Multiply: record('a Multiply', {
+      _tag: t.literal('Multiply'),
+      factor: record('a Factor', { _tag: t.literal('Exponent'), alpha: stepFactor, units, of: direction }),
+    }),
+  })
+  const constraint = tagged<Constraint>('a Constraint', 'constraint', {
+    ProjectBall: record('a ProjectBall', { _tag: t.literal('ProjectBall'), norm: ballNorm, eps: radius, units }),
+    ProjectRatio: record('a ProjectRatio', {
+      _tag: t.literal('ProjectRatio'),
+      norm: ballNorm,
+      eps: ratioBound,
+      reading: oneOf('log', 'literal', 'deviation'),
+      units,
+    }),
+    Clip: checked(record('a Clip', { _tag: t.literal('Clip'), lo: finite, hi: finite }), (k, c) =>
+      k.lo < k.hi ? [] : [problem(k, c, `expected lo < hi, got lo=${show(k.lo)}, hi=${show(k.hi)}`)],
+    ),
+  })
+  const step: Codec<Step> = record('a Step', {
+    _tag: t.literal('Step'),
+    update,
+    constraints: list('an array of Constraints', constraint),
+  })
+  const init = tagged<Init>('an Init', 'init', {
+    Clean: record('a Clean init', { _tag: t.literal('Clean') }),
+    Uniform: record(
+      'a Uniform init',
+      { _tag: t.literal('Uniform'), norm: ballNorm, eps: radius, units },
+      { region },
+    ),
+    UniformRatio: record('a UniformRatio init', { _tag: t.literal('UniformRatio'), eps: ratioBound }, { region }),
+  })
+  const target = tagged<Target>('a Target', 'target', {
+    Untargeted: record('an Untargeted target', { _tag: t.literal('Untargeted') }),
+    Targeted: record('a Targeted target', { _tag: t.literal('Targeted'), label }),
+  })
+  return record('an Attack', {
+    _tag: t.literal('Attack'),
+    name,
+    init,
+    body: list('a non-empty array of Steps', step, 1),
+    steps: stepCount,
+    loss: record('a Loss', { _tag: t.literal('CrossEntropy'), target }),
+    seed,
+  })
+}
+
+const anyClip = attackCodec(undefined)
+const clipCodec = t.type({ T: clipSize, H: clipSize, W: clipSize }, 'a clip size')
+
+// -------------------------------------------------------------------------------------------------
+// reporter
+// -------------------------------------------------------------------------------------------------
+
+/** A short rendering of a value for messages. */
+const show = (u: unknown): string => {
+  if (typeof u === 'number') return Object.is(u, -0) ? '-0' : String(u)
+  if (typeof u === 'bigint') return `${u}n`
+  if (typeof u === 'function') return 'a function'
+  if (typeof u === 'symbol' || u === undefined) return String(u)
+  let s: string
+  try {
+    s = JSON.stringify(u)
+  } catch {
+    s = Array.isArray(u) ? 'an array' : 'an object'
+  }
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s
+}
+
+/** `root.a.b[0].c`: array elements as `[i]`, fields as `.key`. */
+const pathOf = (root: string, context: t.Context): string =>
+  context
+    .slice(1)
+    .reduce(
+      (path, entry, i) => (Array.isArray(context[i]?.actual) ? `${path}[${entry.key}]` : `${path}.${entry.key}`),
+      root,
+    )
+
+/** io-ts errors as `path: message` lines; a message is "expected <codec name>, got <value>" unless given. */
+const report =
+  (root: string) =>
+  (errors: t.Errors): ReadonlyArray<string> =>
+    errors.map((e) => {
+      const path = pathOf(root, e.context)
+      if (e.message !== undefined) return `${path}: ${e.message}`
+      const expected = e.context[e.context.length - 1]?.type.name ?? 'a value'
+      return e.value === undefined && e.context.length > 1
+        ? `${path}: missing, expected ${expected}`
+        : `${path}: expected ${expected}, got ${show(e.value)}`
+    })
+
+// -------------------------------------------------------------------------------------------------
+// API
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * Decodes an attack spec (already parsed JSON, or a value built in code) into an `Attack`, or every
+ * problem with it as `path: message` lines rooted at `attack`. With `context.clip`, regions are also
+ * checked against the clip's frames, rows and columns. Never throws.
+ *
+ * @example
+ * decodeAttack(encodeAttack(attacks.multLinf())) // right(attacks.multLinf())
+ */
+export const decodeAttack = (
+  json: unknown,
+  context: CodecContext = {},
+): E.Either<ReadonlyArray<string>, Attack> => {
+  try {
+    const clip = context.clip
+    if (clip !== undefined) {
+      const bad = clipCodec.decode(clip)
+      if (E.isLeft(bad)) return E.left(report('context.clip')(bad.left))
+    }
+    return pipe((clip === undefined ? anyClip : attackCodec(clip)).decode(json), E.mapLeft(report('attack')))
+  } catch (e) {
+    // Only a cyclic or absurdly deep value (stack overflow) or a throwing getter gets here.
+    return E.left([`attack: could not be checked: ${e instanceof Error ? e.message : String(e)}`])
+  }
+}
+
+/** A plain JSON-compatible deep copy of `attack` (no `undefined` fields): `decodeAttack` inverts it. */
+export const encodeAttack = (attack: Attack): unknown => anyClip.encode(attack)
+
+/** Parses a JSON spec and decodes it; a parse error is reported as `spec: not valid JSON: …`. Never throws. */
+export const parseAttackJson = (
+  text: string,
+  context: CodecContext = {},
+): E.Either<ReadonlyArray<string>, Attack> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    return E.left([`spec: not valid JSON: ${e instanceof Error ? e.message : String(e)}`])
+  }
+  return decodeAttack(json, context)
+}
+
+/** The problems of an attack built in code, as `decodeAttack` reports them; empty when it is valid. */
+export const validateAttack = (attack: Attack, context: CodecContext = {}): ReadonlyArray<string> =>
+  pipe(
+    decodeAttack(attack, context),
+    E.match(
+      (problems) => problems,
+      () => [],
+    ),
+  )

@@ -1,0 +1,16 @@
+/**
+ * multav: adversarial attacks on video recognition models as typed, composable values.
+ *
+ * Importing this module selects no TensorFlow.js backend: call `initBackend()` first.
+ */
+export * from './dsl/index.js'
+export { decodeAttack, encodeAttack, parseAttackJson, validateAttack } from './dsl/codec.js'
+export { explain, explainLatex } from './interpreters/pretty.js'
+export { certify, verify, describeCertificate } from './interpreters/certify.js'
+export type { Certificate, Bound, Support } from './interpreters/certify.js'
+export { runAttack, project } from './interpreters/tensor.js'
+export type { AttackResult, Model, RunOptions, Sanity, StepInfo } from './interpreters/tensor.js'
+export { runReference } from './interpreters/reference.js'
+export type { ClipData, GradientOracle } from './interpreters/reference.js'
+export { initBackend, BACKEND_CHOICES } from './interpreters/backend.js'
+export type { BackendChoice, BackendName } from './interpreters/backend.js'

@@ -1,0 +1,386 @@
+/**
+ * The tensor interpreter: runs an attack value on a batch of clips with TensorFlow.js.
+ *
+ * Clips are `[N, T, H, W, C]` float32 in [0, 1]; a model maps them to `[N, K]` logits. Each iteration
+ * is one `tf.tidy` (gradient → direction → update → constraints); the previous iterate is disposed, so
+ * the number of live tensors stays constant across steps.
+ *
+ * @since 0.1.0
+ */
+import * as tf from '@tensorflow/tfjs-core'
+// tfjs-core's Node bundle registers no gradients; tfjs-layers registers them all (notes/TFJS.md).
+// Its Node bundle has no chained ops either (x.add(y)): ops are called as functions.
+import '@tensorflow/tfjs-layers'
+import { validateAttack } from '../dsl/codec.js'
+import type { Attack, Constraint, Direction, Init, RatioReading, Region, Step, Units } from '../dsl/types.js'
+import { certify, type Certificate } from './certify.js'
+import { gaussianNoise, uniformNoise } from './noise.js'
+import { regionKey, regionMask } from './regions.js'
+
+/** A video classifier: `[N, T, H, W, C]` clips in [0, 1] → `[N, K]` logits. */
+export type Model = (x: tf.Tensor5D) => tf.Tensor2D
+
+export interface StepInfo {
+  /** 1-based iteration number. */
+  readonly step: number
+  readonly steps: number
+  /** The attacker's objective at the iterate the gradient was taken at (mean over the batch). */
+  readonly loss: number
+}
+
+export interface RunOptions {
+  /** Overrides the attack's seed. */
+  readonly seed?: number
+  /** Called after every iteration (reads the loss from the device, so it costs a sync). */
+  readonly onStep?: (info: StepInfo) => void | Promise<void>
+}
+
+/** What the returned clip achieved, per sample unless stated. */
+export interface Sanity {
+  /** ‖x' − x‖∞. */
+  readonly linf: ReadonlyArray<number>
+  /** ‖x' − x‖₂. */
+  readonly l2: ReadonlyArray<number>
+  /** max over x > 0 of max(x'/x, x/x') (1 when nothing changed; Infinity if a positive pixel hit 0). */
+  readonly ratioLinf: ReadonlyArray<number>
+  /** ‖log(x'/x)‖₂ over x > 0. */
+  readonly logRatioL2: ReadonlyArray<number>
+  /** Non-finite values in the whole returned batch. */
+  readonly nanCount: number
+  readonly min: number
+  readonly max: number
+}
+
+export interface AttackResult {
+  /** The adversarial clips, `[N, T, H, W, C]`. The caller owns (and disposes) this tensor. */
+  readonly adversarial: tf.Tensor5D
+  /** Per sample: misclassified (untargeted) or classified as the target (targeted), on `adversarial`. */
+  readonly success: ReadonlyArray<boolean>
+  /** Per sample: the model's class on `adversarial`. */
+  readonly predictions: ReadonlyArray<number>
+  /** The attacker's objective on `adversarial` (mean cross-entropy; negated when targeted). */
+  readonly loss: number
+  readonly sanity: Sanity
+  /** What the attack's structure guarantees; `adversarial` has been projected onto it. */
+  readonly certificate: Certificate
+  readonly seed: number
+}
+
+/**
+ * Runs `attack` against `model` on clips `x` with true labels `y`.
+ * Rejects with a specific message on an invalid attack, shape, range, or label.
+ */
+export const runAttack = async (
+  attack: Attack,
+  model: Model,
+  x: tf.Tensor5D,
+  y: tf.Tensor1D | ReadonlyArray<number>,
+  options: RunOptions = {},
+): Promise<AttackResult> => {
+  assertBackend()
+  const labels = Array.isArray(y) ? [...(y as ReadonlyArray<number>)] : Array.from(await (y as tf.Tensor1D).data())
+  await checkInputs(attack, x, labels)
+  const seed = options.seed ?? attack.seed
+  const run = prepare(attack, model, x, labels)
+  let xAdv = initialise(attack.init, x, seed, run)
+  try {
+    for (let i = 0; i < attack.steps; i++) {
+      const step = attack.body[i % attack.body.length] as Step
+      const [next, loss] = tf.tidy(() => {
+        const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => run.objective(v as tf.Tensor5D))(xAdv)
+        return [applyStep(step, xAdv, grad as tf.Tensor5D, run), value]
+      }) as [tf.Tensor5D, tf.Scalar]
+      xAdv.dispose()
+      xAdv = next
+      if (options.onStep) await options.onStep({ step: i + 1, steps: attack.steps, loss: (await loss.data())[0]! })
+      loss.dispose()
+    }
+    // Safety net (as foolbox): re-apply the final step's constraints, so float drift cannot break them.
+    const last = attack.body[(attack.steps - 1) % attack.body.length] as Step
+    const projected = project(last.constraints, x, xAdv)
+    xAdv.dispose()
+    xAdv = projected
+    return { ...(await evaluate(xAdv, x, labels, run)), adversarial: xAdv, certificate: certify(attack), seed }
+  } catch (error) {
+    xAdv.dispose()
+    throw error
+  } finally {
+    run.dispose()
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// inputs
+// -------------------------------------------------------------------------------------------------
+
+const assertBackend = (): void => {
+  if (Object.keys(tf.engine().registryFactory).length === 0)
+    throw new Error('runAttack: no TensorFlow.js backend is registered; call initBackend() first')
+}
+
+const checkInputs = async (attack: Attack, x: tf.Tensor5D, labels: ReadonlyArray<number>): Promise<void> => {
+  if (x.rank !== 5) throw new Error(`runAttack: x must be [N, T, H, W, C], got shape [${x.shape.join(', ')}]`)
+  const [N, T, H, W] = x.shape
+  const problems = validateAttack(attack, { clip: { T, H, W } })
+  if (problems.length > 0) throw new Error(`runAttack: invalid attack:\n  ${problems.join('\n  ')}`)
+  if (x.dtype !== 'float32') throw new Error(`runAttack: x must be float32, got ${x.dtype}`)
+  if (labels.length !== N) throw new Error(`runAttack: y has ${labels.length} labels for ${N} clips`)
+  const bad = labels.findIndex((l) => !Number.isInteger(l) || l < 0)
+  if (bad >= 0) throw new Error(`runAttack: y[${bad}] must be a class index (integer ≥ 0), got ${labels[bad]}`)
+  const stats = tf.tidy(() => tf.stack([tf.cast(tf.all(tf.isFinite(x)), 'float32'), tf.min(x), tf.max(x)]))
+  const [finite, lo, hi] = Array.from(await stats.data())
+  stats.dispose()
+  if (finite !== 1) throw new Error('runAttack: x contains NaN or Infinity')
+  if (lo! < 0 || hi! > 1) throw new Error(`runAttack: x must lie in [0, 1], got values in [${lo}, ${hi}]`)
+}
+
+// -------------------------------------------------------------------------------------------------
+// per-run constants: the clean clip, masks, the objective
+// -------------------------------------------------------------------------------------------------
+
+interface Run {
+  readonly clean: tf.Tensor5D
+  /** Values per sample, N = T·H·W·C (for 'rms' units). */
+  readonly perSample: number
+  readonly model: Model
+  /** The region's [1, T, H, W, 1] mask, made once per run. */
+  readonly mask: (region: Region) => tf.Tensor
+  /** L(x') that the attacker ascends: CE(y), or −CE(target); mean over the batch. */
+  readonly objective: (xAdv: tf.Tensor5D) => tf.Scalar
+  /** Per sample, the class the attack wants the model to output (targeted) or avoid (untargeted). */
+  readonly goal: ReadonlyArray<number>
+  readonly targeted: boolean
+  readonly dispose: () => void
+}
+
+/** Checks the model's output against the labels; returns the number of classes K. */
+const checkLogits = (logits: tf.Tensor, goal: ReadonlyArray<number>): number => {
+  if (logits.rank !== 2 || logits.shape[0] !== goal.length)
+    throw new Error(`runAttack: the model must return [${goal.length}, K] logits, got shape [${logits.shape.join(', ')}]`)
+  const K = logits.shape[1]!
+  const bad = goal.findIndex((l) => l >= K)
+  if (bad >= 0) throw new Error(`runAttack: label ${goal[bad]} (sample ${bad}) is not below the model's ${K} classes`)
+  return K
+}
+
+const prepare = (attack: Attack, model: Model, x: tf.Tensor5D, labels: ReadonlyArray<number>): Run => {
+  const [, T, H, W, C] = x.shape
+  const masks = new Map<string, tf.Tensor>()
+  const mask = (region: Region): tf.Tensor => {
+    const key = regionKey(region)
+    const cached = masks.get(key)
+    if (cached) return cached
+    const m = tf.keep(tf.tensor(Float32Array.from(regionMask(region, { T, H, W })), [1, T, H, W, 1]))
+    masks.set(key, m)
+    return m
+  }
+  const target = attack.loss.target
+  const targeted = target._tag === 'Targeted'
+  const goal = targeted ? labels.map(() => target.label) : labels
+  let oneHot: tf.Tensor | undefined
+  const objective = (xAdv: tf.Tensor5D): tf.Scalar => {
+    const logits = model(xAdv)
+    const hot = (oneHot ??= tf.keep(tf.cast(tf.oneHot(tf.tensor1d([...goal], 'int32'), checkLogits(logits, goal)), 'float32')))
+    const ce = tf.neg(tf.mean(tf.sum(tf.mul(hot, tf.logSoftmax(logits)), 1))) as tf.Scalar
+    return targeted ? tf.neg(ce) : ce
+  }
+  return {
+    clean: x,
+    perSample: T * H * W * C,
+    model,
+    mask,
+    objective,
+    goal,
+    targeted,
+    dispose: () => {
+      masks.forEach((m) => m.dispose())
+      oneHot?.dispose()
+    },
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// init, step, constraints
+// -------------------------------------------------------------------------------------------------
+
+/** A parameter in absolute units: 'rms' values are per value, × √(values per sample). */
+const effective = (value: number, units: Units, perSample: number): number =>
+  units === 'rms' ? value * Math.sqrt(perSample) : value
+
+const initialise = (init: Init, x: tf.Tensor5D, seed: number, run: Run): tf.Tensor5D =>
+  tf.tidy(() => {
+    switch (init._tag) {
+      case 'Clean':
+        return tf.clone(x)
+      case 'Uniform': {
+        const eps = effective(init.eps, init.units, run.perSample)
+        const masked = (noise: tf.Tensor) => (init.region ? tf.mul(noise, run.mask(init.region)) : noise)
+        // L∞: δ = ε·U(−1, 1); L2: δ = ε·z/‖z‖₂ per sample.
+        const delta =
+          init.norm === 'linf'
+            ? tf.mul(masked(tf.tensor(uniformNoise(seed, x.size), x.shape)), eps)
+            : unitPerSample(masked(tf.tensor(gaussianNoise(seed, x.size), x.shape)), eps)
+        return tf.clipByValue(tf.add(x, delta), 0, 1) as tf.Tensor5D
+      }
+      case 'UniformRatio': {
+        // log(x'/x) ~ U(−ln ε, ln ε)
+        const u = tf.mul(tf.tensor(uniformNoise(seed, x.size), x.shape), Math.log(init.eps))
+        const logRatio = init.region ? tf.mul(u, run.mask(init.region)) : u
+        return tf.clipByValue(tf.mul(x, tf.exp(logRatio)), 0, 1) as tf.Tensor5D
+      }
+    }
+  })
+
+const SAMPLE_AXES = [1, 2, 3, 4]
+const FRAME_AXES = [2, 3, 4]
+
+/** ‖v‖₂ over `axes`, kept for broadcasting. */
+const l2Norm = (v: tf.Tensor, axes: number[]): tf.Tensor => tf.sqrt(tf.sum(tf.square(v), axes, true))
+
+/** ‖v‖₂ over `axes` (kept), with 1 where it is 0 so that v / norm stays 0 there. */
+const safeNorm = (v: tf.Tensor, axes: number[]): tf.Tensor => {
+  const n = l2Norm(v, axes)
+  return tf.where(tf.greater(n, 0), n, tf.onesLike(n))
+}
+
+/** scale·v/‖v‖₂ per sample (0 where v is 0). */
+const unitPerSample = (v: tf.Tensor, scale: number): tf.Tensor => tf.mul(tf.div(v, safeNorm(v, SAMPLE_AXES)), scale)
+
+const direction = (d: Direction, g: tf.Tensor5D, run: Run): tf.Tensor => {
+  switch (d._tag) {
+    case 'Gradient':
+      return g
+    case 'Sign':
+      return tf.sign(direction(d.of, g, run))
+    case 'Normalize': {
+      const v = direction(d.of, g, run)
+      return tf.div(v, safeNorm(v, d.scope === 'sample' ? SAMPLE_AXES : FRAME_AXES))
+    }
+    case 'MaskRegion':
+      return tf.mul(direction(d.of, g, run), run.mask(d.region))
+  }
+}
+
+const applyStep = (step: Step, xAdv: tf.Tensor5D, g: tf.Tensor5D, run: Run): tf.Tensor5D => {
+  const u = step.update
+  const updated =
+    u._tag === 'Add'
+      ? // x' + α·d
+        tf.add(xAdv, tf.mul(direction(u.offset.of, g, run), effective(u.offset.alpha, u.offset.units, run.perSample)))
+      : // x' ⊙ α^d = x' ⊙ exp(d·ln α)
+        tf.mul(
+          xAdv,
+          tf.exp(tf.mul(direction(u.factor.of, g, run), effective(Math.log(u.factor.alpha), u.factor.units, run.perSample))),
+        )
+  return applyConstraints(step.constraints, run.clean, updated as tf.Tensor5D, run.perSample)
+}
+
+/** Applies `constraints` in order to x' (x the clean clip). Each is an exact no-op where it already holds. */
+const applyConstraints = (
+  constraints: ReadonlyArray<Constraint>,
+  x: tf.Tensor5D,
+  xAdv: tf.Tensor5D,
+  perSample: number,
+): tf.Tensor5D => constraints.reduce((v, c) => constrain(c, x, v, perSample) as tf.Tensor5D, xAdv)
+
+const constrain = (c: Constraint, x: tf.Tensor5D, xAdv: tf.Tensor5D, perSample: number): tf.Tensor => {
+  switch (c._tag) {
+    case 'Clip':
+      return tf.clipByValue(xAdv, c.lo, c.hi)
+    case 'ProjectBall': {
+      const eps = effective(c.eps, c.units, perSample)
+      const delta = tf.sub(xAdv, x)
+      if (c.norm === 'linf')
+        return tf.where(tf.greater(tf.abs(delta), eps), tf.add(x, tf.clipByValue(delta, -eps, eps)), xAdv)
+      const n = l2Norm(delta, SAMPLE_AXES)
+      return tf.where(tf.greater(n, eps), tf.add(x, tf.mul(delta, tf.div(eps, n))), xAdv)
+    }
+    case 'ProjectRatio':
+      return c.norm === 'linf'
+        ? // x/ε ≤ x' ≤ x·ε; where x = 0 both bounds are 0, so x' = 0 (ratio taken as 1).
+          tf.minimum(tf.maximum(xAdv, tf.div(x, c.eps)), tf.mul(x, c.eps))
+        : projectRatioL2(c.reading, effective(c.reading === 'log' ? Math.log(c.eps) : c.eps, c.units, perSample), x, xAdv)
+  }
+}
+
+/** Tiniest ratio used where x' ≤ 0 < x, so that log(x'/x) stays finite (≈ −69). */
+const TINY_RATIO = 1e-30
+
+/** x'/x where x > 0, 1 where x = 0 (the ratio is taken as 1 there). */
+const ratioOf = (x: tf.Tensor, xAdv: tf.Tensor, positive: tf.Tensor): tf.Tensor =>
+  tf.where(positive, tf.div(xAdv, tf.where(positive, x, tf.onesLike(x))), tf.onesLike(x))
+
+/**
+ * L2 ratio projection of spec §2.1 on one of its readings, with `bound` on the reading's norm:
+ * 'log' scales l = log(x'/x), 'literal' scales r = x'/x, 'deviation' scales r − 1. x' = 0 where x = 0.
+ */
+const projectRatioL2 = (reading: RatioReading, bound: number, x: tf.Tensor5D, xAdv: tf.Tensor5D): tf.Tensor => {
+  const positive = tf.greater(x, 0)
+  const ratio = tf.maximum(ratioOf(x, xAdv, positive), TINY_RATIO)
+  const v = reading === 'log' ? tf.log(ratio) : reading === 'literal' ? ratio : tf.sub(ratio, 1)
+  const n = l2Norm(v, SAMPLE_AXES)
+  const scaled = tf.mul(v, tf.div(bound, n))
+  const back = reading === 'log' ? tf.exp(scaled) : reading === 'literal' ? scaled : tf.add(scaled, 1)
+  return tf.where(positive, tf.where(tf.greater(n, bound), tf.mul(x, back), xAdv), tf.zerosLike(x))
+}
+
+// -------------------------------------------------------------------------------------------------
+// evaluation of the returned clip
+// -------------------------------------------------------------------------------------------------
+
+const evaluate = async (
+  xAdv: tf.Tensor5D,
+  x: tf.Tensor5D,
+  labels: ReadonlyArray<number>,
+  run: Run,
+): Promise<Omit<AttackResult, 'adversarial' | 'certificate' | 'seed'>> => {
+  const stats = tf.tidy(() => {
+    const delta = tf.sub(xAdv, x)
+    const positive = tf.greater(x, 0)
+    const ratio = ratioOf(x, xAdv, positive)
+    const finite = tf.isFinite(xAdv)
+    return {
+      predictions: tf.argMax(run.model(xAdv), 1),
+      loss: run.objective(xAdv),
+      linf: tf.max(tf.abs(delta), SAMPLE_AXES),
+      l2: tf.sqrt(tf.sum(tf.square(delta), SAMPLE_AXES)),
+      ratioLinf: tf.max(tf.maximum(ratio, tf.reciprocal(ratio)), SAMPLE_AXES),
+      logRatioL2: tf.sqrt(tf.sum(tf.square(tf.log(ratio)), SAMPLE_AXES)),
+      nanCount: tf.sum(tf.cast(tf.logicalNot(finite), 'int32')),
+      min: tf.min(tf.where(finite, xAdv, tf.fill(xAdv.shape, Infinity))),
+      max: tf.max(tf.where(finite, xAdv, tf.fill(xAdv.shape, -Infinity))),
+    }
+  })
+  const read = async (t: tf.Tensor) => Array.from(await t.data())
+  try {
+    const predictions = await read(stats.predictions)
+    const success = predictions.map((p, i) => (run.targeted ? p === run.goal[i] : p !== labels[i]))
+    return {
+      predictions,
+      success,
+      loss: (await read(stats.loss))[0]!,
+      sanity: {
+        linf: await read(stats.linf),
+        l2: await read(stats.l2),
+        ratioLinf: await read(stats.ratioLinf),
+        logRatioL2: await read(stats.logRatioL2),
+        nanCount: (await read(stats.nanCount))[0]!,
+        min: (await read(stats.min))[0]!,
+        max: (await read(stats.max))[0]!,
+      },
+    }
+  } finally {
+    tf.dispose(Object.values(stats))
+  }
+}
+
+/**
+ * Projects x' onto `constraints` around the clean clip x (in order), as the interpreter does after each
+ * update. Each projection is idempotent and an exact no-op where its constraint already holds. The
+ * caller owns the result.
+ */
+export const project = (constraints: ReadonlyArray<Constraint>, x: tf.Tensor5D, xAdv: tf.Tensor5D): tf.Tensor5D =>
+  tf.tidy(() => {
+    const out = applyConstraints(constraints, x, xAdv, x.size / x.shape[0])
+    return out === xAdv ? tf.clone(xAdv) : out
+  })

@@ -1,0 +1,80 @@
+/**
+ * A tiny MLP video classifier (flatten → dense → ReLU → dense) for tests and the demo, trained with
+ * Adam on whatever backend is in use. Real 3D video models are their own issue.
+ *
+ * @since 0.1.0
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import '@tensorflow/tfjs-layers' // registers gradients (notes/TFJS.md)
+import type { Model } from '../interpreters/tensor.js'
+import type { ClipData } from '../interpreters/reference.js'
+
+export interface TinyMlp {
+  readonly model: Model
+  readonly variables: ReadonlyArray<tf.Variable>
+  readonly dispose: () => void
+}
+
+export interface TrainOptions {
+  readonly hidden?: number
+  readonly epochs?: number
+  readonly batchSize?: number
+  readonly learningRate?: number
+  readonly seed?: number
+  readonly onEpoch?: (epoch: number, loss: number) => void
+}
+
+/** Trains a `D → hidden → K` MLP on `clips` with cross-entropy; returns it with its variables. */
+export const trainTinyMlp = async (
+  clips: ClipData,
+  labels: ReadonlyArray<number>,
+  classes: number,
+  o: TrainOptions = {},
+): Promise<TinyMlp> => {
+  const [N, T, H, W, C] = clips.shape
+  const D = T * H * W * C
+  const hidden = o.hidden ?? 32
+  const seed = o.seed ?? 0
+  const w1 = tf.variable(tf.randomNormal([D, hidden], 0, Math.sqrt(2 / D), 'float32', seed))
+  const b1 = tf.variable(tf.zeros([hidden]))
+  const w2 = tf.variable(tf.randomNormal([hidden, classes], 0, Math.sqrt(1 / hidden), 'float32', seed + 1))
+  const b2 = tf.variable(tf.zeros([classes]))
+  const model: Model = (x) =>
+    tf.tidy(() => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(tf.reshape(x, [x.shape[0], D]), w1), b1)), w2), b2))
+  const optimizer = tf.train.adam(o.learningRate ?? 0.01)
+  const x = tf.tensor2d(clips.data, [N, D])
+  const y = tf.oneHot(tf.tensor1d([...labels], 'int32'), classes)
+  const batch = o.batchSize ?? 32
+  try {
+    for (let epoch = 0; epoch < (o.epochs ?? 30); epoch++) {
+      let total = 0
+      for (let start = 0; start < N; start += batch) {
+        const size = Math.min(batch, N - start)
+        const cost = optimizer.minimize(
+          () => {
+            const xb = tf.reshape(tf.slice(x, [start, 0], [size, D]), [size, T, H, W, C]) as tf.Tensor5D
+            return tf.losses.softmaxCrossEntropy(tf.slice(y, [start, 0], [size, classes]), model(xb)) as tf.Scalar
+          },
+          true,
+          [w1, b1, w2, b2],
+        )
+        total += (await cost!.data())[0]! * size
+        cost!.dispose()
+      }
+      o.onEpoch?.(epoch + 1, total / N)
+    }
+  } finally {
+    tf.dispose([x, y])
+    optimizer.dispose()
+  }
+  const variables = [w1, b1, w2, b2]
+  return { model, variables, dispose: () => tf.dispose(variables) }
+}
+
+/** Accuracy of `model` on `clips` (fraction of argmax = label). */
+export const accuracy = async (model: Model, clips: ClipData, labels: ReadonlyArray<number>): Promise<number> => {
+  const predictions = tf.tidy(() => tf.argMax(model(tf.tensor5d(clips.data, [...clips.shape])), 1))
+  const p = await predictions.data()
+  predictions.dispose()
+  return labels.filter((l, i) => p[i] === l).length / labels.length
+}

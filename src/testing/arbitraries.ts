@@ -1,0 +1,290 @@
+/**
+ * fast-check arbitraries for property-testing attacks: clips (with exact zeros and ones), small
+ * differentiable models with analytic gradients, and attack values.
+ *
+ * @since 0.1.0
+ */
+import fc from 'fast-check'
+import * as tf from '@tensorflow/tfjs-core'
+import type { ClipData, GradientOracle } from '../interpreters/reference.js'
+import type { Model } from '../interpreters/tensor.js'
+import type { Attack, Constraint, Direction, Init, Loss, Region, Step, Units } from '../dsl/types.js'
+
+// -------------------------------------------------------------------------------------------------
+// clips
+// -------------------------------------------------------------------------------------------------
+
+export interface ClipConstraints {
+  readonly maxN?: number
+  readonly maxT?: number
+  readonly maxH?: number
+  readonly maxW?: number
+  /** Channels (default 3). */
+  readonly C?: number
+  /** Pixel values in [min, max] (default [0, 1]). */
+  readonly min?: number
+  readonly max?: number
+  /** Include exact 0 (and, when max = 1, exact 1) values (default true when the range allows). */
+  readonly extremes?: boolean
+  /** A fixed shape `[N, T, H, W, C]` instead of generated sizes. */
+  readonly shape?: readonly [number, number, number, number, number]
+}
+
+/** Clip batches `[N, T, H, W, C]` with float32 values in [min, max], sometimes exactly at the ends. */
+export const clipArb = (k: ClipConstraints = {}): fc.Arbitrary<ClipData> => {
+  const lo = k.min ?? 0
+  const hi = k.max ?? 1
+  const extremes = k.extremes ?? true
+  const value = fc.oneof(
+    { weight: 8, arbitrary: fc.float({ min: Math.fround(lo), max: Math.fround(hi), noNaN: true }) },
+    { weight: extremes ? 1 : 0, arbitrary: fc.constantFrom(...endpoints(lo, hi)) },
+  )
+  const dims = k.shape
+    ? fc.constant(k.shape)
+    : fc.tuple(
+        fc.integer({ min: 1, max: k.maxN ?? 2 }),
+        fc.integer({ min: 1, max: k.maxT ?? 3 }),
+        fc.integer({ min: 1, max: k.maxH ?? 4 }),
+        fc.integer({ min: 1, max: k.maxW ?? 4 }),
+        fc.constant(k.C ?? 3),
+      )
+  return dims.chain(([N, T, H, W, C]) => {
+      const size = N * T * H * W * C
+      return fc
+        .array(value, { minLength: size, maxLength: size })
+        .map((values): ClipData => ({ shape: [N, T, H, W, C], data: Float32Array.from(values, (v) => Math.abs(v)) }))
+    })
+}
+
+const endpoints = (lo: number, hi: number): number[] => [lo, hi].filter((v) => v === 0 || v === 1)
+
+// -------------------------------------------------------------------------------------------------
+// models
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * A linear classifier over the flattened clip, logits = x·W + b, W `[D, K]`. With K = 2 and
+ * |W₁ − W₀| ≥ `margin` the sign of ∂L/∂x is the same at every x', so sign-based attacks are stable
+ * under float rounding (the property tests rely on this).
+ */
+export interface LinearModel {
+  readonly D: number
+  readonly K: number
+  /** `[D, K]`, row-major. */
+  readonly weights: Float32Array
+  readonly bias: Float32Array
+}
+
+/** Two-class linear models over `D` values whose class-weight differences are at least `margin`. */
+export const linearModelArb = (D: number, margin = 0.1): fc.Arbitrary<LinearModel> =>
+  fc
+    .array(
+      fc.tuple(
+        fc.float({ min: -1, max: 1, noNaN: true }),
+        fc.float({ min: Math.fround(margin), max: 1, noNaN: true }),
+        fc.boolean(),
+      ),
+      { minLength: D, maxLength: D },
+    )
+    .map((rows) => ({
+      D,
+      K: 2,
+      weights: Float32Array.from(rows.flatMap(([w0, gap, up]) => [w0, w0 + (up ? gap : -gap)])),
+      bias: Float32Array.from([0, 0]),
+    }))
+
+/** The linear model as a tfjs `Model` (its weights are created per call inside the caller's tidy). */
+export const toModel =
+  (m: LinearModel): Model =>
+  (x) =>
+    tf.tidy(() => tf.add(tf.matMul(tf.reshape(x, [x.shape[0], m.D]), tf.tensor2d(m.weights, [m.D, m.K])), tf.tensor1d(m.bias)))
+
+/** Analytic ∇ₓ of the attacker's objective for the linear model: ±(1/N)·(p − onehot)·Wᵀ per sample. */
+export const linearGradient = (m: LinearModel, labels: ReadonlyArray<number>, loss: Loss): GradientOracle => {
+  const sign = loss.target._tag === 'Targeted' ? -1 : 1
+  const goal = loss.target._tag === 'Targeted' ? labels.map(() => (loss.target as { label: number }).label) : labels
+  return (xAdv) => {
+    const N = goal.length
+    const grad = new Float32Array(xAdv.length)
+    for (let n = 0; n < N; n++) {
+      const logits = Array.from(m.bias, (b, k) => {
+        let s = b
+        for (let d = 0; d < m.D; d++) s += xAdv[n * m.D + d]! * m.weights[d * m.K + k]!
+        return s
+      })
+      const top = Math.max(...logits)
+      const e = logits.map((l) => Math.exp(l - top))
+      const z = e.reduce((a, b) => a + b, 0)
+      const residual = e.map((v, k) => (v / z - (k === goal[n] ? 1 : 0)) * (sign / N))
+      for (let d = 0; d < m.D; d++) {
+        let s = 0
+        for (let k = 0; k < m.K; k++) s += residual[k]! * m.weights[d * m.K + k]!
+        grad[n * m.D + d] = s
+      }
+    }
+    return grad
+  }
+}
+
+/** A clip batch, labels and a linear model that fits it. */
+export interface Scenario {
+  readonly x: ClipData
+  readonly labels: ReadonlyArray<number>
+  readonly model: LinearModel
+}
+
+export const scenarioArb = (k: ClipConstraints = {}): fc.Arbitrary<Scenario> =>
+  clipArb(k).chain((x) => {
+    const [N, T, H, W, C] = x.shape
+    return fc.record({
+      x: fc.constant(x),
+      labels: fc.array(fc.integer({ min: 0, max: 1 }), { minLength: N, maxLength: N }),
+      model: linearModelArb(T * H * W * C),
+    })
+  })
+
+// -------------------------------------------------------------------------------------------------
+// attacks
+// -------------------------------------------------------------------------------------------------
+
+export interface AttackConstraints {
+  /** Maximum nesting of direction transforms (default 3). */
+  readonly maxDepth?: number
+  /** Maximum iterations (default 4). */
+  readonly maxSteps?: number
+  /** Frame geometry regions must fit (default 1 frame of 1x1: regions stay tiny). */
+  readonly geometry?: { readonly T: number; readonly H: number; readonly W: number }
+}
+
+const units: fc.Arbitrary<Units> = fc.constantFrom('absolute', 'rms')
+
+/** Regions that fit `g`. */
+export const regionArb = (g: { readonly T: number; readonly H: number; readonly W: number }): fc.Arbitrary<Region> =>
+  fc.oneof(
+    fc
+      .uniqueArray(fc.integer({ min: 0, max: g.T - 1 }), { minLength: 1, maxLength: g.T })
+      .map((indices): Region => ({ _tag: 'Frames', indices })),
+    fc
+      .tuple(fc.integer({ min: 1, max: g.H }), fc.integer({ min: 1, max: g.W }))
+      .chain(([height, width]) =>
+        fc.record({
+          _tag: fc.constant('Box' as const),
+          top: fc.integer({ min: 0, max: g.H - height }),
+          left: fc.integer({ min: 0, max: g.W - width }),
+          height: fc.constant(height),
+          width: fc.constant(width),
+        }),
+      ),
+  )
+
+/** Directions built from the primitives, nested up to `depth`. */
+export const directionArb = (depth: number, region: fc.Arbitrary<Region>): fc.Arbitrary<Direction> =>
+  depth <= 0
+    ? fc.constant({ _tag: 'Gradient' as const })
+    : fc.oneof(
+        { weight: 1, arbitrary: fc.constant({ _tag: 'Gradient' as const }) },
+        { weight: 3, arbitrary: directionArb(depth - 1, region).map((of): Direction => ({ _tag: 'Sign', of })) },
+        {
+          weight: 2,
+          arbitrary: fc
+            .tuple(directionArb(depth - 1, region), fc.constantFrom('sample' as const, 'frame' as const))
+            .map(([of, scope]): Direction => ({ _tag: 'Normalize', norm: 'l2', scope, of })),
+        },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(directionArb(depth - 1, region), region)
+            .map(([of, r]): Direction => ({ _tag: 'MaskRegion', region: r, of })),
+        },
+      )
+
+const f = (min: number, max: number) => fc.double({ min, max, noNaN: true })
+
+/** Constraints with parameters in the ranges a researcher would use. */
+export const constraintArb: fc.Arbitrary<Constraint> = fc.oneof(
+  fc.record({
+    _tag: fc.constant('ProjectBall' as const),
+    norm: fc.constantFrom('linf' as const, 'l2' as const),
+    eps: f(1e-3, 0.3),
+    units,
+  }),
+  fc.record({
+    _tag: fc.constant('ProjectRatio' as const),
+    norm: fc.constantFrom('linf' as const, 'l2' as const),
+    eps: f(1.001, 2),
+    reading: fc.constantFrom('log' as const, 'literal' as const, 'deviation' as const),
+    units,
+  }),
+  fc.record({ _tag: fc.constant('Clip' as const), lo: fc.constant(0), hi: fc.constant(1) }),
+)
+
+const stepArb = (depth: number, region: fc.Arbitrary<Region>): fc.Arbitrary<Step> =>
+  fc.record({
+    _tag: fc.constant('Step' as const),
+    update: fc.oneof(
+      fc
+        .record({ alpha: f(-0.05, 0.05), units, of: directionArb(depth, region) })
+        .map(({ alpha, units: u, of }) => ({ _tag: 'Add' as const, offset: { _tag: 'Scale' as const, alpha, units: u, of } })),
+      fc
+        .record({ alpha: f(0.9, 1.2), units, of: directionArb(depth, region) })
+        .map(({ alpha, units: u, of }) => ({
+          _tag: 'Multiply' as const,
+          factor: { _tag: 'Exponent' as const, alpha, units: u, of },
+        })),
+    ),
+    constraints: fc.array(constraintArb, { maxLength: 3 }),
+  })
+
+const initArb = (region: fc.Arbitrary<Region>): fc.Arbitrary<Init> =>
+  fc.oneof(
+    fc.constant({ _tag: 'Clean' as const }),
+    fc.record(
+      {
+        _tag: fc.constant('Uniform' as const),
+        norm: fc.constantFrom('linf' as const, 'l2' as const),
+        eps: f(1e-3, 0.2),
+        units,
+        region,
+      },
+      { requiredKeys: ['_tag', 'norm', 'eps', 'units'] },
+    ),
+    fc.record({ _tag: fc.constant('UniformRatio' as const), eps: f(1.001, 1.5), region }, { requiredKeys: ['_tag', 'eps'] }),
+  )
+
+const lossArb: fc.Arbitrary<Loss> = fc.oneof(
+  fc.constant({ _tag: 'CrossEntropy' as const, target: { _tag: 'Untargeted' as const } }),
+  fc.integer({ min: 0, max: 1 }).map((label) => ({ _tag: 'CrossEntropy' as const, target: { _tag: 'Targeted' as const, label } })),
+)
+
+/** Attack values over the whole algebra (regions fit `geometry`; targeted labels are 0 or 1). */
+export const attackArb = (k: AttackConstraints = {}): fc.Arbitrary<Attack> => {
+  const region = regionArb(k.geometry ?? { T: 1, H: 1, W: 1 })
+  return fc.record({
+    _tag: fc.constant('Attack' as const),
+    name: fc.constant('generated'),
+    init: initArb(region),
+    body: fc.array(stepArb(k.maxDepth ?? 3, region), { minLength: 1, maxLength: 3 }),
+    steps: fc.integer({ min: 1, max: k.maxSteps ?? 4 }),
+    loss: lossArb,
+    seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  })
+}
+
+/** An attack and a scenario whose clip its regions fit (shapes generated first). */
+export const attackCaseArb = (
+  attacks: Omit<AttackConstraints, 'geometry'> = {},
+  clips: Omit<ClipConstraints, 'shape'> = {},
+): fc.Arbitrary<{ readonly attack: Attack; readonly scenario: Scenario }> =>
+  fc
+    .tuple(
+      fc.integer({ min: 1, max: clips.maxN ?? 2 }),
+      fc.integer({ min: 1, max: clips.maxT ?? 3 }),
+      fc.integer({ min: 1, max: clips.maxH ?? 4 }),
+      fc.integer({ min: 1, max: clips.maxW ?? 4 }),
+    )
+    .chain(([N, T, H, W]) =>
+      fc.record({
+        attack: attackArb({ ...attacks, geometry: { T, H, W } }),
+        scenario: scenarioArb({ ...clips, shape: [N, T, H, W, clips.C ?? 3] }),
+      }),
+    )

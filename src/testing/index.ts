@@ -1,0 +1,7 @@
+/**
+ * multav/testing: fast-check arbitraries and ready properties for attack values, for researchers who
+ * define their own variants and want to property-test them in their own test runner.
+ */
+export * from './arbitraries.js'
+export * from './properties.js'
+export { runReference, type ClipData, type GradientOracle } from '../interpreters/reference.js'

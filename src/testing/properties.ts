@@ -1,0 +1,101 @@
+/**
+ * Ready-made properties for attack values, to run with `fc.assert` in any test runner:
+ *
+ * @example
+ * import fc from 'fast-check'
+ * import { respectsCertificate } from 'multav/testing'
+ * await fc.assert(respectsCertificate(myAttack), { numRuns: 25 })
+ *
+ * Each property runs the tensor interpreter on generated clips against a small linear model (whose
+ * gradient sign field does not depend on x'), and fails with a message naming what broke. Each also
+ * checks that no tensor is left behind.
+ *
+ * @since 0.1.0
+ */
+import fc from 'fast-check'
+import * as tf from '@tensorflow/tfjs-core'
+import type { Attack } from '../dsl/types.js'
+import { verify } from '../interpreters/certify.js'
+import type { ClipData } from '../interpreters/reference.js'
+import { runAttack, type AttackResult } from '../interpreters/tensor.js'
+import { scenarioArb, toModel, type ClipConstraints, type Scenario } from './arbitraries.js'
+
+type AttackSource = Attack | fc.Arbitrary<Attack>
+
+const attacksFrom = (a: AttackSource): fc.Arbitrary<Attack> => (isAttack(a) ? fc.constant(a) : a)
+const isAttack = (a: AttackSource): a is Attack => (a as Attack)._tag === 'Attack'
+
+/**
+ * Runs `attack` on a scenario, hands the clean and adversarial clips to `check`, disposes everything,
+ * and fails if the number of live tensors changed.
+ */
+export const withAttackRun = async <T>(
+  attack: Attack,
+  s: Scenario,
+  check: (x: ClipData, xAdv: Float32Array, result: AttackResult) => T,
+): Promise<T> => {
+  const before = tf.memory().numTensors
+  const x = tf.tensor5d(s.x.data, [...s.x.shape])
+  try {
+    const result = await runAttack(attack, toModel(s.model), x, s.labels)
+    const xAdv = (await result.adversarial.data()) as Float32Array
+    result.adversarial.dispose()
+    return check(s.x, xAdv, result)
+  } finally {
+    x.dispose()
+    const after = tf.memory().numTensors
+    if (after !== before) throw new Error(`tensor leak: ${after - before} tensors left behind (${before} → ${after})`)
+  }
+}
+
+/** Throws unless `verify(certify(a), x, x')` is empty for the clip the tensor interpreter returns. */
+export const certificateHolds = (attack: Attack, s: Scenario): Promise<void> =>
+  withAttackRun(attack, s, (x, xAdv, r) => {
+    const violations = verify(r.certificate, x, { shape: x.shape, data: xAdv })
+    if (violations.length > 0) throw new Error(`certificate violated:\n  ${violations.join('\n  ')}`)
+  })
+
+/**
+ * `verify(certify(a), x, x')` finds no violation on the clip the tensor interpreter returns.
+ * For attacks with regions, pass `clips.shape` so that the clips fit them.
+ */
+export const respectsCertificate = (attack: AttackSource, clips: ClipConstraints = {}) =>
+  fc.asyncProperty(attacksFrom(attack), scenarioArb(clips), certificateHolds)
+
+/** x = 0 ⇒ x' = 0, and no NaN/Inf anywhere (every multiplicative attack). */
+export const zeroIsFixed = (attack: AttackSource, clips: ClipConstraints = {}) =>
+  fc.asyncProperty(attacksFrom(attack), scenarioArb({ ...clips, extremes: true }), (a, s) =>
+    withAttackRun(a, s, (x, xAdv) => {
+      const bad = xAdv.findIndex((v, i) => !Number.isFinite(v) || (x.data[i] === 0 && v !== 0))
+      if (bad >= 0) throw new Error(`value ${bad}: x = ${x.data[bad]}, x' = ${xAdv[bad]}`)
+    }),
+  )
+
+/** x' ∈ [0, 1] everywhere. */
+export const staysInRange = (attack: AttackSource, clips: ClipConstraints = {}) =>
+  fc.asyncProperty(attacksFrom(attack), scenarioArb(clips), (a, s) =>
+    withAttackRun(a, s, (_x, xAdv) => {
+      const bad = xAdv.findIndex((v) => !(v >= 0 && v <= 1))
+      if (bad >= 0) throw new Error(`value ${bad}: x' = ${xAdv[bad]} outside [0, 1]`)
+    }),
+  )
+
+/**
+ * Signal dependence: for c ∈ (0, 1], attack(c·x) = c·attack(x) (relative tolerance `rtol`). Holds for
+ * multiplicative attacks with sign or normalised directions while no clip is active, so clips are
+ * drawn in [0, `maxPixel`] (default 0.5): keep the attack's total ratio below 1/maxPixel.
+ */
+export const signalDependent = (attack: AttackSource, options: { readonly maxPixel?: number; readonly rtol?: number } = {}) =>
+  fc.asyncProperty(
+    attacksFrom(attack),
+    scenarioArb({ max: options.maxPixel ?? 0.5 }),
+    fc.double({ min: 0.1, max: 1, noNaN: true }),
+    async (a, s, c) => {
+      const base = await withAttackRun(a, s, (_x, xAdv) => xAdv)
+      const scaled: Scenario = { ...s, x: { shape: s.x.shape, data: s.x.data.map((v) => v * c) } }
+      const out = await withAttackRun(a, scaled, (_x, xAdv) => xAdv)
+      const rtol = options.rtol ?? 1e-4
+      const bad = out.findIndex((v, i) => Math.abs(v - c * base[i]!) > rtol * Math.abs(c * base[i]!) + 1e-7)
+      if (bad >= 0) throw new Error(`value ${bad}: attack(c·x) = ${out[bad]} but c·attack(x) = ${c * base[bad]!} (c = ${c})`)
+    },
+  )

@@ -1,0 +1,3 @@
+import { registerInvariants } from './suites/invariants.js'
+
+registerInvariants('cpu')

@@ -1,0 +1,242 @@
+/**
+ * Spec §5 invariants of the four Lp attacks, over generated configurations, on one backend.
+ * Registered by test/invariants.<backend>.test.ts (one process per backend). Tests are serial because
+ * every one of them checks tf.memory().numTensors against its baseline.
+ */
+import test from 'ava'
+import fc from 'fast-check'
+import * as tf from '@tensorflow/tfjs-core'
+import { initBackend, type BackendName } from '../../src/interpreters/backend.js'
+import * as attacks from '../../src/dsl/attacks.js'
+import { crossEntropy } from '../../src/dsl/constructors.js'
+import type { Constraint } from '../../src/dsl/types.js'
+import { runReference } from '../../src/interpreters/reference.js'
+import { project } from '../../src/interpreters/tensor.js'
+import {
+  attackCaseArb,
+  clipArb,
+  constraintArb,
+  linearGradient,
+  certificateHolds,
+  scenarioArb,
+  signalDependent,
+  staysInRange,
+  withAttackRun,
+  zeroIsFixed,
+} from '../../src/testing/index.js'
+
+const RUNS = { numRuns: 40 }
+const close = (a: number, b: number, rtol = 1e-5, atol = 1e-6) => Math.abs(a - b) <= atol + rtol * Math.abs(b)
+const f = (min: number, max: number) => fc.double({ min, max, noNaN: true })
+
+/** Pearson correlation. */
+const corr = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  const n = a.length
+  const mean = (v: ArrayLike<number>) => Array.from(v).reduce((s, e) => s + e, 0) / n
+  const [ma, mb] = [mean(a), mean(b)]
+  let [sab, saa, sbb] = [0, 0, 0]
+  for (let i = 0; i < n; i++) {
+    sab += (a[i]! - ma) * (b[i]! - mb)
+    saa += (a[i]! - ma) ** 2
+    sbb += (b[i]! - mb) ** 2
+  }
+  return sab / Math.sqrt(saa * sbb)
+}
+
+export const registerInvariants = (backend: BackendName): void => {
+  test.before(async () => {
+    await initBackend(backend)
+  })
+
+  test.serial(`${backend}: the backend in use is ${backend}`, (t) => {
+    t.is(tf.getBackend(), backend)
+  })
+
+  test.serial(`${backend}: Mult-L∞ keeps the ratio bound 1/ε ≤ x'/x ≤ ε after any number of steps`, async (t) => {
+    await fc.assert(
+      fc.asyncProperty(f(1.001, 1.3), f(1.001, 1.2), fc.integer({ min: 1, max: 8 }), fc.boolean(), scenarioArb(), async (eps, alpha, steps, randomStart, s) =>
+        withAttackRun(attacks.multLinf({ eps, alpha, steps, randomStart }), s, (x, xAdv) => {
+          x.data.forEach((v, i) => {
+            if (v > 0) {
+              const r = xAdv[i]! / v
+              if (!(r <= eps * (1 + 1e-5) && r >= (1 / eps) * (1 - 1e-5))) throw new Error(`x=${v} x'=${xAdv[i]} ratio ${r} > ε=${eps}`)
+            }
+          })
+        }),
+      ),
+      RUNS,
+    )
+    t.pass()
+  })
+
+  test.serial(`${backend}: zero pixels are a fixed point of Mult-L∞ and Mult-L2, with no NaN/Inf`, async (t) => {
+    const mult = fc.oneof(
+      fc.record({ eps: f(1.001, 2), alpha: f(1.001, 1.5), steps: fc.integer({ min: 1, max: 5 }), randomStart: fc.boolean() }).map(attacks.multLinf),
+      fc
+        .record({
+          eps: f(1.001, 2),
+          alpha: f(1.0001, 1.5),
+          steps: fc.integer({ min: 1, max: 5 }),
+          randomStart: fc.boolean(),
+          reading: fc.constantFrom('log' as const, 'literal' as const, 'deviation' as const),
+          units: fc.constantFrom('rms' as const, 'absolute' as const),
+          scope: fc.constantFrom('sample' as const, 'frame' as const),
+        })
+        .map(attacks.multL2),
+    )
+    await fc.assert(zeroIsFixed(mult), RUNS)
+    t.pass()
+  })
+
+  test.serial(`${backend}: one unclipped Mult-L∞ step is exactly x' − x = x ⊙ (α^sign(g) − 1), and log x' − log x = ln α·sign(g)`, async (t) => {
+    await fc.assert(
+      fc.asyncProperty(f(1.001, 1.2), scenarioArb({ max: 0.8 }), async (alpha, s) => {
+        const attack = attacks.multLinf({ alpha, eps: alpha * 1.5, steps: 1 })
+        const g = linearGradient(s.model, s.labels, crossEntropy())(s.x.data)
+        return withAttackRun(attack, s, (x, xAdv) => {
+          x.data.forEach((v, i) => {
+            const sg = Math.sign(g[i]!)
+            if (!close(xAdv[i]! - v, v * (alpha ** sg - 1), 1e-5, 1e-7)) throw new Error(`x=${v} x'=${xAdv[i]} sign ${sg}`)
+            if (v > 1e-3 && !close(Math.log(xAdv[i]!) - Math.log(v), Math.log(alpha) * sg, 1e-4, 1e-6))
+              throw new Error(`log-space: x=${v} x'=${xAdv[i]} sign ${sg}`)
+            if (Math.abs(xAdv[i]! - v) > (alpha - 1) * v * (1 + 1e-5) + 1e-7) throw new Error(`|x'−x| > (ε−1)x at ${i}`)
+          })
+        })
+      }),
+      RUNS,
+    )
+    t.pass()
+  })
+
+  test.serial(`${backend}: Mult-L∞ and Mult-L2 are brightness-equivariant: attack(c·x) = c·attack(x)`, async (t) => {
+    const mult = fc.oneof(
+      fc.record({ eps: f(1.001, 1.5), alpha: f(1.001, 1.1), steps: fc.integer({ min: 1, max: 4 }) }).map(attacks.multLinf),
+      fc.record({ eps: f(1.001, 1.5), alpha: f(1.001, 1.1), steps: fc.integer({ min: 1, max: 4 }) }).map(attacks.multL2),
+    )
+    await fc.assert(signalDependent(mult), RUNS)
+    t.pass()
+  })
+
+  test.serial(`${backend}: the additive step is not signal-dependent: x' − x = α·sign(g) whatever x`, async (t) => {
+    await fc.assert(
+      fc.asyncProperty(f(0.001, 0.05), f(0.1, 0.9), scenarioArb({ min: 0.1, max: 0.9, extremes: false }), async (alpha, c, s) => {
+        const attack = attacks.addLinf({ alpha, eps: 1, steps: 1, randomStart: false })
+        const step = (data: Float32Array) =>
+          withAttackRun(attack, { ...s, x: { shape: s.x.shape, data } }, (x, xAdv) => xAdv.map((v, i) => v - x.data[i]!))
+        const delta = await step(s.x.data)
+        const scaledDelta = await step(s.x.data.map((v) => v * c))
+        // Same offset at c·x as at x (not c times it): the perturbation ignores the signal.
+        delta.forEach((d, i) => {
+          if (!close(Math.abs(d), alpha, 1e-4, 1e-6)) throw new Error(`|δ| = ${d} ≠ α = ${alpha}`)
+          if (!close(scaledDelta[i]!, d, 1e-4, 1e-6)) throw new Error(`δ(c·x) = ${scaledDelta[i]} ≠ δ(x) = ${d}`)
+        })
+      }),
+      RUNS,
+    )
+    t.pass()
+  })
+
+  test.serial(`${backend}: Add-L∞ and Add-L2 stay in their balls, per sample`, async (t) => {
+    await fc.assert(
+      fc.asyncProperty(
+        f(1e-3, 0.1),
+        f(1e-3, 0.1),
+        fc.integer({ min: 1, max: 6 }),
+        fc.boolean(),
+        fc.constantFrom('rms' as const, 'absolute' as const),
+        scenarioArb(),
+        async (eps, alpha, steps, randomStart, units, s) => {
+          const [, T, H, W, C] = s.x.shape
+          const perSample = T * H * W * C
+          await withAttackRun(attacks.addLinf({ eps, alpha, steps, randomStart }), s, (x, xAdv) => {
+            const worst = Math.max(...xAdv.map((v, i) => Math.abs(v - x.data[i]!)))
+            if (worst > eps * (1 + 1e-5) + 1e-6) throw new Error(`‖δ‖∞ = ${worst} > ε = ${eps}`)
+          })
+          await withAttackRun(attacks.addL2({ eps, alpha, steps, randomStart, units }), s, (x, xAdv) => {
+            const bound = units === 'rms' ? eps * Math.sqrt(perSample) : eps
+            for (let n = 0; n < s.x.shape[0]; n++) {
+              let sq = 0
+              for (let i = n * perSample; i < (n + 1) * perSample; i++) sq += (xAdv[i]! - x.data[i]!) ** 2
+              if (Math.sqrt(sq) > bound * (1 + 1e-5) + 1e-6) throw new Error(`sample ${n}: ‖δ‖₂ = ${Math.sqrt(sq)} > ${bound}`)
+            }
+          })
+        },
+      ),
+      { numRuns: 30 },
+    )
+    t.pass()
+  })
+
+  test.serial(`${backend}: all four attacks keep x' in [0, 1]`, async (t) => {
+    const any = fc.oneof(
+      fc.record({ eps: f(1e-3, 0.5), alpha: f(1e-3, 0.5), steps: fc.integer({ min: 1, max: 4 }) }).map(attacks.addLinf),
+      fc.record({ eps: f(1e-3, 0.5), alpha: f(1e-3, 0.5), steps: fc.integer({ min: 1, max: 4 }) }).map(attacks.addL2),
+      fc.record({ eps: f(1.001, 3), alpha: f(1.001, 3), steps: fc.integer({ min: 1, max: 4 }) }).map(attacks.multLinf),
+      fc.record({ eps: f(1.001, 3), alpha: f(1.001, 3), steps: fc.integer({ min: 1, max: 4 }) }).map(attacks.multL2),
+    )
+    await fc.assert(staysInRange(any), RUNS)
+    t.pass()
+  })
+
+  test.serial(`${backend}: projections are idempotent and the identity perturbation is an exact no-op`, async (t) => {
+    const shape = [1, 2, 3, 3, 3] as const
+    await fc.assert(
+      fc.property(
+        fc.array(constraintArb, { minLength: 1, maxLength: 3 }),
+        clipArb({ shape }),
+        clipArb({ shape, max: 1.5 }),
+        (constraints: Constraint[], xc, vc) => {
+          const before = tf.memory().numTensors
+          const x = tf.tensor5d(xc.data, [...shape])
+          const v = tf.tensor5d(vc.data, [...shape])
+          const once = project(constraints, x, v)
+          const twice = project(constraints, x, once)
+          const same = project(constraints, x, x)
+          const [a, b, s] = [once.dataSync(), twice.dataSync(), same.dataSync()]
+          tf.dispose([x, v, once, twice, same])
+          if (tf.memory().numTensors !== before) throw new Error('tensor leak')
+          a.forEach((e, i) => {
+            if (!close(b[i]!, e, 1e-5, 1e-6)) throw new Error(`not idempotent at ${i}: ${e} then ${b[i]}`)
+          })
+          s.forEach((e, i) => {
+            if (e !== xc.data[i]) throw new Error(`identity perturbation changed value ${i}: ${xc.data[i]} → ${e}`)
+          })
+        },
+      ),
+      { numRuns: 100 },
+    )
+    t.pass()
+  })
+
+  test.serial(`${backend}: statistical signature: corr(|x' − x|, x) is strongly positive for Mult-L∞, near 0 for PGD-L∞`, async (t) => {
+    const [s] = fc.sample(scenarioArb({ shape: [1, 4, 8, 8, 3], min: 0.05, max: 0.95, extremes: false }), { numRuns: 1, seed: 7 })
+    const absDelta = (x: { data: Float32Array }, xAdv: Float32Array) => xAdv.map((v, i) => Math.abs(v - x.data[i]!))
+    const mult = await withAttackRun(attacks.multLinf(), s!, (x, xAdv) => corr(absDelta(x, xAdv), x.data))
+    const add = await withAttackRun(attacks.addLinf({ seed: 3 }), s!, (x, xAdv) => corr(absDelta(x, xAdv), x.data))
+    t.true(mult > 0.8, `Mult-L∞ corr ${mult}`)
+    t.true(Math.abs(add) < 0.15, `PGD-L∞ corr ${add}`)
+  })
+
+  test.serial(`${backend}: the tensor interpreter agrees with the reference interpreter on generated attacks`, async (t) => {
+    await fc.assert(
+      fc.asyncProperty(attackCaseArb(), async ({ attack, scenario: s }) => {
+        const expected = runReference(attack, linearGradient(s.model, s.labels, attack.loss), s.x)
+        await withAttackRun(attack, s, (_x, xAdv) => {
+          xAdv.forEach((v, i) => {
+            if (!close(v, expected[i]!, 1e-3, 1e-4)) throw new Error(`value ${i}: tensor ${v}, reference ${expected[i]}`)
+          })
+        })
+      }),
+      { numRuns: 60 },
+    )
+    t.pass()
+  })
+
+  test.serial(`${backend}: verify(certify(a)) holds on what runAttack returns, for generated attacks`, async (t) => {
+    await fc.assert(
+      fc.asyncProperty(attackCaseArb(), ({ attack, scenario }) => certificateHolds(attack, scenario)),
+      { numRuns: 60 },
+    )
+    t.pass()
+  })
+}
