@@ -234,8 +234,15 @@ const initialise = (init: Init, x: tf.Tensor5D, seed: number, run: Run): tf.Tens
 const SAMPLE_AXES = [1, 2, 3, 4]
 const FRAME_AXES = [2, 3, 4]
 
-/** ‖v‖₂ over `axes`, kept for broadcasting. */
-const l2Norm = (v: tf.Tensor, axes: number[]): tf.Tensor => tf.sqrt(tf.sum(tf.square(v), axes, true))
+/**
+ * ‖v‖₂ over `axes`, kept for broadcasting, computed as m·‖v/m‖₂ with m = max|v| so that squares of
+ * large values (ratios up to 1e30) do not overflow float32 and squares of tiny gradients do not vanish.
+ */
+const l2Norm = (v: tf.Tensor, axes: number[]): tf.Tensor => {
+  const m = tf.max(tf.abs(v), axes, true)
+  const safeM = tf.where(tf.greater(m, 0), m, tf.onesLike(m))
+  return tf.mul(safeM, tf.sqrt(tf.sum(tf.square(tf.div(v, safeM)), axes, true)))
+}
 
 /** ‖v‖₂ over `axes` (kept), with 1 where it is 0 so that v / norm stays 0 there. */
 const safeNorm = (v: tf.Tensor, axes: number[]): tf.Tensor => {
@@ -303,8 +310,12 @@ const constrain = (c: Constraint, x: tf.Tensor5D, xAdv: tf.Tensor5D, perSample: 
   }
 }
 
-/** Tiniest ratio used where x' ≤ 0 < x, so that log(x'/x) stays finite (≈ −69). */
-const TINY_RATIO = 1e-30
+/**
+ * Ratios are clamped to [1e−30, 1e30] inside the L2 ratio projections, so that x' ≤ 0 < x (after an
+ * additive step) or a tiny x (a float32 denormal) give a finite, far-out ratio instead of 0 or Infinity.
+ */
+const RATIO_FLOOR = 1e-30
+const RATIO_CEILING = 1e30
 
 /** x'/x where x > 0, 1 where x = 0 (the ratio is taken as 1 there). */
 const ratioOf = (x: tf.Tensor, xAdv: tf.Tensor, positive: tf.Tensor): tf.Tensor =>
@@ -316,7 +327,7 @@ const ratioOf = (x: tf.Tensor, xAdv: tf.Tensor, positive: tf.Tensor): tf.Tensor 
  */
 const projectRatioL2 = (reading: RatioReading, bound: number, x: tf.Tensor5D, xAdv: tf.Tensor5D): tf.Tensor => {
   const positive = tf.greater(x, 0)
-  const ratio = tf.maximum(ratioOf(x, xAdv, positive), TINY_RATIO)
+  const ratio = tf.clipByValue(ratioOf(x, xAdv, positive), RATIO_FLOOR, RATIO_CEILING)
   const v = reading === 'log' ? tf.log(ratio) : reading === 'literal' ? ratio : tf.sub(ratio, 1)
   const n = l2Norm(v, SAMPLE_AXES)
   const scaled = tf.mul(v, tf.div(bound, n))

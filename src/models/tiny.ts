@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers' // registers gradients (notes/TFJS.md)
 import type { Model } from '../interpreters/tensor.js'
 import type { ClipData } from '../interpreters/reference.js'
+import { gaussianNoise } from '../interpreters/noise.js'
 
 export interface TinyMlp {
   readonly model: Model
@@ -35,15 +36,18 @@ export const trainTinyMlp = async (
   const D = T * H * W * C
   const hidden = o.hidden ?? 32
   const seed = o.seed ?? 0
-  const w1 = tf.variable(tf.randomNormal([D, hidden], 0, Math.sqrt(2 / D), 'float32', seed))
-  const b1 = tf.variable(tf.zeros([hidden]))
-  const w2 = tf.variable(tf.randomNormal([hidden, classes], 0, Math.sqrt(1 / hidden), 'float32', seed + 1))
-  const b2 = tf.variable(tf.zeros([classes]))
+  // He-normal weights from our own seeded noise (tf.randomNormal treats seed 0 as "no seed").
+  const normal = (shape: [number, number], std: number, stream: number) =>
+    tf.tidy(() => tf.variable(tf.mul(tf.tensor2d(gaussianNoise(seed * 2 + stream, shape[0] * shape[1]), shape), std)))
+  const w1 = normal([D, hidden], Math.sqrt(2 / D), 0)
+  const b1 = tf.tidy(() => tf.variable(tf.zeros([hidden])))
+  const w2 = normal([hidden, classes], Math.sqrt(1 / hidden), 1)
+  const b2 = tf.tidy(() => tf.variable(tf.zeros([classes])))
   const model: Model = (x) =>
     tf.tidy(() => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(tf.reshape(x, [x.shape[0], D]), w1), b1)), w2), b2))
   const optimizer = tf.train.adam(o.learningRate ?? 0.01)
   const x = tf.tensor2d(clips.data, [N, D])
-  const y = tf.oneHot(tf.tensor1d([...labels], 'int32'), classes)
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d([...labels], 'int32'), classes))
   const batch = o.batchSize ?? 32
   try {
     for (let epoch = 0; epoch < (o.epochs ?? 30); epoch++) {

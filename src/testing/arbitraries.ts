@@ -21,7 +21,7 @@ export interface ClipConstraints {
   readonly maxW?: number
   /** Channels (default 3). */
   readonly C?: number
-  /** Pixel values in [min, max] (default [0, 1]). */
+  /** Pixel values in [min, max] (default [0, 1]); positive values are ≥ 1e−30 (no denormals). */
   readonly min?: number
   readonly max?: number
   /** Include exact 0 (and, when max = 1, exact 1) values (default true when the range allows). */
@@ -35,10 +35,11 @@ export const clipArb = (k: ClipConstraints = {}): fc.Arbitrary<ClipData> => {
   const lo = k.min ?? 0
   const hi = k.max ?? 1
   const extremes = k.extremes ?? true
-  const value = fc.oneof(
-    { weight: 8, arbitrary: fc.float({ min: Math.fround(lo), max: Math.fround(hi), noNaN: true }) },
-    { weight: extremes ? 1 : 0, arbitrary: fc.constantFrom(...endpoints(lo, hi)) },
-  )
+  // Positive values are at least 1e−30: float32 denormals (< 1.2e−38) lose relative precision under
+  // x·ε and x/ε, which no real (8-bit-derived) clip contains.
+  const interior = fc.float({ min: Math.fround(Math.max(lo, SMALLEST_PIXEL)), max: Math.fround(hi), noNaN: true })
+  const ends = endpoints(lo, hi)
+  const value = extremes && ends.length > 0 ? fc.oneof({ weight: 8, arbitrary: interior }, { weight: 1, arbitrary: fc.constantFrom(...ends) }) : interior
   const dims = k.shape
     ? fc.constant(k.shape)
     : fc.tuple(
@@ -55,6 +56,9 @@ export const clipArb = (k: ClipConstraints = {}): fc.Arbitrary<ClipData> => {
         .map((values): ClipData => ({ shape: [N, T, H, W, C], data: Float32Array.from(values, (v) => Math.abs(v)) }))
     })
 }
+
+/** The smallest positive pixel value the clip arbitraries generate. */
+export const SMALLEST_PIXEL = 1e-30
 
 const endpoints = (lo: number, hi: number): number[] => [lo, hi].filter((v) => v === 0 || v === 1)
 
