@@ -77,7 +77,8 @@ export type BallNorm = 'linf' | 'l2'
 
 /**
  * How an L2 ratio bound is read (spec §2.1): 'log' ‖log(x'/x)‖₂ ≤ ln ε (default),
- * 'literal' ‖x'/x‖₂ ≤ ε, 'deviation' ‖x'/x − 1‖₂ ≤ ε. Ignored for L∞.
+ * 'literal' ‖x'/x‖₂ ≤ ε (summed over x > 0: the zeros' ratio, taken as 1, cannot move),
+ * 'deviation' ‖x'/x − 1‖₂ ≤ ε. Ignored for L∞.
  */
 export type RatioReading = 'log' | 'literal' | 'deviation'
 
