@@ -30,13 +30,16 @@ interface Notation {
 // numbers
 // -------------------------------------------------------------------------------------------------
 
-/** k/255 for small integer multiples of 1/255, 1/k for reciprocals of integers, otherwise decimal. */
+/**
+ * For 0 < |v| < 1 whose decimal form is long: k/255 for multiples of 1/255 (pixel levels), 1/k for
+ * reciprocals of integers. Short decimals (0.01, 0.5) stay decimal.
+ */
 const fraction = (v: number): { readonly num: number; readonly den: number } | undefined => {
+  if (v === 0 || Math.abs(v) >= 1 || decimal(v).replace(/^-?0\.0*/, '').length <= 3) return undefined
   const k = v * 255
-  if (v !== 0 && Math.abs(k - Math.round(k)) < 1e-9 && Math.abs(Math.round(k)) <= 255 * 4 && !Number.isInteger(v))
-    return { num: Math.round(k), den: 255 }
+  if (Math.abs(k - Math.round(k)) < 1e-9) return { num: Math.round(k), den: 255 }
   const inv = 1 / v
-  if (v !== 0 && Math.abs(v) < 1 && Math.abs(inv - Math.round(inv)) < 1e-9) return { num: Math.sign(v), den: Math.abs(Math.round(inv)) }
+  if (Math.abs(inv - Math.round(inv)) < 1e-9) return { num: Math.sign(v), den: Math.abs(Math.round(inv)) }
   return undefined
 }
 
@@ -114,7 +117,7 @@ const regionText = (r: Region): string =>
 const ballName = (norm: 'linf' | 'l2') => (norm === 'linf' ? '∞' : '2')
 
 const unicode: Notation = {
-  grad: (loss) => (loss.target._tag === 'Targeted' ? `(−∇ₓL(x', t=${loss.target.label}))` : '∇ₓL'),
+  grad: (loss) => (loss.target._tag === 'Targeted' ? `∇ₓ(−L(x', t=${loss.target.label}))` : '∇ₓL'),
   sign: (d) => `sign(${d})`,
   normalize: (d, scope) => `${d}/‖${d}‖₂${scope === 'frame' ? ',frame' : ''}`,
   mask: (region, d) => `M[${region}]⊙${d}`,
@@ -155,7 +158,7 @@ export const explain = (attack: Attack): string => lines(unicode, attack, '')
 const latexNorm = (norm: 'linf' | 'l2') => (norm === 'linf' ? '\\infty' : '2')
 
 const latex: Notation = {
-  grad: (loss) => (loss.target._tag === 'Targeted' ? `(-\\nabla_x L(x', t{=}${loss.target.label}))` : '\\nabla_x L'),
+  grad: (loss) => (loss.target._tag === 'Targeted' ? `\\nabla_x(-L(x', t{=}${loss.target.label}))` : '\\nabla_x L'),
   sign: (d) => `\\operatorname{sign}(${d})`,
   normalize: (d, scope) => `\\frac{${d}}{\\lVert ${d} \\rVert_{2${scope === 'frame' ? ',\\mathrm{frame}' : ''}}}`,
   mask: (region, d) => `M_{${region}} \\odot ${d}`,
