@@ -2,7 +2,7 @@
 // type declarations (tsc). Dependencies stay external (one tfjs-core for the user's whole program).
 import { build } from 'esbuild'
 import { execFileSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { chmodSync, rmSync } from 'node:fs'
 
 rmSync('dist', { recursive: true, force: true })
 
@@ -20,6 +20,8 @@ await build({
   outfile: 'dist/cli.js',
   banner: { js: '#!/usr/bin/env node' },
 })
+
+chmodSync('dist/cli.js', 0o755)
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
 console.log('built dist/: index.{js,cjs}, testing.{js,cjs}, cli.js, types/')

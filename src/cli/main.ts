@@ -2,7 +2,7 @@
  * The `multav` command line. Exit codes: 0 ok, 1 a finding (e.g. a violated bound), 2 bad input.
  */
 import { parseArgs } from 'node:util'
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../interpreters/backend.js'
 import { certify, describeCertificate } from '../interpreters/certify.js'
 import { explain, explainLatex } from '../interpreters/pretty.js'

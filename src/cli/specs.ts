@@ -2,7 +2,7 @@
  * Resolving an attack reference from the command line: a built-in name or a JSON spec file.
  */
 import { readFile } from 'node:fs/promises'
-import * as E from 'fp-ts/Either'
+import * as E from 'fp-ts/lib/Either.js'
 import * as attacks from '../dsl/attacks.js'
 import { parseAttackJson } from '../dsl/codec.js'
 import type { Attack } from '../dsl/types.js'

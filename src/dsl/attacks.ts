@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { pipe } from 'fp-ts/function'
+import { pipe } from 'fp-ts/lib/function.js'
 import {
   add,
   clean,

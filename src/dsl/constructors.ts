@@ -3,7 +3,7 @@
  * inside fp-ts `pipe`.
  *
  * @example
- * import { pipe } from 'fp-ts/function'
+ * import { pipe } from 'fp-ts/lib/function.js'
  * // Mult-L∞: x' ← clip[0,1](Π_ratio∞(1.04)(x' ⊙ 1.01^sign(∇ₓL))), 5 steps
  * const multLinf = pipe(gradient(), sign, exponent(1.01), multiply,
  *   projectRatio({ norm: 'linf', eps: 1.04 }), clip(0, 1), iterate(5))
