@@ -31,7 +31,9 @@ test.serial("a backend registered as 'tensorflow' (a cpu-backed stand-in) is pre
   for (const kernel of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...kernel, backendName: 'tensorflow' })
   tf.registerBackend('tensorflow', () => new MathBackendCPU(), 3)
   t.is(await initBackend('auto'), 'tensorflow')
-  const sum = tf.sum(tf.tensor([1, 2, 3]))
+  const before = tf.memory().numTensors
+  const sum = tf.tidy(() => tf.sum(tf.tensor([1, 2, 3])))
   t.is((await sum.data())[0], 6)
   sum.dispose()
+  t.is(tf.memory().numTensors, before)
 })

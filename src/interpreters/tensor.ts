@@ -58,6 +58,8 @@ export interface AttackResult {
   readonly success: ReadonlyArray<boolean>
   /** Per sample: the model's class on `adversarial`. */
   readonly predictions: ReadonlyArray<number>
+  /** Per sample: the model's class on the clean clip (one forward pass before the attack). */
+  readonly cleanPredictions: ReadonlyArray<number>
   /** The attacker's objective on `adversarial` (mean cross-entropy; negated when targeted). */
   readonly loss: number
   readonly sanity: Sanity
@@ -81,7 +83,10 @@ export const runAttack = async (
   const labels = Array.isArray(y) ? [...(y as ReadonlyArray<number>)] : Array.from(await (y as tf.Tensor1D).data())
   await checkInputs(attack, x, labels)
   const seed = options.seed ?? attack.seed
-  const run = prepare(attack, model, x, labels)
+  // One forward pass on the clean clips: checks the model's output against the labels (outside any
+  // gradient scope) and records what the model said before the attack.
+  const { classes, cleanPredictions } = await cleanPass(model, x, labels)
+  const run = prepare(attack, model, x, labels, classes)
   let xAdv = initialise(attack.init, x, seed, run)
   try {
     for (let i = 0; i < attack.steps; i++) {
@@ -100,7 +105,7 @@ export const runAttack = async (
     const projected = project(last.constraints, x, xAdv)
     xAdv.dispose()
     xAdv = projected
-    return { ...(await evaluate(xAdv, x, labels, run)), adversarial: xAdv, certificate: certify(attack), seed }
+    return { ...(await evaluate(xAdv, x, labels, run)), cleanPredictions, adversarial: xAdv, certificate: certify(attack), seed }
   } catch (error) {
     xAdv.dispose()
     throw error
@@ -153,17 +158,29 @@ interface Run {
   readonly dispose: () => void
 }
 
-/** Checks the model's output against the labels; returns the number of classes K. */
-const checkLogits = (logits: tf.Tensor, goal: ReadonlyArray<number>): number => {
-  if (logits.rank !== 2 || logits.shape[0] !== goal.length)
-    throw new Error(`runAttack: the model must return [${goal.length}, K] logits, got shape [${logits.shape.join(', ')}]`)
-  const K = logits.shape[1]!
-  const bad = goal.findIndex((l) => l >= K)
-  if (bad >= 0) throw new Error(`runAttack: label ${goal[bad]} (sample ${bad}) is not below the model's ${K} classes`)
-  return K
+/** The model on the clean clips: its number of classes K (checked against the labels) and its classes. */
+const cleanPass = async (
+  model: Model,
+  x: tf.Tensor5D,
+  labels: ReadonlyArray<number>,
+): Promise<{ readonly classes: number; readonly cleanPredictions: ReadonlyArray<number> }> => {
+  const logits = tf.tidy(() => model(x))
+  try {
+    if (logits.rank !== 2 || logits.shape[0] !== labels.length)
+      throw new Error(`runAttack: the model must return [${labels.length}, K] logits, got shape [${logits.shape.join(', ')}]`)
+    const K = logits.shape[1]
+    const bad = labels.findIndex((l) => l >= K)
+    if (bad >= 0) throw new Error(`runAttack: label ${labels[bad]} (sample ${bad}) is not below the model's ${K} classes`)
+    const predictions = tf.argMax(logits, 1)
+    const cleanPredictions = Array.from(await predictions.data())
+    predictions.dispose()
+    return { classes: K, cleanPredictions }
+  } finally {
+    logits.dispose()
+  }
 }
 
-const prepare = (attack: Attack, model: Model, x: tf.Tensor5D, labels: ReadonlyArray<number>): Run => {
+const prepare = (attack: Attack, model: Model, x: tf.Tensor5D, labels: ReadonlyArray<number>, classes: number): Run => {
   const [, T, H, W, C] = x.shape
   const masks = new Map<string, tf.Tensor>()
   const mask = (region: Region): tf.Tensor => {
@@ -176,12 +193,12 @@ const prepare = (attack: Attack, model: Model, x: tf.Tensor5D, labels: ReadonlyA
   }
   const target = attack.loss.target
   const targeted = target._tag === 'Targeted'
+  if (targeted && target.label >= classes)
+    throw new Error(`runAttack: the target class ${target.label} is not below the model's ${classes} classes`)
   const goal = targeted ? labels.map(() => target.label) : labels
-  let oneHot: tf.Tensor | undefined
+  const oneHot = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d([...goal], 'int32'), classes), 'float32'))
   const objective = (xAdv: tf.Tensor5D): tf.Scalar => {
-    const logits = model(xAdv)
-    const hot = (oneHot ??= tf.keep(tf.cast(tf.oneHot(tf.tensor1d([...goal], 'int32'), checkLogits(logits, goal)), 'float32')))
-    const ce = tf.neg(tf.mean(tf.sum(tf.mul(hot, tf.logSoftmax(logits)), 1))) as tf.Scalar
+    const ce = tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(model(xAdv))), 1))) as tf.Scalar
     return targeted ? tf.neg(ce) : ce
   }
   return {
@@ -194,7 +211,7 @@ const prepare = (attack: Attack, model: Model, x: tf.Tensor5D, labels: ReadonlyA
     targeted,
     dispose: () => {
       masks.forEach((m) => m.dispose())
-      oneHot?.dispose()
+      oneHot.dispose()
     },
   }
 }
@@ -345,7 +362,7 @@ const evaluate = async (
   x: tf.Tensor5D,
   labels: ReadonlyArray<number>,
   run: Run,
-): Promise<Omit<AttackResult, 'adversarial' | 'certificate' | 'seed'>> => {
+): Promise<Omit<AttackResult, 'adversarial' | 'certificate' | 'seed' | 'cleanPredictions'>> => {
   const stats = tf.tidy(() => {
     const delta = tf.sub(xAdv, x)
     const positive = tf.greater(x, 0)

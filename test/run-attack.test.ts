@@ -1,0 +1,107 @@
+/**
+ * runAttack's contract: clear errors for bad input (and nothing left behind), the per-step callback,
+ * seeds, targeted success, and the sanity record.
+ */
+import test from 'ava'
+import * as tf from '@tensorflow/tfjs-core'
+import { pipe } from 'fp-ts/lib/function.js'
+import * as attacks from '../src/dsl/attacks.js'
+import { frames, withLoss, targeted, withSteps } from '../src/dsl/constructors.js'
+import { initBackend } from '../src/interpreters/backend.js'
+import { runAttack, type Model } from '../src/interpreters/tensor.js'
+
+test.before(async () => {
+  await initBackend('cpu')
+})
+
+/** A fixed linear model over 2x2x2x3 clips with 3 classes. */
+const weights = Array.from({ length: 24 * 3 }, (_, i) => Math.sin(i + 1))
+const model: Model = (x) => tf.tidy(() => tf.matMul(tf.reshape(x, [x.shape[0], 24]), tf.tensor2d(weights, [24, 3])))
+const clip = (values: (i: number) => number, n = 2) => tf.tensor5d(Float32Array.from({ length: n * 24 }, (_, i) => values(i)), [n, 2, 2, 2, 3])
+
+/** Expects runAttack to reject with `message` and to leave no tensor behind. */
+const rejects = async (t: import('ava').ExecutionContext, run: () => Promise<unknown>, message: string | RegExp) => {
+  const before = tf.memory().numTensors
+  await t.throwsAsync(run, typeof message === 'string' ? { message } : { message })
+  t.is(tf.memory().numTensors, before, 'no tensor left behind')
+}
+
+test.serial('bad input is rejected with a specific message', async (t) => {
+  const x = clip((i) => (i % 10) / 10)
+  await rejects(t, () => runAttack(attacks.multLinf({ eps: 0.9 }), model, x, [0, 1]),
+    'runAttack: invalid attack:\n  attack.body[0].constraints[0].eps: expected a number > 1 (a ratio bound), got 0.9')
+  await rejects(t, () => runAttack(pipe(attacks.multLinf(), withSteps(0)), model, x, [0, 1]), /attack\.steps: expected an integer ≥ 1/)
+  await rejects(t, () => runAttack(attacks.multLinf(), model, x, [0]), 'runAttack: y has 1 labels for 2 clips')
+  await rejects(t, () => runAttack(attacks.multLinf(), model, x, [0, 1.5]), 'runAttack: y[1] must be a class index (integer ≥ 0), got 1.5')
+  await rejects(t, () => runAttack(attacks.multLinf(), model, x, [0, 3]), 'runAttack: label 3 (sample 1) is not below the model\'s 3 classes')
+  await rejects(t, () => runAttack(pipe(attacks.multLinf(), withLoss(targeted(7))), model, x, [0, 1]),
+    "runAttack: the target class 7 is not below the model's 3 classes")
+  await rejects(t, () => runAttack(attacks.multLinf(), () => tf.zeros([1, 3]) as tf.Tensor2D, x, [0, 1]),
+    'runAttack: the model must return [2, K] logits, got shape [1, 3]')
+  const wide = clip((i) => i / 10)
+  await rejects(t, () => runAttack(attacks.multLinf(), model, wide, [0, 1]), 'runAttack: x must lie in [0, 1], got values in [0, 4.699999809265137]')
+  const nan = clip((i) => (i === 5 ? Number.NaN : 0.5))
+  await rejects(t, () => runAttack(attacks.multLinf(), model, nan, [0, 1]), 'runAttack: x contains NaN or Infinity')
+  const rank4 = tf.zeros([2, 2, 2, 3]) as unknown as tf.Tensor5D
+  await rejects(t, () => runAttack(attacks.multLinf(), model, rank4, [0, 1]), 'runAttack: x must be [N, T, H, W, C], got shape [2, 2, 2, 3]')
+  const masked = pipe(attacks.multLinf(), (a) => ({ ...a, init: { _tag: 'UniformRatio' as const, eps: 1.1, region: frames([5]) } }))
+  await rejects(t, () => runAttack(masked, model, x, [0, 1]), /attack\.init\.region/)
+  tf.dispose([x, wide, nan, rank4])
+})
+
+test.serial('onStep sees every step with a rising loss; the result reports the final loss on the returned clip', async (t) => {
+  const before = tf.memory().numTensors
+  const x = clip((i) => 0.2 + 0.6 * ((i * 7) % 11) / 11)
+  const seen: number[] = []
+  const losses: number[] = []
+  const r = await runAttack(attacks.multLinf({ steps: 4 }), model, x, [0, 1], {
+    onStep: ({ step, steps, loss }) => {
+      seen.push(step)
+      losses.push(loss)
+      t.is(steps, 4)
+    },
+  })
+  t.deepEqual(seen, [1, 2, 3, 4])
+  t.true(losses.every((l, i) => i === 0 || l >= losses[i - 1]! - 1e-6), `losses ${losses}`)
+  t.true(r.loss >= losses[3]! - 1e-6)
+  t.is(r.sanity.nanCount, 0)
+  t.true(r.sanity.ratioLinf.every((v) => v <= 1.04 * (1 + 1e-6)))
+  t.true(r.sanity.min >= 0 && r.sanity.max <= 1)
+  r.adversarial.dispose()
+  x.dispose()
+  t.is(tf.memory().numTensors, before)
+})
+
+test.serial('the same seed gives the same clip; another seed gives another', async (t) => {
+  const before = tf.memory().numTensors
+  const x = clip((i) => 0.1 + 0.8 * ((i * 5) % 13) / 13)
+  const runWith = async (seed: number) => {
+    const r = await runAttack(attacks.addLinf(), model, x, [0, 1], { seed })
+    const data = Array.from(await r.adversarial.data())
+    r.adversarial.dispose()
+    return { data, seed: r.seed }
+  }
+  const [a, b, c] = [await runWith(1), await runWith(1), await runWith(2)]
+  t.deepEqual(a, b)
+  t.is(c.seed, 2)
+  t.notDeepEqual(a.data, c.data)
+  x.dispose()
+  t.is(tf.memory().numTensors, before)
+})
+
+test.serial('a targeted attack succeeds when the model outputs the target, measured on the returned clip', async (t) => {
+  const before = tf.memory().numTensors
+  const x = clip((i) => 0.5 + 0.3 * Math.cos(i))
+  const r = await runAttack(pipe(attacks.addLinf({ eps: 1, alpha: 0.2, steps: 10 }), withLoss(targeted(2))), model, x, [0, 1])
+  const argMax = tf.tidy(() => tf.argMax(model(r.adversarial), 1))
+  const predictions = Array.from(await argMax.data())
+  argMax.dispose()
+  t.deepEqual(r.predictions, predictions)
+  t.deepEqual(r.success, predictions.map((p) => p === 2))
+  t.deepEqual(r.success, [true, true])
+  t.is(r.cleanPredictions.length, 2)
+  t.notDeepEqual(r.cleanPredictions, [2, 2])
+  r.adversarial.dispose()
+  x.dispose()
+  t.is(tf.memory().numTensors, before)
+})
