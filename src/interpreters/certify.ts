@@ -223,16 +223,22 @@ const update = (s: State, step: Step, label: string): State => {
   }
 }
 
-/** Keeps every bound: the constraint moves each value toward x, never past it (x ∈ [0, 1]). */
-const contract = (s: State): State => ({
+/**
+ * A constraint that moves each value toward x, never past it (x ∈ [0, 1]), keeps every bound on
+ * |x' − x| or |log(x'/x)| — but not a literal ‖x'/x‖₂ bound: moving x'/x toward 1 can raise it.
+ */
+const contract = (s: State, label: string): State => ({
   ...s,
   range: s.range === null ? null : { lo: Math.min(s.range.lo, 0), hi: Math.max(s.range.hi, 1) },
+  ...(s.ratioL2?.reading === 'literal'
+    ? { ratioL2: null, why: { ...s.why, ratioL2: `${label} moves x'/x toward 1, which can raise the literal ‖x'/x‖₂` } }
+    : {}),
 })
 
 const constrain = (s: State, c: Constraint, label: string): State => {
   switch (c._tag) {
     case 'ProjectBall': {
-      const t = contract(s)
+      const t = contract(s, label)
       return c.norm === 'linf'
         ? c.units === 'absolute'
           ? { ...t, ballLinf: t.ballLinf === null ? c.eps : Math.min(t.ballLinf, c.eps) }
@@ -241,13 +247,13 @@ const constrain = (s: State, c: Constraint, label: string): State => {
     }
     case 'ProjectRatio': {
       if (c.norm === 'linf') {
-        const t = contract(s)
+        const t = contract(s, label)
         return { ...t, ratioLinf: t.ratioLinf === null ? c.eps : Math.min(t.ratioLinf, c.eps), zeroFixed: true }
       }
       const bound = boundOf(c.reading === 'log' ? Math.log(c.eps) : c.eps, c.units)
       const established = { reading: c.reading, bound }
       if (c.reading !== 'literal') {
-        const t = contract(s)
+        const t = contract(s, label)
         const ratioL2 = t.ratioL2?.reading === c.reading ? { reading: c.reading, bound: tighter(t.ratioL2.bound, bound) } : established
         return { ...t, ratioL2, zeroFixed: true }
       }
@@ -272,7 +278,7 @@ const constrain = (s: State, c: Constraint, label: string): State => {
     }
     case 'Clip': {
       const range = s.range === null ? { lo: c.lo, hi: c.hi } : { lo: Math.max(s.range.lo, c.lo), hi: Math.min(s.range.hi, c.hi) }
-      if (c.lo <= 0 && c.hi >= 1) return { ...contract(s), range }
+      if (c.lo <= 0 && c.hi >= 1) return { ...contract(s, label), range }
       return {
         ...s,
         range: { lo: c.lo, hi: c.hi },

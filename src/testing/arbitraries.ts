@@ -67,9 +67,11 @@ const endpoints = (lo: number, hi: number): number[] => [lo, hi].filter((v) => v
 // -------------------------------------------------------------------------------------------------
 
 /**
- * A linear classifier over the flattened clip, logits = x·W + b, W `[D, K]`. With K = 2 and
- * |W₁ − W₀| ≥ `margin` the sign of ∂L/∂x is the same at every x', so sign-based attacks are stable
- * under float rounding (the property tests rely on this).
+ * A linear classifier over the flattened clip, logits = x·W + b, W `[D, K]`. With K = 2 the gradient
+ * of the loss is p₁·(W₀ − W₁) up to sign, so with |W₁ − W₀| ≥ margin·(4/D) its sign is the same at
+ * every x'; and with |W| ≤ 4/D the logits differ by at most 8 on clips in [0, 1], so the softmax
+ * never saturates in float32 (where 1 − p would round to 0 and flip that sign). The property tests
+ * rely on both.
  */
 export interface LinearModel {
   readonly D: number
@@ -93,7 +95,7 @@ export const linearModelArb = (D: number, margin = 0.1): fc.Arbitrary<LinearMode
     .map((rows) => ({
       D,
       K: 2,
-      weights: Float32Array.from(rows.flatMap(([w0, gap, up]) => [w0, w0 + (up ? gap : -gap)])),
+      weights: Float32Array.from(rows.flatMap(([w0, gap, up]) => [w0 / 2, (w0 + (up ? gap : -gap)) / 2].map((w) => (w * 4) / D))),
       bias: Float32Array.from([0, 0]),
     }))
 
