@@ -68,7 +68,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
           '',
           describeCertificate(certify(attack)),
           '',
-          `cost: ${gradients} gradient evaluations (forward + backward passes) per clip batch, plus 1 forward pass to score the result`,
+          `cost: ${gradients} gradient evaluations (forward + backward passes) per clip batch, plus 2 forward passes (the clean clip, and the result)`,
         ].join('\n') + '\n',
       )
       return 0

@@ -106,14 +106,8 @@ const scaledBy = (alpha: number, units: Units, b: Bound | null): Bound | null =>
 // abstract state and transfer rules
 // -------------------------------------------------------------------------------------------------
 
-interface State {
-  readonly range: { readonly lo: number; readonly hi: number } | null
-  readonly ballLinf: number | null
-  readonly ballL2: Bound | null
-  readonly ratioLinf: number | null
-  readonly ratioL2: { readonly reading: RatioReading; readonly bound: Bound } | null
-  readonly zeroFixed: boolean
-  readonly support: Support
+/** The guarantees after each step (bounds may be Infinity until the end), and why each was lost. */
+interface State extends Omit<Certificate, 'attack' | 'reasons' | 'assumptions'> {
   /** The latest reason per guarantee (keyed), so the certificate says why the final state lacks it. */
   readonly why: Readonly<Record<string, string>>
 }

@@ -97,8 +97,11 @@ export const runAttack = async (
       }) as [tf.Tensor5D, tf.Scalar]
       xAdv.dispose()
       xAdv = next
-      if (options.onStep) await options.onStep({ step: i + 1, steps: attack.steps, loss: (await loss.data())[0]! })
-      loss.dispose()
+      try {
+        if (options.onStep) await options.onStep({ step: i + 1, steps: attack.steps, loss: (await loss.data())[0]! })
+      } finally {
+        loss.dispose()
+      }
     }
     // Safety net (as foolbox): re-apply the final step's constraints, so float drift cannot break them.
     const last = attack.body[(attack.steps - 1) % attack.body.length] as Step
