@@ -1,6 +1,9 @@
 /** The examples run and print what they promise (so they never rot). */
 import test from 'ava'
 import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -22,4 +25,24 @@ test('multav explain prints the formula, the certificate and the cost; bad input
   const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'explain', 'no-such-spec.json']))
   t.is((error as unknown as { code: number }).code, 2)
   t.regex((error as unknown as { stderr: string }).stderr, /no-such-spec\.json: no such file, and not a built-in attack/)
+})
+
+test('multav explain names every problem of a malformed spec and exits 2', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'multav-'))
+  const file = join(dir, 'bad.json')
+  const spec = JSON.parse(await readFile('examples/specs/mult-linf.json', 'utf8'))
+  spec.steps = -3
+  spec.body[0].constraints[0].eps = 0.9
+  await writeFile(file, JSON.stringify(spec))
+  const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'explain', file]))
+  t.is((error as unknown as { code: number }).code, 2)
+  t.is(
+    (error as unknown as { stderr: string }).stderr,
+    [
+      `multav: ${file}: attack.body[0].constraints[0].eps: expected a number > 1 (a ratio bound), got 0.9`,
+      `${file}: attack.steps: expected an integer ≥ 1 (a step count), got -3`,
+      '',
+    ].join('\n'),
+  )
+  await rm(dir, { recursive: true })
 })

@@ -132,6 +132,10 @@ export const linearGradient = (m: LinearModel, labels: ReadonlyArray<number>, lo
   }
 }
 
+/** `n` class labels in [0, K). */
+export const labelsArb = (n: number, K = 2): fc.Arbitrary<ReadonlyArray<number>> =>
+  fc.array(fc.integer({ min: 0, max: K - 1 }), { minLength: n, maxLength: n })
+
 /** A clip batch, labels and a linear model that fits it. */
 export interface Scenario {
   readonly x: ClipData
@@ -144,7 +148,7 @@ export const scenarioArb = (k: ClipConstraints = {}): fc.Arbitrary<Scenario> =>
     const [N, T, H, W, C] = x.shape
     return fc.record({
       x: fc.constant(x),
-      labels: fc.array(fc.integer({ min: 0, max: 1 }), { minLength: N, maxLength: N }),
+      labels: labelsArb(N),
       model: linearModelArb(T * H * W * C),
     })
   })
