@@ -6,7 +6,8 @@ import test from 'ava'
 import * as tf from '@tensorflow/tfjs-core'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as attacks from '../src/dsl/attacks.js'
-import { frames, withLoss, targeted, withSteps } from '../src/dsl/constructors.js'
+import { frames, restrictTo, withLoss, targeted, withSteps } from '../src/dsl/constructors.js'
+import { certify, verify } from '../src/interpreters/certify.js'
 import { initBackend } from '../src/interpreters/backend.js'
 import { runAttack, type Model } from '../src/interpreters/tensor.js'
 
@@ -101,6 +102,23 @@ test.serial('a targeted attack succeeds when the model outputs the target, measu
   t.deepEqual(r.success, [true, true])
   t.is(r.cleanPredictions.length, 2)
   t.notDeepEqual(r.cleanPredictions, [2, 2])
+  r.adversarial.dispose()
+  x.dispose()
+  t.is(tf.memory().numTensors, before)
+})
+
+test.serial('restrictTo confines an attack (and its random start) to a region: other frames stay bit-identical', async (t) => {
+  const before = tf.memory().numTensors
+  const x = clip((i) => 0.1 + 0.8 * ((i * 3) % 7) / 7)
+  const attack = pipe(attacks.addLinf({ eps: 0.1, alpha: 0.05 }), restrictTo(frames([1])))
+  t.deepEqual(certify(attack).support, { _tag: 'Regions', regions: [frames([1])] })
+  const r = await runAttack(attack, model, x, [0, 1])
+  const [clean, adv] = [await x.data(), await r.adversarial.data()]
+  // [2, 2, 2, 2, 3]: frame t of sample n holds values [(n·2 + t)·12, (n·2 + t + 1)·12)
+  const frameOf = (i: number) => Math.floor(i / 12) % 2
+  t.true(Array.from(adv).every((v, i) => frameOf(i) === 1 || v === clean[i]), 'frame 0 unchanged')
+  t.true(Array.from(adv).some((v, i) => frameOf(i) === 1 && v !== clean[i]), 'frame 1 attacked')
+  t.deepEqual(verify(r.certificate, x, r.adversarial), [])
   r.adversarial.dispose()
   x.dispose()
   t.is(tf.memory().numTensors, before)

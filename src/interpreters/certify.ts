@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { Attack, Constraint, Direction, Init, RatioReading, Region, Step, Units } from '../dsl/types.js'
-import { regionMask } from './regions.js'
+import { regionKey, regionMask } from './regions.js'
 
 /** A bound that may scale with the clip: value = abs + rms·√N (N = T·H·W·C values per sample). */
 export interface Bound {
@@ -114,10 +114,12 @@ interface State extends Omit<Certificate, 'attack' | 'reasons' | 'assumptions'> 
 
 const UNIT = { lo: 0, hi: 1 }
 
-const unionSupport = (s: Support, added: ReadonlyArray<Region> | 'everywhere'): Support =>
-  added === 'everywhere' || s._tag === 'Everywhere'
-    ? { _tag: 'Everywhere' }
-    : { _tag: 'Regions', regions: [...(s._tag === 'Regions' ? s.regions : []), ...added] }
+/** The union of a support and more regions (each region listed once). */
+const unionSupport = (s: Support, added: ReadonlyArray<Region> | 'everywhere'): Support => {
+  if (added === 'everywhere' || s._tag === 'Everywhere') return { _tag: 'Everywhere' }
+  const regions = [...(s._tag === 'Regions' ? s.regions : []), ...added]
+  return { _tag: 'Regions', regions: regions.filter((r, i) => regions.findIndex((q) => regionKey(q) === regionKey(r)) === i) }
+}
 
 const initState = (init: Init): State => {
   const clean: State = {
