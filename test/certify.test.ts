@@ -76,6 +76,7 @@ test('masked updates give a support; alternating steps combine', (t) => {
 const clipOf = (data: number[]) => ({ shape: [1, 1, 1, 2, 2] as const, data: Float32Array.from(data) })
 const base: Certificate = {
   attack: 'hand-made',
+  seed: 0,
   range: null,
   ballLinf: null,
   ballL2: null,

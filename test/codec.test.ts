@@ -246,7 +246,7 @@ const malformed: ReadonlyArray<Malformed> = [
   {
     title: 'missing _tag',
     spec: edit((s) => (s.init = {})),
-    expected: ['attack.init: missing _tag, expected one of Clean, Uniform, UniformRatio'],
+    expected: ['attack.init: missing _tag, expected one of Clean, Uniform, UniformRatio, Fill'],
   },
   {
     title: 'wrong _tag of a single-tag record',

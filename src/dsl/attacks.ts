@@ -9,6 +9,12 @@ import {
   add,
   clean,
   clip,
+  fill,
+  maskRegion,
+  multiplicative,
+  pixels,
+  rect,
+  ring,
   exponent,
   gradient,
   iterate,
@@ -21,7 +27,7 @@ import {
   uniform,
   uniformRatio,
 } from './constructors.js'
-import type { Attack, NormScope, RatioReading, Units } from './types.js'
+import type { Attack, NormScope, Placement, RatioReading, Region, Units } from './types.js'
 
 interface Common {
   /** Number of iterations T (default 5). */
@@ -148,3 +154,87 @@ export const multL2 = (o: MultL2Options = {}): Attack => {
     }),
   )
 }
+
+// -------------------------------------------------------------------------------------------------
+// physically realizable attacks (spec §2): masked, unbounded (ε = 1), clipped to [0, 1]
+// -------------------------------------------------------------------------------------------------
+
+interface Masked {
+  /** Number of iterations (default 5). */
+  readonly steps?: number
+  /** Seed of the random regions (default 0). */
+  readonly seed?: number
+}
+
+/** x' ← clip[0,1](x' + α·(M ⊙ sign(g))), starting from `start`. */
+const maskedAdditive = (name: string, region: Region, alpha: number, steps: number, seed: number, startValue?: number): Attack =>
+  pipe(
+    gradient(),
+    sign,
+    maskRegion(region),
+    scale(alpha),
+    add,
+    clip(0, 1),
+    iterate(steps, { name, init: startValue === undefined ? clean() : fill(startValue, region), seed }),
+  )
+
+export interface RoaOptions extends Masked {
+  /** Step size (default 70/255). */
+  readonly alpha?: number
+  /** Rectangle size (default 30x30). */
+  readonly height?: number
+  readonly width?: number
+  /** A new random position on every frame (default, as in the paper) or one shared by all frames. */
+  readonly placement?: Placement
+  /** Start value inside the rectangle (default 0.5, grey). */
+  readonly start?: number
+}
+
+/** ROA (rectangular occlusion): a grey 30x30 rectangle at a random position per frame, then Add-L∞ steps inside it. */
+export const roa = (o: RoaOptions = {}): Attack =>
+  maskedAdditive(
+    'roa',
+    rect({ height: o.height ?? 30, width: o.width ?? 30, placement: o.placement ?? 'perFrame' }),
+    o.alpha ?? 70 / 255,
+    o.steps ?? 5,
+    o.seed ?? 0,
+    o.start ?? 0.5,
+  )
+
+export interface AfOptions extends Masked {
+  /** Step size (default 70/255). */
+  readonly alpha?: number
+  /** Width of the border ring (default 10). */
+  readonly width?: number
+}
+
+/** AF (adversarial framing): Add-L∞ steps on a border ring of width w, from the clean ring. */
+export const af = (o: AfOptions = {}): Attack =>
+  maskedAdditive('af', ring(o.width ?? 10), o.alpha ?? 70 / 255, o.steps ?? 5, o.seed ?? 0)
+
+export interface SpaOptions extends Masked {
+  /** Step size (default 70/255). */
+  readonly alpha?: number
+  /** Random pixels per frame, all channels, with replacement (default 100). */
+  readonly perFrame?: number
+  /** Start value of the chosen pixels (default 0, black). */
+  readonly start?: number
+}
+
+/** SPA (salt-and-pepper): 100 random pixels per frame start black, then Add-L∞ steps on them. */
+export const spa = (o: SpaOptions = {}): Attack =>
+  maskedAdditive('spa', pixels(o.perFrame ?? 100), o.alpha ?? 70 / 255, o.steps ?? 5, o.seed ?? 0, o.start ?? 0)
+
+/** α of the multiplicative twins (spec §2 [decided]): 0.5 reaches 1 in one step, 0.03 in four. */
+const MULT_ALPHA = 2
+
+/** MultAV-ROA: x' ← clip[0,1](x' ⊙ α^(M ⊙ sign(g))) on ROA's rectangles, ratio starting at 1, α = 2. */
+export const multRoa = (o: Omit<RoaOptions, 'start'> = {}): Attack =>
+  pipe(roa({ ...o, alpha: 1 }), multiplicative({ alpha: o.alpha ?? MULT_ALPHA }))
+
+/** MultAV-AF: the multiplicative twin of AF on the same ring, α = 2. */
+export const multAf = (o: AfOptions = {}): Attack => pipe(af({ ...o, alpha: 1 }), multiplicative({ alpha: o.alpha ?? MULT_ALPHA }))
+
+/** MultAV-SPA: the multiplicative twin of SPA on the same pixels, α = 2; a zero pixel never changes. */
+export const multSpa = (o: Omit<SpaOptions, 'start'> = {}): Attack =>
+  pipe(spa({ ...o, alpha: 1 }), multiplicative({ alpha: o.alpha ?? MULT_ALPHA }))

@@ -165,6 +165,7 @@ const stepSize = num('a finite number (a step size)')
 const stepFactor = num('a number > 0 (a step factor)', (n) => n > 0)
 const radius = num('a number > 0 (a radius)', (n) => n > 0)
 const ratioBound = num('a number > 1 (a ratio bound)', (n) => n > 1)
+const pixelValue = num('a number in [0, 1] (a pixel value)', (n) => n >= 0 && n <= 1)
 const units = oneOf('absolute', 'rms')
 const ballNorm = oneOf('linf', 'l2')
 const stepCount = checked(int('an integer ≥ 1 (a step count)', 1), (n, c) =>
@@ -202,26 +203,51 @@ const frameIndices = (T: number | undefined): Codec<ReadonlyArray<number>> =>
   )
 
 const regionCodec = (clip: Clip | undefined): Codec<Region> =>
-  tagged<Region>('a Region', 'region', {
-    Frames: record('a Frames region', { _tag: t.literal('Frames'), indices: frameIndices(clip?.T) }),
-    Box: checked(
-      record('a Box region', {
-        _tag: t.literal('Box'),
-        top: pixelOffset,
-        left: pixelOffset,
-        height: pixelSize,
-        width: pixelSize,
-      }),
-      (b, c) => {
-        if (clip === undefined) return []
-        const outside = (what: string, from: number, size: number, limit: number) =>
-          from + size <= limit
+  t.recursion<Region, unknown, unknown>('a Region', (self) =>
+    tagged<Region>('a Region', 'region', {
+      Frames: record('a Frames region', { _tag: t.literal('Frames'), indices: frameIndices(clip?.T) }),
+      Box: checked(
+        record('a Box region', {
+          _tag: t.literal('Box'),
+          top: pixelOffset,
+          left: pixelOffset,
+          height: pixelSize,
+          width: pixelSize,
+        }),
+        (b, c) => {
+          if (clip === undefined) return []
+          const outside = (what: string, from: number, size: number, limit: number) =>
+            from + size <= limit
+              ? []
+              : [problem(b, c, `Box ${what} ${from}..${from + size} lie outside the clip's ${limit} ${what}`)]
+          return [...outside('rows', b.top, b.height, clip.H), ...outside('columns', b.left, b.width, clip.W)]
+        },
+      ),
+      Rect: checked(
+        record('a Rect region', { _tag: t.literal('Rect'), height: pixelSize, width: pixelSize, placement: oneOf('perFrame', 'shared') }),
+        (r, c) =>
+          clip === undefined || (r.height <= clip.H && r.width <= clip.W)
             ? []
-            : [problem(b, c, `Box ${what} ${from}..${from + size} lie outside the clip's ${limit} ${what}`)]
-        return [...outside('rows', b.top, b.height, clip.H), ...outside('columns', b.left, b.width, clip.W)]
-      },
-    ),
-  })
+            : [problem(r, c, `Rect ${r.height}x${r.width} does not fit the clip's ${clip.H}x${clip.W} frames`)],
+      ),
+      Ring: checked(record('a Ring region', { _tag: t.literal('Ring'), width: pixelSize }), (r, c) =>
+        clip === undefined || 2 * r.width <= Math.min(clip.H, clip.W)
+          ? []
+          : [problem(r, c, `Ring width ${r.width} is more than half of the clip's ${clip.H}x${clip.W} frames`)],
+      ),
+      Pixels: checked(record('a Pixels region', { _tag: t.literal('Pixels'), perFrame: pixelSize }), (r, c) =>
+        clip === undefined || r.perFrame <= clip.H * clip.W
+          ? []
+          : [problem(r, c, `Pixels ${r.perFrame} per frame is more than the clip's ${clip.H}x${clip.W} = ${clip.H * clip.W} pixels`)],
+      ),
+      Union: record('a Union region', { _tag: t.literal('Union'), regions: list('a non-empty array of Regions', self, 1) }),
+      Intersection: record('an Intersection region', {
+        _tag: t.literal('Intersection'),
+        regions: list('a non-empty array of Regions', self, 1),
+      }),
+      Complement: record('a Complement region', { _tag: t.literal('Complement'), of: self }),
+    }),
+  )
 
 /** The codec of attacks on `clip` (any clip when undefined). */
 const attackCodec = (clip: Clip | undefined): Codec<Attack> => {
@@ -275,6 +301,7 @@ const attackCodec = (clip: Clip | undefined): Codec<Attack> => {
       { region },
     ),
     UniformRatio: record('a UniformRatio init', { _tag: t.literal('UniformRatio'), eps: ratioBound }, { region }),
+    Fill: record('a Fill init', { _tag: t.literal('Fill'), value: pixelValue, region }),
   })
   const target = tagged<Target>('a Target', 'target', {
     Untargeted: record('an Untargeted target', { _tag: t.literal('Untargeted') }),

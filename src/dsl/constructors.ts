@@ -20,6 +20,7 @@ import type {
   Loss,
   NormScope,
   Offset,
+  Placement,
   RatioReading,
   Region,
   Step,
@@ -41,6 +42,26 @@ export const box = (r: { top: number; left: number; height: number; width: numbe
   height: r.height,
   width: r.width,
 })
+
+/** A `height`x`width` rectangle at a random position: a new one on every frame (default), or one shared. */
+export const rect = (r: { height: number; width: number; placement?: Placement }): Region => ({
+  _tag: 'Rect',
+  height: r.height,
+  width: r.width,
+  placement: r.placement ?? 'perFrame',
+})
+
+/** The border ring of `width` pixels on every frame. */
+export const ring = (width: number): Region => ({ _tag: 'Ring', width })
+
+/** `perFrame` random pixels on every frame (with replacement). */
+export const pixels = (perFrame: number): Region => ({ _tag: 'Pixels', perFrame })
+
+export const union = (...regions: ReadonlyArray<Region>): Region => ({ _tag: 'Union', regions: [...regions] })
+
+export const intersection = (...regions: ReadonlyArray<Region>): Region => ({ _tag: 'Intersection', regions: [...regions] })
+
+export const complement = (of: Region): Region => ({ _tag: 'Complement', of })
 
 // -------------------------------------------------------------------------------------------------
 // directions
@@ -137,6 +158,9 @@ export const uniform = (
   ...(options.region === undefined ? {} : { region: options.region }),
 })
 
+/** x' = `value` inside `region`, x outside (ROA's grey start, SPA's black start). */
+export const fill = (value: number, region: Region): Init => ({ _tag: 'Fill', value, region })
+
 /** Multiplicative random start: log-ratio uniform in [−ln ε, ln ε]. */
 export const uniformRatio = (options: { readonly eps: number; readonly region?: Region }): Init => ({
   _tag: 'UniformRatio',
@@ -227,4 +251,32 @@ const restrictStep =
       step.update._tag === 'Add'
         ? { _tag: 'Add', offset: { ...step.update.offset, of: maskRegion(region)(step.update.offset.of) } }
         : { _tag: 'Multiply', factor: { ...step.update.factor, of: maskRegion(region)(step.update.factor.of) } },
+  })
+
+/**
+ * The multiplicative twin of an additive attack (spec §2's log-space view): every `add(scale(α, d))`
+ * becomes `multiply(exponent(alpha, d))` on the same direction (masks included), additive ball
+ * projections are dropped (or replaced by a ratio bound `eps` when given), and a random or filled start
+ * becomes the clean start (ratio 1). Multiplicative steps and other constraints are kept.
+ */
+export const multiplicative =
+  (options: { readonly alpha: number; readonly eps?: number }) =>
+  (attack: Attack): Attack => ({
+    ...attack,
+    name: attack.name.startsWith('mult-') ? attack.name : `mult-${attack.name}`,
+    init: clean(),
+    body: attack.body.map((step) => ({
+      _tag: 'Step',
+      update:
+        step.update._tag === 'Add'
+          ? { _tag: 'Multiply', factor: { _tag: 'Exponent', alpha: options.alpha, units: 'absolute', of: step.update.offset.of } }
+          : step.update,
+      constraints: step.constraints.flatMap((c): ReadonlyArray<Constraint> =>
+        c._tag !== 'ProjectBall'
+          ? [c]
+          : options.eps === undefined
+            ? []
+            : [{ _tag: 'ProjectRatio', norm: c.norm, eps: options.eps, reading: 'log', units: c.units }],
+      ),
+    })),
   })

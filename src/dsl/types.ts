@@ -13,12 +13,19 @@
  */
 
 // -------------------------------------------------------------------------------------------------
-// regions (minimal here; the full region algebra is its own issue)
+// regions
 // -------------------------------------------------------------------------------------------------
 
-/** A subset of the clip's values, the same on every sample. */
+/** Where a random rectangle goes: a new uniform position on every frame (the paper's ROA), or one shared by all frames. */
+export type Placement = 'perFrame' | 'shared'
+
+/**
+ * A subset of a clip's pixels (all channels). Random regions are drawn once per run from the run's
+ * seed, independently for each sample of the batch, and stay fixed across steps; the same region value
+ * always denotes the same pixels within a run.
+ */
 export type Region =
-  /** Frames `indices` (0-based), all pixels and channels. */
+  /** Frames `indices` (0-based), all pixels. */
   | { readonly _tag: 'Frames'; readonly indices: ReadonlyArray<number> }
   /** A fixed rectangle of `height`x`width` pixels at (`top`, `left`), on every frame. */
   | {
@@ -28,6 +35,15 @@ export type Region =
       readonly height: number
       readonly width: number
     }
+  /** A `height`x`width` rectangle at a uniformly random position (ROA). */
+  | { readonly _tag: 'Rect'; readonly height: number; readonly width: number; readonly placement: Placement }
+  /** The border ring of `width` pixels on every frame (adversarial framing). */
+  | { readonly _tag: 'Ring'; readonly width: number }
+  /** `perFrame` uniformly random pixels on every frame, drawn with replacement (salt-and-pepper). */
+  | { readonly _tag: 'Pixels'; readonly perFrame: number }
+  | { readonly _tag: 'Union'; readonly regions: ReadonlyArray<Region> }
+  | { readonly _tag: 'Intersection'; readonly regions: ReadonlyArray<Region> }
+  | { readonly _tag: 'Complement'; readonly of: Region }
 
 // -------------------------------------------------------------------------------------------------
 // directions, offsets, factors
@@ -126,6 +142,8 @@ export type Init =
     }
   /** Multiplicative random start: x' = clip[0,1](x ⊙ exp(U(−ln ε, ln ε))); zeros stay zero. */
   | { readonly _tag: 'UniformRatio'; readonly eps: number; readonly region?: Region }
+  /** x' = `value` inside `region`, x outside (ROA's grey start, SPA's black start). */
+  | { readonly _tag: 'Fill'; readonly value: number; readonly region: Region }
 
 export type Target =
   | { readonly _tag: 'Untargeted' }

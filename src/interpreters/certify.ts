@@ -10,7 +10,8 @@
  * @since 0.1.0
  */
 import type { Attack, Constraint, Direction, Init, RatioReading, Region, Step, Units } from '../dsl/types.js'
-import { regionKey, regionMask } from './regions.js'
+import { batchMask, regionKey, type FrameGeometry } from './regions.js'
+import { regionText } from './pretty.js'
 
 /** A bound that may scale with the clip: value = abs + rms·√N (N = T·H·W·C values per sample). */
 export interface Bound {
@@ -26,6 +27,8 @@ export type Support =
 
 export interface Certificate {
   readonly attack: string
+  /** The seed random regions are drawn from (the run's seed). */
+  readonly seed: number
   /** x' ∈ [lo, hi]. */
   readonly range: { readonly lo: number; readonly hi: number } | null
   /** ‖x' − x‖∞ ≤ value. */
@@ -107,7 +110,7 @@ const scaledBy = (alpha: number, units: Units, b: Bound | null): Bound | null =>
 // -------------------------------------------------------------------------------------------------
 
 /** The guarantees after each step (bounds may be Infinity until the end), and why each was lost. */
-interface State extends Omit<Certificate, 'attack' | 'reasons' | 'assumptions'> {
+interface State extends Omit<Certificate, 'attack' | 'seed' | 'reasons' | 'assumptions'> {
   /** The latest reason per guarantee (keyed), so the certificate says why the final state lacks it. */
   readonly why: Readonly<Record<string, string>>
 }
@@ -154,6 +157,22 @@ const initState = (init: Init): State => {
         },
       }
     }
+    case 'Fill':
+      // x' = v inside the region: |x' − x| ≤ max(v, 1 − v) for x ∈ [0, 1]; zeros stay zero only if v = 0.
+      return {
+        ...clean,
+        ballLinf: Math.max(init.value, 1 - init.value),
+        ballL2: null,
+        ratioLinf: null,
+        ratioL2: null,
+        zeroFixed: init.value === 0,
+        support: where(init.region),
+        why: {
+          ballL2: 'the filled start has no L2 bound independent of the region size',
+          ratio: `the start fills the region with ${init.value}, whatever the pixel's value`,
+          ...(init.value === 0 ? {} : { zero: `the start fills the region with ${init.value}` }),
+        },
+      }
     case 'UniformRatio':
       return {
         ...clean,
@@ -313,10 +332,12 @@ export const certify = (attack: Attack): Certificate => {
   }
   const clean = (b: Bound | null) => (b !== null && finite(b) ? b : null)
   const ratioLinf = s.ratioLinf !== null && Number.isFinite(s.ratioLinf) ? s.ratioLinf : null
-  // A ratio bound ε on x ∈ [0, 1] implies |x' − x| ≤ (ε − 1)·x ≤ ε − 1 (spec §5.3).
-  const fromRatio = ratioLinf === null ? Infinity : ratioLinf - 1
-  const ballLinf = Math.min(s.ballLinf ?? Infinity, fromRatio)
-  const ballLinfOrNull = Number.isFinite(ballLinf) ? ballLinf : null
+  // A ratio bound ε on x ∈ [0, 1] implies |x' − x| ≤ (ε − 1)·x ≤ ε − 1 (spec §5.3), and a range
+  // [lo, hi] implies |x' − x| ≤ max(hi, 1 − lo); an L∞ ball no tighter than the range is left out.
+  const fromRange = s.range === null ? Infinity : Math.max(s.range.hi, 1 - s.range.lo)
+  const ballLinf = Math.min(s.ballLinf ?? Infinity, ratioLinf === null ? Infinity : ratioLinf - 1, fromRange)
+  const ballLinfOrNull = Number.isFinite(ballLinf) && ballLinf < 1 ? ballLinf : null
+  if (ballLinfOrNull === null && Number.isFinite(ballLinf)) s = { ...s, why: { ...s.why, ballLinf: 'no bound on |x′ − x| tighter than the range [0, 1]' } }
   const ballL2 = clean(s.ballL2)
   const ratioL2 = s.ratioL2 !== null && finite(s.ratioL2.bound) ? s.ratioL2 : null
   const reasons = [
@@ -329,6 +350,7 @@ export const certify = (attack: Attack): Certificate => {
   ]
   return {
     attack: attack.name,
+    seed: attack.seed,
     range: s.range,
     ballLinf: ballLinfOrNull,
     ballL2,
@@ -348,8 +370,7 @@ export const certify = (attack: Attack): Certificate => {
 const showBound = (b: Bound): string =>
   b.rms === 0 ? num(b.abs) : b.abs === 0 ? `${num(b.rms)}·√N` : `${num(b.abs)} + ${num(b.rms)}·√N`
 const num = (v: number) => String(Number(v.toPrecision(6)))
-const showRegion = (r: Region) =>
-  r._tag === 'Frames' ? `frames {${r.indices.join(', ')}}` : `a ${r.height}x${r.width} box at (${r.top}, ${r.left}) on every frame`
+
 
 /** The certificate in words: each guarantee held, then what is not guaranteed and why. */
 export const describeCertificate = (c: Certificate): string => {
@@ -366,7 +387,7 @@ export const describeCertificate = (c: Certificate): string => {
     c.support._tag === 'Nothing'
       ? "support: nothing changes (x' = x)"
       : c.support._tag === 'Regions'
-        ? `support: x' = x outside ${c.support.regions.map(showRegion).join(' ∪ ')}`
+        ? `support: x' = x outside ${c.support.regions.map(regionText).join(' ∪ ')}`
         : undefined,
   ].filter((line): line is string => typeof line === 'string')
   return [
@@ -443,7 +464,7 @@ export const verify = (certificate: Certificate, x: ClipLike, xAdv: ClipLike, op
     )
   }
   if (certificate.zeroFixed) each((i) => a[i] === 0 && b[i] !== 0, (i) => `zero fixed point violated at ${at(i)}: ${show(i)}`)
-  const outside = supportTest(certificate.support, T, H, W, C)
+  const outside = supportTest(certificate.support, { T, H, W }, N, C, certificate.seed)
   if (outside) each((i) => outside(i) && a[i] !== b[i], (i) => `x' ≠ x outside the support at ${at(i)}: ${show(i)}`)
 
   for (let n = 0; n < N; n++) {
@@ -472,10 +493,16 @@ export const verify = (certificate: Certificate, x: ClipLike, xAdv: ClipLike, op
 }
 
 /** A test for "value i lies outside the support" (where x' must equal x), or undefined if nothing is fixed. */
-const supportTest = (support: Support, T: number, H: number, W: number, C: number): ((i: number) => boolean) | undefined => {
+const supportTest = (
+  support: Support,
+  g: FrameGeometry,
+  N: number,
+  C: number,
+  seed: number,
+): ((i: number) => boolean) | undefined => {
   if (support._tag === 'Everywhere') return undefined
   if (support._tag === 'Nothing') return () => true
-  const inside = new Uint8Array(T * H * W)
-  for (const r of support.regions) regionMask(r, { T, H, W }).forEach((m, k) => (inside[k] ||= m))
-  return (i) => inside[Math.floor(i / C) % (T * H * W)] === 0
+  const inside = new Uint8Array(N * g.T * g.H * g.W)
+  for (const r of support.regions) batchMask(r, g, N, seed).forEach((m, k) => (inside[k] ||= m))
+  return (i) => inside[Math.floor(i / C)] === 0
 }

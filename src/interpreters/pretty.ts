@@ -81,6 +81,8 @@ const initFormula = (n: Notation, init: Init): string => {
       const masked = init.region ? n.mask(n.region(init.region), `(${noise})`) : noise
       return `x' = clip[0,1](x + ${masked})`
     }
+    case 'Fill':
+      return `x' = ${n.mask(n.region(init.region), n.number(init.value))} + ${n.mask(`¬${n.region(init.region)}`, 'x')}`
     case 'UniformRatio': {
       const noise = n.uniform(`−ln ${n.number(init.eps)}`, `ln ${n.number(init.eps)}`)
       return `x' = clip[0,1](x ⊙ exp(${init.region ? n.mask(n.region(init.region), noise) : noise}))`
@@ -111,8 +113,27 @@ const lines = (n: Notation, attack: Attack, comment: string): string => {
 // Unicode
 // -------------------------------------------------------------------------------------------------
 
-const regionText = (r: Region): string =>
-  r._tag === 'Frames' ? `frames{${r.indices.join(',')}}` : `box ${r.height}x${r.width} @(${r.top},${r.left})`
+/** A short name for a region: `frames{0,2}`, `rect 30x30 per frame`, `ring 10`, `(A ∪ B)`, … */
+export const regionText = (r: Region): string => {
+  switch (r._tag) {
+    case 'Frames':
+      return `frames{${r.indices.join(',')}}`
+    case 'Box':
+      return `box ${r.height}x${r.width} @(${r.top},${r.left})`
+    case 'Rect':
+      return `rect ${r.height}x${r.width} ${r.placement === 'perFrame' ? 'per frame' : 'shared'}`
+    case 'Ring':
+      return `ring ${r.width}`
+    case 'Pixels':
+      return `${r.perFrame} pixels per frame`
+    case 'Union':
+      return `(${r.regions.map(regionText).join(' ∪ ')})`
+    case 'Intersection':
+      return `(${r.regions.map(regionText).join(' ∩ ')})`
+    case 'Complement':
+      return `¬${regionText(r.of)}`
+  }
+}
 
 const ballName = (norm: 'linf' | 'l2') => (norm === 'linf' ? '∞' : '2')
 
@@ -162,10 +183,7 @@ const latex: Notation = {
   sign: (d) => `\\operatorname{sign}(${d})`,
   normalize: (d, scope) => `\\frac{${d}}{\\lVert ${d} \\rVert_{2${scope === 'frame' ? ',\\mathrm{frame}' : ''}}}`,
   mask: (region, d) => `M_{${region}} \\odot ${d}`,
-  region: (r) =>
-    r._tag === 'Frames'
-      ? `\\mathrm{frames}\\{${r.indices.join(',')}\\}`
-      : `\\mathrm{box}\\,${r.height}\\times${r.width}@(${r.top},${r.left})`,
+  region: (r) => `\\text{${regionText(r)}}`,
   number: (v) => {
     const f = fraction(v)
     return f ? `${f.num < 0 ? '-' : ''}\\tfrac{${Math.abs(f.num)}}{${f.den}}` : decimal(v)

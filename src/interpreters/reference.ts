@@ -5,9 +5,9 @@
  *
  * @since 0.1.0
  */
-import type { Attack, Constraint, Direction, Init, RatioReading, Step, Units } from '../dsl/types.js'
+import type { Attack, Constraint, Direction, Init, RatioReading, Region, Step, Units } from '../dsl/types.js'
 import { gaussianNoise, uniformNoise } from './noise.js'
-import { regionMask } from './regions.js'
+import { batchMask } from './regions.js'
 
 /** A clip batch `[N, T, H, W, C]` as a flat row-major array. */
 export interface ClipData {
@@ -25,8 +25,9 @@ export const runReference = (
   x: ClipData,
   options: { readonly seed?: number } = {},
 ): Float32Array => {
-  const geo = geometry(x.shape)
-  let xAdv = initialise(attack.init, x.data, options.seed ?? attack.seed, geo)
+  const seed = options.seed ?? attack.seed
+  const geo = geometry(x.shape, seed)
+  let xAdv = initialise(attack.init, x.data, seed, geo)
   for (let i = 0; i < attack.steps; i++) {
     const step = attack.body[i % attack.body.length] as Step
     xAdv = applyStep(step, x.data, xAdv, gradientOf(xAdv), geo)
@@ -39,18 +40,19 @@ interface Geometry {
   readonly shape: ClipData['shape']
   readonly perSample: number
   readonly perFrame: number
-  /** Mask value of flat index i for a region, broadcast over samples and channels. */
+  readonly seed: number
+  /** Mask value of flat index i for a batch mask ([N, T, H, W]), broadcast over channels. */
   readonly inside: (mask: Uint8Array, i: number) => boolean
 }
 
-const geometry = (shape: ClipData['shape']): Geometry => {
-  const [, T, H, W, C] = shape
-  const perSample = T * H * W * C
+const geometry = (shape: ClipData['shape'], seed: number): Geometry => {
+  const C = shape[4]
   return {
     shape,
-    perSample,
-    perFrame: H * W * C,
-    inside: (mask, i) => mask[Math.floor((i % perSample) / C)] === 1,
+    perSample: shape[1] * shape[2] * shape[3] * C,
+    perFrame: shape[2] * shape[3] * C,
+    seed,
+    inside: (mask, i) => mask[Math.floor(i / C)] === 1,
   }
 }
 
@@ -58,8 +60,8 @@ const effective = (value: number, units: Units, g: Geometry) => (units === 'rms'
 
 const clip01 = (v: number) => Math.min(1, Math.max(0, v))
 
-const maskOf = (region: Parameters<typeof regionMask>[0], g: Geometry) =>
-  regionMask(region, { T: g.shape[1], H: g.shape[2], W: g.shape[3] })
+const maskOf = (region: Region, g: Geometry) =>
+  batchMask(region, { T: g.shape[1], H: g.shape[2], W: g.shape[3] }, g.shape[0], g.seed)
 
 const initialise = (init: Init, x: Float32Array, seed: number, g: Geometry): Float32Array => {
   switch (init._tag) {
@@ -72,6 +74,10 @@ const initialise = (init: Init, x: Float32Array, seed: number, g: Geometry): Flo
       const z = noise.map((v, i) => (mask && !g.inside(mask, i) ? 0 : v))
       const scaleOf = init.norm === 'linf' ? () => eps : perGroupNorm(z, g.perSample, (n) => (n > 0 ? eps / n : 0))
       return x.map((v, i) => clip01(v + z[i]! * scaleOf(i)))
+    }
+    case 'Fill': {
+      const mask = maskOf(init.region, g)
+      return x.map((v, i) => (g.inside(mask, i) ? init.value : v))
     }
     case 'UniformRatio': {
       const mask = init.region ? maskOf(init.region, g) : undefined

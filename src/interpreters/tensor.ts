@@ -15,7 +15,7 @@ import { validateAttack } from '../dsl/codec.js'
 import type { Attack, Constraint, Direction, Init, RatioReading, Region, Step, Units } from '../dsl/types.js'
 import { certify, type Certificate } from './certify.js'
 import { gaussianNoise, uniformNoise } from './noise.js'
-import { regionKey, regionMask } from './regions.js'
+import { batchMask, regionKey } from './regions.js'
 
 /** A video classifier: `[N, T, H, W, C]` clips in [0, 1] → `[N, K]` logits. */
 export type Model = (x: tf.Tensor5D) => tf.Tensor2D
@@ -86,7 +86,7 @@ export const runAttack = async (
   // One forward pass on the clean clips: checks the model's output against the labels (outside any
   // gradient scope) and records what the model said before the attack.
   const { classes, cleanPredictions } = await cleanPass(model, x, labels)
-  const run = prepare(attack, model, x, labels, classes)
+  const run = prepare(attack, model, x, labels, classes, seed)
   let xAdv = initialise(attack.init, x, seed, run)
   try {
     for (let i = 0; i < attack.steps; i++) {
@@ -108,7 +108,8 @@ export const runAttack = async (
     const projected = project(last.constraints, x, xAdv)
     xAdv.dispose()
     xAdv = projected
-    return { ...(await evaluate(xAdv, x, labels, run)), cleanPredictions, adversarial: xAdv, certificate: certify(attack), seed }
+    const certificate = certify({ ...attack, seed })
+    return { ...(await evaluate(xAdv, x, labels, run)), cleanPredictions, adversarial: xAdv, certificate, seed }
   } catch (error) {
     xAdv.dispose()
     throw error
@@ -151,7 +152,7 @@ interface Run {
   /** Values per sample, N = T·H·W·C (for 'rms' units). */
   readonly perSample: number
   readonly model: Model
-  /** The region's [1, T, H, W, 1] mask, made once per run. */
+  /** The region's [N, T, H, W, 1] mask (random regions drawn per sample from the seed), made once per run. */
   readonly mask: (region: Region) => tf.Tensor
   /** L(x') that the attacker ascends: CE(y), or −CE(target); mean over the batch. */
   readonly objective: (xAdv: tf.Tensor5D) => tf.Scalar
@@ -183,14 +184,21 @@ const cleanPass = async (
   }
 }
 
-const prepare = (attack: Attack, model: Model, x: tf.Tensor5D, labels: ReadonlyArray<number>, classes: number): Run => {
-  const [, T, H, W, C] = x.shape
+const prepare = (
+  attack: Attack,
+  model: Model,
+  x: tf.Tensor5D,
+  labels: ReadonlyArray<number>,
+  classes: number,
+  seed: number,
+): Run => {
+  const [N, T, H, W, C] = x.shape
   const masks = new Map<string, tf.Tensor>()
   const mask = (region: Region): tf.Tensor => {
     const key = regionKey(region)
     const cached = masks.get(key)
     if (cached) return cached
-    const m = tf.keep(tf.tensor(Float32Array.from(regionMask(region, { T, H, W })), [1, T, H, W, 1]))
+    const m = tf.keep(tf.tensor(Float32Array.from(batchMask(region, { T, H, W }, N, seed)), [N, T, H, W, 1]))
     masks.set(key, m)
     return m
   }
@@ -241,6 +249,10 @@ const initialise = (init: Init, x: tf.Tensor5D, seed: number, run: Run): tf.Tens
             ? tf.mul(masked(tf.tensor(uniformNoise(seed, x.size), x.shape)), eps)
             : unitPerSample(masked(tf.tensor(gaussianNoise(seed, x.size), x.shape)), eps)
         return tf.clipByValue(tf.add(x, delta), 0, 1) as tf.Tensor5D
+      }
+      case 'Fill': {
+        const inside = run.mask(init.region)
+        return tf.add(tf.mul(x, tf.sub(1, inside)), tf.mul(inside, init.value)) as tf.Tensor5D
       }
       case 'UniformRatio': {
         // log(x'/x) ~ U(−ln ε, ln ε)

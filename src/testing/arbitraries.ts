@@ -168,9 +168,12 @@ export interface AttackConstraints {
 
 const units: fc.Arbitrary<Units> = fc.constantFrom('absolute', 'rms')
 
-/** Regions that fit `g`. */
-export const regionArb = (g: { readonly T: number; readonly H: number; readonly W: number }): fc.Arbitrary<Region> =>
-  fc.oneof(
+/** Regions that fit `g`, combined (∪, ∩, ¬) up to `depth` levels. */
+export const regionArb = (
+  g: { readonly T: number; readonly H: number; readonly W: number },
+  depth = 1,
+): fc.Arbitrary<Region> => {
+  const leaves: fc.Arbitrary<Region> = fc.oneof(
     fc
       .uniqueArray(fc.integer({ min: 0, max: g.T - 1 }), { minLength: 1, maxLength: g.T })
       .map((indices): Region => ({ _tag: 'Frames', indices })),
@@ -185,7 +188,27 @@ export const regionArb = (g: { readonly T: number; readonly H: number; readonly 
           width: fc.constant(width),
         }),
       ),
+    fc.record({
+      _tag: fc.constant('Rect' as const),
+      height: fc.integer({ min: 1, max: g.H }),
+      width: fc.integer({ min: 1, max: g.W }),
+      placement: fc.constantFrom('perFrame' as const, 'shared' as const),
+    }),
+    fc.record({ _tag: fc.constant('Pixels' as const), perFrame: fc.integer({ min: 1, max: g.H * g.W }) }),
+    // a ring at most half the frame wide (only frames of at least 2x2 have one)
+    ...(Math.min(g.H, g.W) >= 2
+      ? [fc.record({ _tag: fc.constant('Ring' as const), width: fc.integer({ min: 1, max: Math.floor(Math.min(g.H, g.W) / 2) }) })]
+      : []),
   )
+  if (depth <= 0) return leaves
+  const inner = regionArb(g, depth - 1)
+  return fc.oneof(
+    { weight: 4, arbitrary: leaves },
+    { weight: 1, arbitrary: fc.array(inner, { minLength: 1, maxLength: 2 }).map((regions): Region => ({ _tag: 'Union', regions })) },
+    { weight: 1, arbitrary: fc.array(inner, { minLength: 1, maxLength: 2 }).map((regions): Region => ({ _tag: 'Intersection', regions })) },
+    { weight: 1, arbitrary: inner.map((of): Region => ({ _tag: 'Complement', of })) },
+  )
+}
 
 /** Directions built from the primitives, nested up to `depth`. */
 export const directionArb = (depth: number, region: fc.Arbitrary<Region>): fc.Arbitrary<Direction> =>
@@ -259,6 +282,7 @@ const initArb = (region: fc.Arbitrary<Region>): fc.Arbitrary<Init> =>
       { requiredKeys: ['_tag', 'norm', 'eps', 'units'] },
     ),
     fc.record({ _tag: fc.constant('UniformRatio' as const), eps: f(1.001, 1.5), region }, { requiredKeys: ['_tag', 'eps'] }),
+    fc.record({ _tag: fc.constant('Fill' as const), value: fc.constantFrom(0, 0.5, 1), region }),
   )
 
 const lossArb: fc.Arbitrary<Loss> = fc.oneof(
