@@ -156,14 +156,7 @@ test('decoding a value built in code gives a fresh copy that shares nothing with
   )
 })
 
-const builtIns = {
-  'add-linf': attacks.addLinf(),
-  'add-l2': attacks.addL2(),
-  'mult-linf': attacks.multLinf(),
-  'mult-l2': attacks.multL2(),
-}
-
-for (const [name, a] of Object.entries(builtIns)) {
+for (const [name, a] of Object.entries(attacks.BUILT_IN).map(([n, make]) => [n, make()] as const)) {
   test(`${name}: round-trips, and examples/specs/${name}.json decodes to it`, (t) => {
     t.deepEqual(decodeAttack(throughJson(a)), E.right(a))
     t.deepEqual(validateAttack(a, { clip: { T: 16, H: 112, W: 112 } }), [])

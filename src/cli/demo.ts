@@ -27,13 +27,23 @@ export const TOY_BUDGETS = {
   multL2: { eps: 1.3, alpha: 1.05, steps: 10 },
 } as const
 
-/** The demo's attacks: the paper's four at their defaults, then at the toy budgets. */
+/**
+ * The demo's attacks: the four Lp attacks at the paper's defaults, then at the toy budgets, then the
+ * masked attacks with regions scaled to 8x8 frames (the paper's 30x30 rectangle, ring of 10 and 100
+ * pixels are for 112x112 frames).
+ */
 const demoAttacks = (): ReadonlyArray<readonly [string, Attack]> => [
-  ...Object.entries(BUILT_IN).map(([name, make]) => [`${name} (paper defaults)`, make()] as const),
+  ...['add-linf', 'add-l2', 'mult-linf', 'mult-l2'].map((name) => [`${name} (paper defaults)`, BUILT_IN[name]!()] as const),
   ['add-linf (toy budget)', attacks.addLinf(TOY_BUDGETS.addLinf)],
   ['add-l2 (toy budget)', attacks.addL2(TOY_BUDGETS.addL2)],
   ['mult-linf (toy budget)', attacks.multLinf(TOY_BUDGETS.multLinf)],
   ['mult-l2 (toy budget)', attacks.multL2(TOY_BUDGETS.multL2)],
+  ['roa 3x3 per frame', attacks.roa({ height: 3, width: 3 })],
+  ['mult-roa 3x3 per frame', attacks.multRoa({ height: 3, width: 3 })],
+  ['af ring 1', attacks.af({ width: 1 })],
+  ['mult-af ring 1', attacks.multAf({ width: 1 })],
+  ['spa 8 pixels/frame', attacks.spa({ perFrame: 8 })],
+  ['mult-spa 8 pixels/frame', attacks.multSpa({ perFrame: 8 })],
 ]
 
 export interface DemoRow {

@@ -7,13 +7,8 @@ import * as attacks from '../dsl/attacks.js'
 import { parseAttackJson } from '../dsl/codec.js'
 import type { Attack } from '../dsl/types.js'
 
-/** The paper's attacks by their CLI names, with their defaults. */
-export const BUILT_IN: Readonly<Record<string, () => Attack>> = {
-  'add-linf': () => attacks.addLinf(),
-  'add-l2': () => attacks.addL2(),
-  'mult-linf': () => attacks.multLinf(),
-  'mult-l2': () => attacks.multL2(),
-}
+/** The paper's ten attacks by their CLI names, with their defaults. */
+export const BUILT_IN = attacks.BUILT_IN
 
 /** A built-in name, or a path to a JSON spec; Left holds one message per problem. */
 export const loadAttack = async (ref: string): Promise<E.Either<ReadonlyArray<string>, Attack>> => {

@@ -238,3 +238,17 @@ export const multAf = (o: AfOptions = {}): Attack => pipe(af({ ...o, alpha: 1 })
 /** MultAV-SPA: the multiplicative twin of SPA on the same pixels, α = 2; a zero pixel never changes. */
 export const multSpa = (o: Omit<SpaOptions, 'start'> = {}): Attack =>
   pipe(spa({ ...o, alpha: 1 }), multiplicative({ alpha: o.alpha ?? MULT_ALPHA }))
+
+/** The paper's ten attacks at their defaults, by their CLI and spec-file names. */
+export const BUILT_IN: Readonly<Record<string, () => Attack>> = {
+  'add-linf': () => addLinf(),
+  'add-l2': () => addL2(),
+  'mult-linf': () => multLinf(),
+  'mult-l2': () => multL2(),
+  roa: () => roa(),
+  'mult-roa': () => multRoa(),
+  af: () => af(),
+  'mult-af': () => multAf(),
+  spa: () => spa(),
+  'mult-spa': () => multSpa(),
+}
