@@ -119,6 +119,22 @@ test('verify: each guarantee, held and violated, with exact messages', (t) => {
   ])
 })
 
+test('verify reads tensors (dataSync), so a violation in a tensor is found', async (t) => {
+  const tf = await import('@tensorflow/tfjs-core')
+  const { initBackend } = await import('../src/interpreters/backend.js')
+  await initBackend('cpu')
+  const before = tf.memory().numTensors
+  const xt = tf.tensor5d(x.data, [1, 1, 1, 2, 2])
+  const held = tf.tensor5d([0, 0.52, 0.25, 0.99], [1, 1, 1, 2, 2])
+  const broken = tf.tensor5d([0, 0.53, 0.25, 1], [1, 1, 1, 2, 2])
+  t.deepEqual(verify({ ...base, ratioLinf: 1.04 }, xt, held), [])
+  t.deepEqual(verify({ ...base, ratioLinf: 1.04 }, xt, broken), [
+    "ratio bound ε=1.04 violated at [0,0,0,0,1]: x=0.5, x'=0.5299999713897705, ratio 1.059999942779541 (1 value)",
+  ])
+  tf.dispose([xt, held, broken])
+  t.is(tf.memory().numTensors, before)
+})
+
 test('verify: shape mismatch and non-finite values are violations', (t) => {
   t.deepEqual(verify(base, x, { shape: [1, 1, 1, 4, 1], data: new Float32Array(4) }), [
     "shapes must be equal [N, T, H, W, C], got x [1, 1, 1, 2, 2] and x' [1, 1, 1, 4, 1]",

@@ -15,6 +15,7 @@ import {
   pixels,
   rect,
   ring,
+  searchedRect,
   exponent,
   gradient,
   iterate,
@@ -186,6 +187,12 @@ export interface RoaOptions extends Masked {
   readonly width?: number
   /** A new random position on every frame (default, as in the paper) or one shared by all frames. */
   readonly placement?: Placement
+  /**
+   * Search the position instead of drawing it (Wu et al., ICLR 2020): 'gradient' ranks windows by
+   * gradient energy and tries the best `topK`, 'exhaustive' tries every `stride`-grid position; per
+   * frame or shared as `placement` says.
+   */
+  readonly search?: { readonly method: 'exhaustive' | 'gradient'; readonly stride?: number; readonly topK?: number }
   /** Start value inside the rectangle (default 0.5, grey). */
   readonly start?: number
 }
@@ -194,7 +201,17 @@ export interface RoaOptions extends Masked {
 export const roa = (o: RoaOptions = {}): Attack =>
   maskedAdditive(
     'roa',
-    rect({ height: o.height ?? 30, width: o.width ?? 30, placement: o.placement ?? 'perFrame' }),
+    o.search === undefined
+      ? rect({ height: o.height ?? 30, width: o.width ?? 30, placement: o.placement ?? 'perFrame' })
+      : searchedRect({
+          height: o.height ?? 30,
+          width: o.width ?? 30,
+          search: o.search.method,
+          scope: o.placement ?? 'perFrame',
+          stride: o.search.stride ?? 2,
+          topK: o.search.topK ?? 8,
+          fill: o.start ?? 0.5,
+        }),
     o.alpha ?? 70 / 255,
     o.steps ?? 5,
     o.seed ?? 0,

@@ -230,6 +230,22 @@ const regionCodec = (clip: Clip | undefined): Codec<Region> =>
             ? []
             : [problem(r, c, `Rect ${r.height}x${r.width} does not fit the clip's ${clip.H}x${clip.W} frames`)],
       ),
+      SearchedRect: checked(
+        record('a SearchedRect region', {
+          _tag: t.literal('SearchedRect'),
+          height: pixelSize,
+          width: pixelSize,
+          search: oneOf('exhaustive', 'gradient'),
+          scope: oneOf('perFrame', 'shared'),
+          stride: pixelSize,
+          topK: int('an integer ≥ 1 (windows to try)', 1),
+          fill: pixelValue,
+        }),
+        (r, c) =>
+          clip === undefined || (r.height <= clip.H && r.width <= clip.W)
+            ? []
+            : [problem(r, c, `SearchedRect ${r.height}x${r.width} does not fit the clip's ${clip.H}x${clip.W} frames`)],
+      ),
       Ring: checked(record('a Ring region', { _tag: t.literal('Ring'), width: pixelSize }), (r, c) =>
         clip === undefined || 2 * r.width <= Math.min(clip.H, clip.W)
           ? []

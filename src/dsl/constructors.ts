@@ -51,6 +51,29 @@ export const rect = (r: { height: number; width: number; placement?: Placement }
   placement: r.placement ?? 'perFrame',
 })
 
+/**
+ * A rectangle placed by searching for the position that hurts the model most (see `Region`):
+ * defaults 'gradient' search, per frame, stride 2, top 8 windows, grey (0.5) patch while scoring.
+ */
+export const searchedRect = (r: {
+  height: number
+  width: number
+  search?: 'exhaustive' | 'gradient'
+  scope?: Placement
+  stride?: number
+  topK?: number
+  fill?: number
+}): Region => ({
+  _tag: 'SearchedRect',
+  height: r.height,
+  width: r.width,
+  search: r.search ?? 'gradient',
+  scope: r.scope ?? 'perFrame',
+  stride: r.stride ?? 2,
+  topK: r.topK ?? 8,
+  fill: r.fill ?? 0.5,
+})
+
 /** The border ring of `width` pixels on every frame. */
 export const ring = (width: number): Region => ({ _tag: 'Ring', width })
 

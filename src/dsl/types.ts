@@ -37,6 +37,22 @@ export type Region =
     }
   /** A `height`x`width` rectangle at a uniformly random position (ROA). */
   | { readonly _tag: 'Rect'; readonly height: number; readonly width: number; readonly placement: Placement }
+  /**
+   * A `height`x`width` rectangle placed where the model is most hurt by a grey (`fill`) patch
+   * (Wu et al., ICLR 2020), per sample, on each frame or shared by all frames: 'exhaustive' tries every
+   * position on a `stride` grid; 'gradient' ranks the windows by the gradient energy inside them at the
+   * clean clip and tries the best `topK`. Found once per run by the tensor interpreter.
+   */
+  | {
+      readonly _tag: 'SearchedRect'
+      readonly height: number
+      readonly width: number
+      readonly search: 'exhaustive' | 'gradient'
+      readonly scope: Placement
+      readonly stride: number
+      readonly topK: number
+      readonly fill: number
+    }
   /** The border ring of `width` pixels on every frame (adversarial framing). */
   | { readonly _tag: 'Ring'; readonly width: number }
   /** `perFrame` uniformly random pixels on every frame, drawn with replacement (salt-and-pepper). */

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import type { Attack, Constraint, Direction, Init, RatioReading, Region, Step, Units } from '../dsl/types.js'
-import { batchMask, regionKey, type FrameGeometry } from './regions.js'
+import { batchMask, regionKey, searchedIn, type FrameGeometry, type Searched } from './regions.js'
 import { regionText } from './pretty.js'
 
 /** A bound that may scale with the clip: value = abs + rms·√N (N = T·H·W·C values per sample). */
@@ -406,13 +406,20 @@ export type ClipLike =
   | { readonly shape: ReadonlyArray<number>; readonly data: Float32Array }
   | { readonly shape: ReadonlyArray<number>; readonly dataSync: () => ArrayLike<number> }
 
-const valuesOf = (c: ClipLike): ArrayLike<number> => ('data' in c ? c.data : c.dataSync())
+/** The values of a clip: a tensor's `dataSync()` (a tensor's `data` is a method), else `data`. */
+const valuesOf = (c: ClipLike): ArrayLike<number> => ('dataSync' in c && typeof c.dataSync === 'function' ? c.dataSync() : (c as { data: Float32Array }).data)
 
 export interface VerifyOptions {
   /** Relative tolerance on every bound (default 1e-5). */
   readonly rtol?: number
   /** Absolute tolerance on every bound (default 1e-6). */
   readonly atol?: number
+  /**
+   * The masks the run's search found for its searched rectangles (`AttackResult.searched`). Without
+   * them, a searched rectangle is checked by its size: per frame, the changed pixels outside the other
+   * regions must fit in one height×width window.
+   */
+  readonly searched?: Searched
 }
 
 /** The violations of `certificate` by x' = `xAdv` for the clean clip `x` (empty when it holds). */
@@ -464,8 +471,12 @@ export const verify = (certificate: Certificate, x: ClipLike, xAdv: ClipLike, op
     )
   }
   if (certificate.zeroFixed) each((i) => a[i] === 0 && b[i] !== 0, (i) => `zero fixed point violated at ${at(i)}: ${show(i)}`)
-  const outside = supportTest(certificate.support, { T, H, W }, N, C, certificate.seed)
-  if (outside) each((i) => outside(i) && a[i] !== b[i], (i) => `x' ≠ x outside the support at ${at(i)}: ${show(i)}`)
+  const support = supportTest(certificate.support, { T, H, W }, N, C, certificate.seed, options.searched)
+  if (support) {
+    const { outside, windows } = support
+    each((i) => outside(i) && windows.length === 0 && a[i] !== b[i], (i) => `x' ≠ x outside the support at ${at(i)}: ${show(i)}`)
+    if (windows.length > 0) violations.push(...windowViolations(a, b, outside, windows, [N, T, H, W, C]))
+  }
 
   for (let n = 0; n < N; n++) {
     const range = [n * perSample, (n + 1) * perSample] as const
@@ -492,17 +503,62 @@ export const verify = (certificate: Certificate, x: ClipLike, xAdv: ClipLike, op
   return violations
 }
 
-/** A test for "value i lies outside the support" (where x' must equal x), or undefined if nothing is fixed. */
+/**
+ * Where x' must equal x: `outside(i)` for value i, except that changes there may also fill the
+ * `windows` (searched rectangles whose masks are unknown: only their size is).
+ */
+interface SupportTest {
+  readonly outside: (i: number) => boolean
+  readonly windows: ReadonlyArray<{ readonly height: number; readonly width: number }>
+}
+
 const supportTest = (
   support: Support,
   g: FrameGeometry,
   N: number,
   C: number,
   seed: number,
-): ((i: number) => boolean) | undefined => {
+  searched: Searched | undefined,
+): SupportTest | undefined => {
   if (support._tag === 'Everywhere') return undefined
-  if (support._tag === 'Nothing') return () => true
+  if (support._tag === 'Nothing') return { outside: () => true, windows: [] }
+  const known = (r: Region) => searchedIn(r).every((s) => searched?.has(regionKey(s)))
+  const windows = support.regions.flatMap((r) => (r._tag === 'SearchedRect' && !known(r) ? [r] : []))
+  // A searched rectangle nested in a union, intersection or complement, with no mask: nothing to check.
+  if (support.regions.some((r) => r._tag !== 'SearchedRect' && !known(r))) return undefined
   const inside = new Uint8Array(N * g.T * g.H * g.W)
-  for (const r of support.regions) batchMask(r, g, N, seed).forEach((m, k) => (inside[k] ||= m))
-  return (i) => inside[Math.floor(i / C)] === 0
+  for (const r of support.regions) if (known(r)) batchMask(r, g, N, seed, searched).forEach((m, k) => (inside[k] ||= m))
+  return { outside: (i) => inside[Math.floor(i / C)] === 0, windows }
+}
+
+/** Per frame, the pixels changed outside the known regions must fit in the searched windows. */
+const windowViolations = (
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  outside: (i: number) => boolean,
+  windows: SupportTest['windows'],
+  [N, T, H, W, C]: readonly [number, number, number, number, number],
+): ReadonlyArray<string> => {
+  const out: string[] = []
+  for (let n = 0; n < N; n++)
+    for (let t = 0; t < T; t++) {
+      let [top, bottom, left, right, count] = [H, -1, W, -1, 0]
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++) {
+          const base = (((n * T + t) * H + h) * W + w) * C
+          let changed = false
+          for (let c = 0; c < C; c++) changed ||= outside(base + c) && a[base + c] !== b[base + c]
+          if (!changed) continue
+          count++
+          ;[top, bottom, left, right] = [Math.min(top, h), Math.max(bottom, h), Math.min(left, w), Math.max(right, w)]
+        }
+      if (count === 0) continue
+      const fits =
+        windows.length === 1
+          ? bottom - top < windows[0]!.height && right - left < windows[0]!.width
+          : count <= windows.reduce((s, r) => s + r.height * r.width, 0)
+      if (!fits)
+        out.push(`changed pixels of sample ${n}, frame ${t} (rows ${top}..${bottom}, columns ${left}..${right}) do not fit the searched rectangle${windows.length === 1 ? ` of ${windows[0]!.height}x${windows[0]!.width}` : 's'}`)
+    }
+  return out
 }

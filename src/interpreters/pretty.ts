@@ -122,6 +122,8 @@ export const regionText = (r: Region): string => {
       return `box ${r.height}x${r.width} @(${r.top},${r.left})`
     case 'Rect':
       return `rect ${r.height}x${r.width} ${r.placement === 'perFrame' ? 'per frame' : 'shared'}`
+    case 'SearchedRect':
+      return `rect ${r.height}x${r.width} searched (${r.search}${r.search === 'gradient' ? `, top ${r.topK}` : ''}, stride ${r.stride}) ${r.scope === 'perFrame' ? 'per frame' : 'shared'}`
     case 'Ring':
       return `ring ${r.width}`
     case 'Pixels':

@@ -1,13 +1,14 @@
 /**
  * A small reference interpreter over Float32Array: the same semantics as the tensor interpreter,
  * written as plain loops in float64 and stored as float32 after each step. Meant for tiny clips, as the
- * oracle in tests; the gradient comes from a caller-supplied function.
+ * oracle in tests; the gradient comes from a caller-supplied function. Searched rectangles need a
+ * model: pass the masks a tensor run found (`AttackResult.searched`) as `options.searched`.
  *
  * @since 0.1.0
  */
 import type { Attack, Constraint, Direction, Init, RatioReading, Region, Step, Units } from '../dsl/types.js'
 import { gaussianNoise, uniformNoise } from './noise.js'
-import { batchMask } from './regions.js'
+import { batchMask, type Searched } from './regions.js'
 
 /** A clip batch `[N, T, H, W, C]` as a flat row-major array. */
 export interface ClipData {
@@ -23,10 +24,10 @@ export const runReference = (
   attack: Attack,
   gradientOf: GradientOracle,
   x: ClipData,
-  options: { readonly seed?: number } = {},
+  options: { readonly seed?: number; readonly searched?: Searched } = {},
 ): Float32Array => {
   const seed = options.seed ?? attack.seed
-  const geo = geometry(x.shape, seed)
+  const geo = geometry(x.shape, seed, options.searched)
   let xAdv = initialise(attack.init, x.data, seed, geo)
   for (let i = 0; i < attack.steps; i++) {
     const step = attack.body[i % attack.body.length] as Step
@@ -41,17 +42,19 @@ interface Geometry {
   readonly perSample: number
   readonly perFrame: number
   readonly seed: number
+  readonly searched: Searched | undefined
   /** Mask value of flat index i for a batch mask ([N, T, H, W]), broadcast over channels. */
   readonly inside: (mask: Uint8Array, i: number) => boolean
 }
 
-const geometry = (shape: ClipData['shape'], seed: number): Geometry => {
+const geometry = (shape: ClipData['shape'], seed: number, searched: Searched | undefined): Geometry => {
   const C = shape[4]
   return {
     shape,
     perSample: shape[1] * shape[2] * shape[3] * C,
     perFrame: shape[2] * shape[3] * C,
     seed,
+    searched,
     inside: (mask, i) => mask[Math.floor(i / C)] === 1,
   }
 }
@@ -61,7 +64,7 @@ const effective = (value: number, units: Units, g: Geometry) => (units === 'rms'
 const clip01 = (v: number) => Math.min(1, Math.max(0, v))
 
 const maskOf = (region: Region, g: Geometry) =>
-  batchMask(region, { T: g.shape[1], H: g.shape[2], W: g.shape[3] }, g.shape[0], g.seed)
+  batchMask(region, { T: g.shape[1], H: g.shape[2], W: g.shape[3] }, g.shape[0], g.seed, g.searched)
 
 const initialise = (init: Init, x: Float32Array, seed: number, g: Geometry): Float32Array => {
   switch (init._tag) {

@@ -22,7 +22,12 @@ export interface FrameGeometry {
 export interface Draw {
   readonly seed: number
   readonly sample: number
+  /** Masks found by the search for `SearchedRect` regions, by region key, as [N, T, H, W] batches. */
+  readonly searched?: Searched
 }
+
+/** Batch masks ([N, T, H, W]) of searched rectangles, by `regionKey`. */
+export type Searched = ReadonlyMap<string, Uint8Array>
 
 /** A stable key for a region value (for caching and for seeding its draws). */
 export const regionKey = (region: Region): string => JSON.stringify(region)
@@ -32,6 +37,7 @@ export const isRandom = (region: Region): boolean => {
   switch (region._tag) {
     case 'Rect':
     case 'Pixels':
+    case 'SearchedRect': // found per sample: never the same mask for every sample
       return true
     case 'Frames':
     case 'Box':
@@ -69,6 +75,12 @@ export const regionMask = (region: Region, g: FrameGeometry, draw: Draw = { seed
     case 'Box':
       for (let t = 0; t < g.T; t++) fillRect(t, region.top, region.left, region.height, region.width)
       return mask
+    case 'SearchedRect': {
+      const found = draw.searched?.get(regionKey(region))
+      if (found === undefined)
+        throw new Error(`${regionKey(region)}: a searched rectangle has no mask until the tensor interpreter's search places it`)
+      return found.slice(draw.sample * mask.length, (draw.sample + 1) * mask.length)
+    }
     case 'Ring': {
       const w = region.width
       for (let t = 0; t < g.T; t++) {
@@ -108,12 +120,32 @@ const combine = (masks: ReadonlyArray<Uint8Array>, size: number, op: (a: number,
   masks.reduce((acc, m) => acc.map((a, i) => op(a, m[i]!)), new Uint8Array(size).fill(unit))
 
 /** The masks of all `N` samples, concatenated ([N, T, H, W]); one mask repeated when the region is not random. */
-export const batchMask = (region: Region, g: FrameGeometry, N: number, seed: number): Uint8Array => {
+export const batchMask = (region: Region, g: FrameGeometry, N: number, seed: number, searched?: Searched): Uint8Array => {
   const size = g.T * g.H * g.W
   const out = new Uint8Array(N * size)
   const fixed = isRandom(region) ? undefined : regionMask(region, g)
-  for (let n = 0; n < N; n++) out.set(fixed ?? regionMask(region, g, { seed, sample: n }), n * size)
+  for (let n = 0; n < N; n++)
+    out.set(fixed ?? regionMask(region, g, { seed, sample: n, ...(searched ? { searched } : {}) }), n * size)
   return out
+}
+
+/** Every searched rectangle inside `region`. */
+export const searchedIn = (region: Region): ReadonlyArray<Extract<Region, { _tag: 'SearchedRect' }>> => {
+  switch (region._tag) {
+    case 'SearchedRect':
+      return [region]
+    case 'Union':
+    case 'Intersection':
+      return region.regions.flatMap(searchedIn)
+    case 'Complement':
+      return searchedIn(region.of)
+    case 'Frames':
+    case 'Box':
+    case 'Rect':
+    case 'Ring':
+    case 'Pixels':
+      return []
+  }
 }
 
 /** The most pixels a region can hold on one frame of an H×W clip (for the per-frame count invariant). */
@@ -124,6 +156,7 @@ export const maxPixelsPerFrame = (region: Region, g: FrameGeometry): number => {
       return frame
     case 'Box':
     case 'Rect':
+    case 'SearchedRect':
       return Math.min(region.height, g.H) * Math.min(region.width, g.W)
     case 'Ring':
       return frame - Math.max(0, g.H - 2 * region.width) * Math.max(0, g.W - 2 * region.width)

@@ -12,10 +12,11 @@ import * as tf from '@tensorflow/tfjs-core'
 // Its Node bundle has no chained ops either (x.add(y)): ops are called as functions.
 import '@tensorflow/tfjs-layers'
 import { validateAttack } from '../dsl/codec.js'
-import type { Attack, Constraint, Direction, Init, RatioReading, Region, Step, Units } from '../dsl/types.js'
+import type { Attack, Constraint, Direction, Init, Loss, RatioReading, Region, Step, Units } from '../dsl/types.js'
 import { certify, type Certificate } from './certify.js'
 import { gaussianNoise, uniformNoise } from './noise.js'
-import { batchMask, regionKey } from './regions.js'
+import { batchMask, regionKey, searchedIn, type Searched } from './regions.js'
+import { searchRegions } from './search.js'
 
 /** A video classifier: `[N, T, H, W, C]` clips in [0, 1] → `[N, K]` logits. */
 export type Model = (x: tf.Tensor5D) => tf.Tensor2D
@@ -65,6 +66,8 @@ export interface AttackResult {
   readonly sanity: Sanity
   /** What the attack's structure guarantees; `adversarial` has been projected onto it. */
   readonly certificate: Certificate
+  /** The masks ([N, T, H, W]) the search found for the attack's searched rectangles, by region key. */
+  readonly searched: Searched
   readonly seed: number
 }
 
@@ -86,7 +89,10 @@ export const runAttack = async (
   // One forward pass on the clean clips: checks the model's output against the labels (outside any
   // gradient scope) and records what the model said before the attack.
   const { classes, cleanPredictions } = await cleanPass(model, x, labels)
-  const run = prepare(attack, model, x, labels, classes, seed)
+  const goal = goalOf(attack.loss, labels, classes)
+  // Searched rectangles are placed once, before the attack, on the clean clips.
+  const searched = await searchRegions(searchedRects(attack), { model, x, loss: lossPerClip(attack.loss, goal, classes) })
+  const run = prepare(attack, model, x, goal, classes, seed, searched)
   let xAdv = initialise(attack.init, x, seed, run)
   try {
     for (let i = 0; i < attack.steps; i++) {
@@ -109,7 +115,7 @@ export const runAttack = async (
     xAdv.dispose()
     xAdv = projected
     const certificate = certify({ ...attack, seed })
-    return { ...(await evaluate(xAdv, x, labels, run)), cleanPredictions, adversarial: xAdv, certificate, seed }
+    return { ...(await evaluate(xAdv, x, labels, run)), cleanPredictions, adversarial: xAdv, certificate, searched, seed }
   } catch (error) {
     xAdv.dispose()
     throw error
@@ -156,6 +162,8 @@ interface Run {
   readonly mask: (region: Region) => tf.Tensor
   /** L(x') that the attacker ascends: CE(y), or −CE(target); mean over the batch. */
   readonly objective: (xAdv: tf.Tensor5D) => tf.Scalar
+  /** The same objective from logits already computed. */
+  readonly objectiveOf: (logits: tf.Tensor2D) => tf.Scalar
   /** Per sample, the class the attack wants the model to output (targeted) or avoid (untargeted). */
   readonly goal: ReadonlyArray<number>
   readonly targeted: boolean
@@ -184,13 +192,53 @@ const cleanPass = async (
   }
 }
 
+/** Per sample, the class the attack pushes towards (targeted) or away from (untargeted). */
+const goalOf = (loss: Loss, labels: ReadonlyArray<number>, classes: number): ReadonlyArray<number> => {
+  const target = loss.target
+  if (target._tag === 'Untargeted') return labels
+  if (target.label >= classes)
+    throw new Error(`runAttack: the target class ${target.label} is not below the model's ${classes} classes`)
+  return labels.map(() => target.label)
+}
+
+/**
+ * The attacker's loss per clip for `[reps·N, K]` logits (reps stacked copies of the batch):
+ * CE(goal), negated when targeted. Call inside a tidy.
+ */
+const lossPerClip =
+  (loss: Loss, goal: ReadonlyArray<number>, classes: number) =>
+  (logits: tf.Tensor2D, reps: number): tf.Tensor1D =>
+    attackerLoss(loss, logits, oneHotOf(Array.from({ length: reps }, () => goal).flat(), classes))
+
+/** Float one-hot rows for class indices. */
+const oneHotOf = (classes: ReadonlyArray<number>, K: number): tf.Tensor2D =>
+  tf.cast(tf.oneHot(tf.tensor1d([...classes], 'int32'), K), 'float32') as tf.Tensor2D
+
+/** −Σ onehot·log softmax(logits) per row (cross-entropy), negated when the attack is targeted. */
+const attackerLoss = (loss: Loss, logits: tf.Tensor2D, oneHot: tf.Tensor): tf.Tensor1D => {
+  const ce = tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1)) as tf.Tensor1D
+  return loss.target._tag === 'Targeted' ? tf.neg(ce) : ce
+}
+
+/** Every searched rectangle the attack's init and steps use. */
+const searchedRects = (attack: Attack) => {
+  const inDirection = (d: Direction): ReadonlyArray<Region> =>
+    d._tag === 'Gradient' ? [] : d._tag === 'MaskRegion' ? [d.region, ...inDirection(d.of)] : inDirection(d.of)
+  const regions = [
+    ...('region' in attack.init && attack.init.region ? [attack.init.region] : []),
+    ...attack.body.flatMap((s) => inDirection(s.update._tag === 'Add' ? s.update.offset.of : s.update.factor.of)),
+  ]
+  return regions.flatMap(searchedIn)
+}
+
 const prepare = (
   attack: Attack,
   model: Model,
   x: tf.Tensor5D,
-  labels: ReadonlyArray<number>,
+  goal: ReadonlyArray<number>,
   classes: number,
   seed: number,
+  searched: Searched,
 ): Run => {
   const [N, T, H, W, C] = x.shape
   const masks = new Map<string, tf.Tensor>()
@@ -198,26 +246,21 @@ const prepare = (
     const key = regionKey(region)
     const cached = masks.get(key)
     if (cached) return cached
-    const m = tf.keep(tf.tensor(Float32Array.from(batchMask(region, { T, H, W }, N, seed)), [N, T, H, W, 1]))
+    const m = tf.keep(tf.tensor(Float32Array.from(batchMask(region, { T, H, W }, N, seed, searched)), [N, T, H, W, 1]))
     masks.set(key, m)
     return m
   }
-  const target = attack.loss.target
-  const targeted = target._tag === 'Targeted'
-  if (targeted && target.label >= classes)
-    throw new Error(`runAttack: the target class ${target.label} is not below the model's ${classes} classes`)
-  const goal = targeted ? labels.map(() => target.label) : labels
-  const oneHot = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d([...goal], 'int32'), classes), 'float32'))
-  const objective = (xAdv: tf.Tensor5D): tf.Scalar => {
-    const ce = tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(model(xAdv))), 1))) as tf.Scalar
-    return targeted ? tf.neg(ce) : ce
-  }
+  const targeted = attack.loss.target._tag === 'Targeted'
+  const oneHot = tf.tidy(() => oneHotOf(goal, classes))
+  const objectiveOf = (logits: tf.Tensor2D): tf.Scalar => tf.mean(attackerLoss(attack.loss, logits, oneHot))
+  const objective = (xAdv: tf.Tensor5D): tf.Scalar => objectiveOf(model(xAdv))
   return {
     clean: x,
     perSample: T * H * W * C,
     model,
     mask,
     objective,
+    objectiveOf,
     goal,
     targeted,
     dispose: () => {
@@ -377,15 +420,16 @@ const evaluate = async (
   x: tf.Tensor5D,
   labels: ReadonlyArray<number>,
   run: Run,
-): Promise<Omit<AttackResult, 'adversarial' | 'certificate' | 'seed' | 'cleanPredictions'>> => {
+): Promise<Omit<AttackResult, 'adversarial' | 'certificate' | 'seed' | 'cleanPredictions' | 'searched'>> => {
   const stats = tf.tidy(() => {
     const delta = tf.sub(xAdv, x)
     const positive = tf.greater(x, 0)
     const ratio = ratioOf(x, xAdv, positive)
     const finite = tf.isFinite(xAdv)
+    const logits = run.model(xAdv)
     return {
-      predictions: tf.argMax(run.model(xAdv), 1),
-      loss: run.objective(xAdv),
+      predictions: tf.argMax(logits, 1),
+      loss: run.objectiveOf(logits),
       linf: tf.max(tf.abs(delta), SAMPLE_AXES),
       l2: tf.sqrt(tf.sum(tf.square(delta), SAMPLE_AXES)),
       ratioLinf: tf.max(tf.maximum(ratio, tf.reciprocal(ratio)), SAMPLE_AXES),

@@ -195,6 +195,16 @@ export const regionArb = (
       placement: fc.constantFrom('perFrame' as const, 'shared' as const),
     }),
     fc.record({ _tag: fc.constant('Pixels' as const), perFrame: fc.integer({ min: 1, max: g.H * g.W }) }),
+    fc.record({
+      _tag: fc.constant('SearchedRect' as const),
+      height: fc.integer({ min: 1, max: g.H }),
+      width: fc.integer({ min: 1, max: g.W }),
+      search: fc.constantFrom('exhaustive' as const, 'gradient' as const),
+      scope: fc.constantFrom('perFrame' as const, 'shared' as const),
+      stride: fc.integer({ min: 1, max: 3 }),
+      topK: fc.integer({ min: 1, max: 4 }),
+      fill: fc.constantFrom(0, 0.5, 1),
+    }),
     // a ring at most half the frame wide (only frames of at least 2x2 have one)
     ...(Math.min(g.H, g.W) >= 2
       ? [fc.record({ _tag: fc.constant('Ring' as const), width: fc.integer({ min: 1, max: Math.floor(Math.min(g.H, g.W) / 2) }) })]

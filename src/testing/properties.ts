@@ -51,7 +51,7 @@ export const withAttackRun = async <T>(
 /** Throws unless `verify(certify(a), x, x')` is empty for the clip the tensor interpreter returns. */
 export const certificateHolds = (attack: Attack, s: Scenario): Promise<void> =>
   withAttackRun(attack, s, (x, xAdv, r) => {
-    const violations = verify(r.certificate, x, { shape: x.shape, data: xAdv })
+    const violations = verify(r.certificate, x, { shape: x.shape, data: xAdv }, { searched: r.searched })
     if (violations.length > 0) throw new Error(`certificate violated:\n  ${violations.join('\n  ')}`)
   })
 
