@@ -6,8 +6,12 @@ import {
   add,
   box,
   clip,
+  complement,
   exponent,
   frames,
+  intersection,
+  ring,
+  union,
   gradient,
   iterate,
   maskRegion,
@@ -20,7 +24,7 @@ import {
   targeted,
   uniform,
 } from '../src/dsl/constructors.js'
-import { explain, explainLatex } from '../src/interpreters/pretty.js'
+import { explain, explainLatex, regionText } from '../src/interpreters/pretty.js'
 
 test('the four built-ins read as the paper writes them', (t) => {
   t.is(
@@ -78,4 +82,17 @@ test('LaTeX', (t) => {
     "x' \\leftarrow \\mathrm{clip}_{[0,1]}\\big(\\Pi_{\\infty,\\tfrac{4}{255}}\\big(x' + \\tfrac{1}{255} \\cdot \\operatorname{sign}(\\nabla_x L)\\big)\\big)",
   )
   t.is(explainLatex(attacks.addLinf()).split('\n')[1], '% steps: 5')
+})
+
+test('masked attacks and regions', (t) => {
+  t.is(explain(attacks.roa()).split('\n')[0], "x' ← clip[0,1](x' + 70/255·M[rect 30x30 per frame]⊙sign(∇ₓL))")
+  t.is(explain(attacks.roa()).split('\n')[2], "init: x' = M[rect 30x30 per frame]⊙0.5 + M[¬rect 30x30 per frame]⊙x")
+  t.is(explain(attacks.multAf()).split('\n')[0], "x' ← clip[0,1](x' ⊙ 2^(M[ring 10]⊙sign(∇ₓL)))")
+  t.is(explain(attacks.multSpa()).split('\n')[0], "x' ← clip[0,1](x' ⊙ 2^(M[100 pixels per frame]⊙sign(∇ₓL)))")
+  t.is(
+    explain(attacks.roa({ search: { method: 'gradient', topK: 4 }, placement: 'shared' })).split('\n')[0],
+    "x' ← clip[0,1](x' + 70/255·M[rect 30x30 searched (gradient, top 4, stride 2) shared]⊙sign(∇ₓL))",
+  )
+  const region = union(frames([0]), intersection(ring(2), complement(box({ top: 0, left: 0, height: 1, width: 1 }))))
+  t.is(regionText(region), '(frames{0} ∪ (ring 2 ∩ ¬box 1x1 @(0,0)))')
 })
