@@ -93,13 +93,15 @@ export const runAttack = async (
   // Searched rectangles are placed once, before the attack, on the clean clips.
   const searched = await searchRegions(searchedRects(attack), { model, x, loss: lossPerClip(attack.loss, goal, classes) })
   const run = prepare(attack, model, x, goal, classes, seed, searched)
-  let xAdv = initialise(attack.init, x, seed, run)
+  let xAdv: tf.Tensor5D | undefined
   try {
+    xAdv = initialise(attack.init, x, seed, run)
     for (let i = 0; i < attack.steps; i++) {
       const step = attack.body[i % attack.body.length] as Step
+      const current: tf.Tensor5D = xAdv
       const [next, loss] = tf.tidy(() => {
-        const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => run.objective(v as tf.Tensor5D))(xAdv)
-        return [applyStep(step, xAdv, grad as tf.Tensor5D, run), value]
+        const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => run.objective(v as tf.Tensor5D))(current)
+        return [applyStep(step, current, grad as tf.Tensor5D, run), value]
       }) as [tf.Tensor5D, tf.Scalar]
       xAdv.dispose()
       xAdv = next
@@ -115,9 +117,9 @@ export const runAttack = async (
     xAdv.dispose()
     xAdv = projected
     const certificate = certify({ ...attack, seed })
-    return { ...(await evaluate(xAdv, x, labels, run)), cleanPredictions, adversarial: xAdv, certificate, searched, seed }
+    return { ...(await evaluate(projected, x, labels, run)), cleanPredictions, adversarial: projected, certificate, searched, seed }
   } catch (error) {
-    xAdv.dispose()
+    xAdv?.dispose()
     throw error
   } finally {
     run.dispose()
