@@ -1,0 +1,119 @@
+/**
+ * A reader for the safetensors format (what PyTorch's `safetensors.torch.save_file` writes):
+ * 8 bytes little-endian header length n, n bytes of JSON header
+ * `{ name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__"?: {…} }`, then the data buffer
+ * (offsets relative to its start, row-major, little-endian). Every check happens before any value is
+ * returned: a wrong or truncated file gives one clear error, never half the tensors.
+ *
+ * @since 0.1.0
+ */
+import { open } from 'node:fs/promises'
+
+/** A tensor read from a safetensors file, converted to float32. */
+export interface RawTensor {
+  readonly shape: ReadonlyArray<number>
+  /** The file's dtype (F32, F16, BF16 or F64 for floats; the values are converted to float32). */
+  readonly dtype: string
+  readonly data: Float32Array
+}
+
+const BYTES: Readonly<Record<string, number>> = { F64: 8, F32: 4, F16: 2, BF16: 2 }
+
+/** Headers beyond this are taken as a corrupt file rather than read (100 MB, safetensors' own cap). */
+const MAX_HEADER = 100_000_000
+
+/** Reads every tensor of a safetensors file; rejects with `file: what is wrong` otherwise. */
+export const readSafetensors = async (file: string): Promise<ReadonlyMap<string, RawTensor>> => {
+  const handle = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new Error(`${file}: cannot open (${e.code ?? e.message})`)
+  })
+  try {
+    const { size } = await handle.stat()
+    const fail = (message: string) => new Error(`${file}: ${message}`)
+    if (size < 8) throw fail(`not a safetensors file: ${size} bytes, shorter than its 8-byte header length`)
+    const prefix = Buffer.alloc(8)
+    await handle.read(prefix, 0, 8, 0)
+    const headerLength = Number(prefix.readBigUInt64LE(0))
+    if (headerLength > MAX_HEADER || 8 + headerLength > size)
+      throw fail(`header of ${headerLength} bytes does not fit the file's ${size} bytes (truncated or not safetensors)`)
+    const headerBytes = Buffer.alloc(headerLength)
+    await handle.read(headerBytes, 0, headerLength, 8)
+    let header: unknown
+    try {
+      header = JSON.parse(headerBytes.toString('utf8'))
+    } catch (e) {
+      throw fail(`header is not valid JSON: ${(e as Error).message}`)
+    }
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw fail('header is not a JSON object')
+    const dataStart = 8 + headerLength
+    const dataSize = size - dataStart
+    const entries = Object.entries(header as Record<string, unknown>).filter(([name]) => name !== '__metadata__')
+    const specs = entries.map(([name, spec]) => checkSpec(name, spec, dataSize, fail))
+    // the data ranges must not overlap
+    const sorted = [...specs].sort((a, b) => a.begin - b.begin)
+    sorted.forEach((s, i) => {
+      const next = sorted[i + 1]
+      if (next && next.begin < s.end) throw fail(`tensors ${s.name} and ${next.name} overlap in the data buffer`)
+    })
+    const data = Buffer.alloc(dataSize)
+    await handle.read(data, 0, dataSize, dataStart)
+    return new Map(specs.map((s) => [s.name, { shape: s.shape, dtype: s.dtype, data: toFloat32(data.subarray(s.begin, s.end), s.dtype) }]))
+  } finally {
+    await handle.close()
+  }
+}
+
+interface Spec {
+  readonly name: string
+  readonly dtype: string
+  readonly shape: ReadonlyArray<number>
+  readonly begin: number
+  readonly end: number
+}
+
+const checkSpec = (name: string, spec: unknown, dataSize: number, fail: (m: string) => Error): Spec => {
+  const s = spec as { dtype?: unknown; shape?: unknown; data_offsets?: unknown }
+  if (typeof spec !== 'object' || spec === null) throw fail(`${name}: expected {dtype, shape, data_offsets}, got ${JSON.stringify(spec)}`)
+  if (typeof s.dtype !== 'string' || !(s.dtype in BYTES))
+    throw fail(`${name}: dtype ${JSON.stringify(s.dtype)} is not a float type multav reads (${Object.keys(BYTES).join(', ')})`)
+  if (!Array.isArray(s.shape) || !s.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw fail(`${name}: shape must be an array of integers ≥ 0, got ${JSON.stringify(s.shape)}`)
+  const offsets = s.data_offsets
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1])
+    throw fail(`${name}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`)
+  const [begin, end] = offsets as [number, number]
+  const expected = (s.shape as number[]).reduce((a, b) => a * b, 1) * BYTES[s.dtype]!
+  if (end - begin !== expected) throw fail(`${name}: ${s.dtype} ${JSON.stringify(s.shape)} needs ${expected} bytes, its offsets span ${end - begin}`)
+  if (end > dataSize) throw fail(`${name}: data ends at byte ${end} of a ${dataSize}-byte data buffer (truncated file)`)
+  return { name, dtype: s.dtype, shape: s.shape as number[], begin, end }
+}
+
+/** Little-endian floats of `dtype` as float32. */
+const toFloat32 = (bytes: Buffer, dtype: string): Float32Array => {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const n = bytes.byteLength / BYTES[dtype]!
+  const out = new Float32Array(n)
+  for (let i = 0; i < n; i++)
+    out[i] =
+      dtype === 'F32'
+        ? view.getFloat32(4 * i, true)
+        : dtype === 'F64'
+          ? view.getFloat64(8 * i, true)
+          : dtype === 'BF16'
+            ? bf16(view.getUint16(2 * i, true))
+            : f16(view.getUint16(2 * i, true))
+  return out
+}
+
+/** bfloat16: the top 16 bits of a float32. */
+const bf16 = (bits: number): number => new Float32Array(new Uint32Array([bits << 16]).buffer)[0]!
+
+/** IEEE half precision. */
+const f16 = (bits: number): number => {
+  const sign = bits & 0x8000 ? -1 : 1
+  const exponent = (bits >> 10) & 0x1f
+  const fraction = bits & 0x3ff
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024)
+  if (exponent === 31) return fraction ? Number.NaN : sign * Infinity
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024)
+}
