@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers' // registers gradients (notes/TFJS.md)
 import type { Model } from '../interpreters/tensor.js'
+import type { Trainable } from './train.js'
 import type { ClipData } from '../interpreters/reference.js'
 import { gaussianNoise } from '../interpreters/noise.js'
 
@@ -73,6 +74,23 @@ export const trainTinyMlp = async (
   }
   const variables = [w1, b1, w2, b2]
   return { model, variables, dispose: () => tf.dispose(variables) }
+}
+
+/** An untrained `D → hidden → K` MLP over flattened clips, as a `Trainable` (He-normal, seeded). */
+export const tinyMlp = (D: number, hidden: number, K: number, seed = 0): Trainable & { readonly model: Model; readonly dispose: () => void } => {
+  const normal = (shape: [number, number], std: number, stream: number) =>
+    tf.tidy(() => tf.variable(tf.mul(tf.tensor2d(gaussianNoise(seed * 2 + stream, shape[0] * shape[1]), shape), std)))
+  const variables = {
+    w1: normal([D, hidden], Math.sqrt(2 / D), 0),
+    b1: tf.tidy(() => tf.variable(tf.zeros([hidden]))),
+    w2: normal([hidden, K], Math.sqrt(1 / hidden), 1),
+    b2: tf.tidy(() => tf.variable(tf.zeros([K]))),
+  }
+  const model: Model = (x) =>
+    tf.tidy(() =>
+      tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(tf.reshape(x, [x.shape[0], D]), variables.w1), variables.b1)), variables.w2), variables.b2),
+    )
+  return { apply: (x) => model(x), model, variables, dispose: () => tf.dispose(Object.values(variables)) }
 }
 
 /** Accuracy of `model` on `clips` (fraction of argmax = label). */
