@@ -23,7 +23,10 @@ import { loadWeights, saveWeights } from './weights.js'
 /** A model with named trainable variables; `training` selects batch statistics where it matters. */
 export interface Trainable {
   readonly apply: (x: tf.Tensor5D, training: boolean) => tf.Tensor2D
+  /** What the optimiser updates. */
   readonly variables: Readonly<Record<string, tf.Variable>>
+  /** What training updates otherwise (BN running statistics): checkpointed, not differentiated. */
+  readonly state?: Readonly<Record<string, tf.Variable>>
 }
 
 /** Learning rate per epoch (0-based): constant, step decay, or cosine annealing to 0. */
@@ -192,6 +195,7 @@ const checkpoint = async (dir: string, net: Trainable, velocity: Record<string, 
   try {
     await saveWeights(dir, {
       ...net.variables,
+      ...net.state,
       ...Object.fromEntries(Object.entries(velocity).map(([n, v]) => [momentumKey(n), v])),
       [EPOCH_KEY]: epoch,
     })
@@ -202,14 +206,15 @@ const checkpoint = async (dir: string, net: Trainable, velocity: Record<string, 
 
 /** Loads a checkpoint into the model and the momentum buffers; returns the epochs already done. */
 const restore = async (dir: string, net: Trainable, velocity: Record<string, tf.Variable>): Promise<number> => {
+  const model = { ...net.variables, ...net.state }
   const expected = {
-    ...Object.fromEntries(Object.entries(net.variables).map(([n, v]) => [n, v.shape])),
+    ...Object.fromEntries(Object.entries(model).map(([n, v]) => [n, v.shape])),
     ...Object.fromEntries(Object.entries(velocity).map(([n, v]) => [momentumKey(n), v.shape])),
     [EPOCH_KEY]: [],
   }
   const { weights } = await loadWeights(dir, expected)
   try {
-    for (const [n, v] of Object.entries(net.variables)) v.assign(weights[n]!)
+    for (const [n, v] of Object.entries(model)) v.assign(weights[n]!)
     for (const [n, v] of Object.entries(velocity)) v.assign(weights[momentumKey(n)]!)
     return weights[EPOCH_KEY]!.dataSync()[0]!
   } finally {

@@ -1,0 +1,189 @@
+/**
+ * 3D ResNet-18 video classifiers in the two common layouts, with PyTorch's state-dict names so that
+ * weights import one to one:
+ *
+ * - 'hara' (Hara et al., CVPR 2018; the paper's backbone): stem conv 7x7x7 stride (1,2,2) pad 3 → BN →
+ *   ReLU → max-pool 3 stride 2 pad 1; shortcut A (stride-s subsampling + zero channel padding).
+ *   Names: conv1.weight, bn1.*, layerL.B.conv{1,2}.weight, layerL.B.bn{1,2}.*, fc.*.
+ * - 'torchvision' (`r3d_18`): stem conv 3x7x7 stride (1,2,2) pad (1,3,3), no max-pool; shortcut B
+ *   (1x1x1 conv with stride + BN). Names: stem.0.weight, stem.1.*, layerL.B.conv{1,2}.{0.weight,1.*},
+ *   layerL.B.downsample.{0.weight,1.*}, fc.*.
+ *
+ * Both: 4 stages of 2 BasicBlocks (3x3x3 convs), stride 2 at the start of stages 2–4, global average
+ * pool, FC. Clips are [N, T, H, W, 3] in [0, 1]; a model that needs normalisation owns it (`mean`,
+ * `std`). Conv filters are stored [kd, kh, kw, Cin, Cout], FC weights [C, K]. BN in inference mode is
+ * x·scale + shift; in training mode it uses batch statistics and updates the running averages
+ * (momentum 0.1, PyTorch's convention).
+ *
+ * @since 0.1.0
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import '@tensorflow/tfjs-layers' // registers gradients (notes/TFJS.md)
+import { conv3d, type Pads3 } from '../ops/conv3d.js'
+import type { Model } from '../interpreters/tensor.js'
+import type { Trainable } from './train.js'
+import { gaussianNoise } from '../interpreters/noise.js'
+
+export interface R3dConfig {
+  readonly layout: 'hara' | 'torchvision'
+  readonly classes: number
+  /** Stage widths (default 64, 128, 256, 512). */
+  readonly widths?: readonly [number, number, number, number]
+  /** Per-channel input normalisation applied inside the model (default none). */
+  readonly mean?: readonly [number, number, number]
+  readonly std?: readonly [number, number, number]
+  /** Seed of the He-normal initialisation (default 0). */
+  readonly seed?: number
+}
+
+export interface VideoModel extends Trainable {
+  readonly config: R3dConfig
+  /** Inference mode: the `Model` runAttack takes. */
+  readonly model: Model
+  /** Every weight's shape (trainable and BN statistics), for loading and checking. */
+  readonly shapes: Readonly<Record<string, ReadonlyArray<number>>>
+  readonly dispose: () => void
+}
+
+const BN_EPS = 1e-5
+const BN_MOMENTUM = 0.1
+
+interface Conv {
+  readonly name: string
+  readonly kernel: readonly [number, number, number]
+  readonly cin: number
+  readonly cout: number
+  readonly strides: readonly [number, number, number]
+  readonly pad: Pads3
+}
+
+/** The convolutions, BNs and shortcuts of the architecture, in order. */
+const layersOf = (c: R3dConfig) => {
+  const widths = c.widths ?? [64, 128, 256, 512]
+  const hara = c.layout === 'hara'
+  const stemName = hara ? 'conv1' : 'stem.0'
+  const stemBn = hara ? 'bn1' : 'stem.1'
+  const stem: Conv = hara
+    ? { name: stemName, kernel: [7, 7, 7], cin: 3, cout: widths[0], strides: [1, 2, 2], pad: [[3, 3], [3, 3], [3, 3]] }
+    : { name: stemName, kernel: [3, 7, 7], cin: 3, cout: widths[0], strides: [1, 2, 2], pad: [[1, 1], [3, 3], [3, 3]] }
+  const blocks = widths.flatMap((width, stage) =>
+    [0, 1].map((b) => {
+      const prefix = `layer${stage + 1}.${b}`
+      const cin = b === 0 ? (stage === 0 ? widths[0] : widths[stage - 1]!) : width
+      const stride = stage > 0 && b === 0 ? 2 : 1
+      const conv = (k: 1 | 2, from: number, s: number): Conv => ({
+        name: hara ? `${prefix}.conv${k}` : `${prefix}.conv${k}.0`,
+        kernel: [3, 3, 3],
+        cin: from,
+        cout: width,
+        strides: [s, s, s],
+        pad: [[1, 1], [1, 1], [1, 1]],
+      })
+      const bn = (k: 1 | 2) => (hara ? `${prefix}.bn${k}` : `${prefix}.conv${k}.1`)
+      const projection =
+        !hara && (stride !== 1 || cin !== width)
+          ? { conv: { name: `${prefix}.downsample.0`, kernel: [1, 1, 1], cin, cout: width, strides: [stride, stride, stride], pad: [[0, 0], [0, 0], [0, 0]] } as Conv, bn: `${prefix}.downsample.1` }
+          : undefined
+      return { conv1: conv(1, cin, stride), bn1: bn(1), conv2: conv(2, width, 1), bn2: bn(2), stride, cin, cout: width, projection }
+    }),
+  )
+  return { stem, stemBn, blocks, features: widths[3], hara }
+}
+
+/** A 3D ResNet-18 with fresh (seeded He-normal) weights. */
+export const r3d18 = (config: R3dConfig): VideoModel => {
+  const L = layersOf(config)
+  const seed = config.seed ?? 0
+  let stream = 0
+  const variables: Record<string, tf.Variable> = {}
+  const state: Record<string, tf.Variable> = {}
+  const shapes: Record<string, ReadonlyArray<number>> = {}
+  const add = (into: Record<string, tf.Variable>, name: string, shape: number[], init: () => tf.Tensor, trainable: boolean) => {
+    into[name] = tf.tidy(() => tf.variable(init(), trainable))
+    shapes[name] = shape
+  }
+  const addConv = (c: Conv) => {
+    const shape = [...c.kernel, c.cin, c.cout]
+    const fanIn = c.kernel[0] * c.kernel[1] * c.kernel[2] * c.cin
+    const s = stream++
+    add(variables, `${c.name}.weight`, shape, () => tf.mul(tf.tensor(gaussianNoise(seed * 1000 + s, size(shape)), shape), Math.sqrt(2 / fanIn)), true)
+  }
+  const addBn = (name: string, channels: number) => {
+    add(variables, `${name}.weight`, [channels], () => tf.ones([channels]), true)
+    add(variables, `${name}.bias`, [channels], () => tf.zeros([channels]), true)
+    add(state, `${name}.running_mean`, [channels], () => tf.zeros([channels]), false)
+    add(state, `${name}.running_var`, [channels], () => tf.ones([channels]), false)
+  }
+  addConv(L.stem)
+  addBn(L.stemBn, L.stem.cout)
+  for (const b of L.blocks) {
+    addConv(b.conv1)
+    addBn(b.bn1, b.cout)
+    addConv(b.conv2)
+    addBn(b.bn2, b.cout)
+    if (b.projection) {
+      addConv(b.projection.conv)
+      addBn(b.projection.bn, b.cout)
+    }
+  }
+  const fcShape = [L.features, config.classes]
+  add(variables, 'fc.weight', fcShape, () => tf.mul(tf.tensor(gaussianNoise(seed * 1000 + stream++, size(fcShape)), fcShape), Math.sqrt(1 / L.features)), true)
+  add(variables, 'fc.bias', [config.classes], () => tf.zeros([config.classes]), true)
+
+  const all = { ...variables, ...state }
+  const convOf = (c: Conv, x: tf.Tensor5D) => conv3d(x, all[`${c.name}.weight`]!, { strides: c.strides, pad: c.pad })
+  const bnOf = (name: string, x: tf.Tensor5D, training: boolean): tf.Tensor5D => {
+    const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => all[`${name}.${k}`]!)
+    if (!training) {
+      // inference: x·scale + shift (tf.batchNorm's gradient fails on rank 5)
+      const scale = tf.div(gamma!, tf.sqrt(tf.add(variance!, BN_EPS)))
+      return tf.add(tf.mul(x, scale), tf.sub(beta!, tf.mul(mean!, scale))) as tf.Tensor5D
+    }
+    const moments = tf.moments(x, [0, 1, 2, 3])
+    const n = x.size / x.shape[4]
+    // running averages (PyTorch: unbiased variance), outside the gradient's concern
+    tf.tidy(() => {
+      mean!.assign(tf.add(tf.mul(mean!, 1 - BN_MOMENTUM), tf.mul(moments.mean, BN_MOMENTUM)))
+      variance!.assign(tf.add(tf.mul(variance!, 1 - BN_MOMENTUM), tf.mul(moments.variance, (BN_MOMENTUM * n) / Math.max(1, n - 1))))
+    })
+    const normalised = tf.div(tf.sub(x, moments.mean), tf.sqrt(tf.add(moments.variance, BN_EPS)))
+    return tf.add(tf.mul(normalised, gamma!), beta!) as tf.Tensor5D
+  }
+  const shortcutA = (x: tf.Tensor5D, stride: number, cout: number): tf.Tensor5D => {
+    // stride-s subsampling as a 1x1x1 identity convolution (correct gradients on every backend)
+    const cin = x.shape[4]
+    const sub = stride === 1 ? x : conv3d(x, tf.reshape(tf.eye(cin), [1, 1, 1, cin, cin]), { strides: stride })
+    return cout === cin ? sub : (tf.pad(sub, [[0, 0], [0, 0], [0, 0], [0, 0], [0, cout - cin]]) as tf.Tensor5D)
+  }
+  const apply = (input: tf.Tensor5D, training: boolean): tf.Tensor2D =>
+    tf.tidy(() => {
+      let x = input
+      if (config.mean && config.std)
+        x = tf.div(tf.sub(x, tf.tensor1d([...config.mean])), tf.tensor1d([...config.std])) as tf.Tensor5D
+      x = tf.relu(bnOf(L.stemBn, convOf(L.stem, x), training))
+      if (L.hara) x = tf.maxPool3d(x, 3, 2, 1) // pad 1 on every side
+      for (const b of L.blocks) {
+        const y = tf.relu(bnOf(b.bn1, convOf(b.conv1, x), training))
+        const z = bnOf(b.bn2, convOf(b.conv2, y), training)
+        const shortcut = b.projection
+          ? bnOf(b.projection.bn, convOf(b.projection.conv, x), training)
+          : b.stride !== 1 || b.cin !== b.cout
+            ? shortcutA(x, b.stride, b.cout)
+            : x
+        x = tf.relu(tf.add(z, shortcut)) as tf.Tensor5D
+      }
+      const pooled = tf.mean(x, [1, 2, 3]) as tf.Tensor2D
+      return tf.add(tf.matMul(pooled, all['fc.weight'] as tf.Tensor2D), all['fc.bias']!) as tf.Tensor2D
+    })
+  return {
+    config,
+    apply,
+    model: (x) => apply(x, false),
+    variables,
+    state,
+    shapes,
+    dispose: () => tf.dispose(Object.values(all)),
+  }
+}
+
+const size = (shape: ReadonlyArray<number>) => shape.reduce((a, b) => a * b, 1)
