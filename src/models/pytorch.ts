@@ -1,0 +1,61 @@
+/**
+ * PyTorch weights into multav's 3D ResNet-18: a state dict saved as safetensors (a few lines of Python,
+ * below) loads into `r3d18(config)` for either layout. Conv kernels go from PyTorch's
+ * [Cout, Cin, kd, kh, kw] to [kd, kh, kw, Cin, Cout], FC weights from [K, C] to [C, K]; BN tensors
+ * keep their shape; `num_batches_tracked` is ignored. Every tensor is checked (present, expected,
+ * right shape) before any weight is assigned: a wrong file never leaves a half-loaded model.
+ *
+ * Export from PyTorch:
+ * ```python
+ * import torch, torchvision
+ * from safetensors.torch import save_file
+ * model = torchvision.models.video.r3d_18(num_classes=101)      # or Hara's resnet18, trained
+ * model.load_state_dict(torch.load("checkpoint.pth", map_location="cpu"))
+ * save_file({k: v.contiguous() for k, v in model.state_dict().items()
+ *            if not k.endswith("num_batches_tracked")}, "r3d18.safetensors")
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { r3d18, type R3dConfig, type VideoModel } from './r3d.js'
+import { readSafetensors, type RawTensor } from './safetensors.js'
+
+/** PyTorch's shape of a weight given multav's. */
+const torchShape = (name: string, shape: ReadonlyArray<number>): number[] =>
+  shape.length === 5 ? [shape[4]!, shape[3]!, shape[0]!, shape[1]!, shape[2]!] : name === 'fc.weight' ? [shape[1]!, shape[0]!] : [...shape]
+
+/** multav's layout of a PyTorch tensor (a transpose for conv and FC weights). */
+const toMultav = (name: string, raw: RawTensor): tf.Tensor =>
+  tf.tidy(() => {
+    const t = tf.tensor(raw.data, [...raw.shape])
+    return raw.shape.length === 5 ? tf.transpose(t, [2, 3, 4, 1, 0]) : name === 'fc.weight' ? tf.transpose(t) : t
+  })
+
+/** A 3D ResNet-18 of `config` with the weights of a PyTorch state dict saved as safetensors. */
+export const loadSafetensors = async (file: string, config: R3dConfig): Promise<VideoModel> => {
+  const raw = await readSafetensors(file)
+  const model = r3d18(config)
+  try {
+    const all = { ...model.variables, ...model.state }
+    const unexpected = [...raw.keys()].filter((n) => !(n in all) && !n.endsWith('num_batches_tracked'))
+    if (unexpected.length > 0)
+      throw new Error(`${file}: ${unexpected.slice(0, 3).join(', ')}${unexpected.length > 3 ? ` and ${unexpected.length - 3} more` : ''} not in a ${config.layout} 3D ResNet-18 (wrong layout?)`)
+    for (const [name, shape] of Object.entries(model.shapes)) {
+      const t = raw.get(name)
+      const expected = torchShape(name, shape)
+      if (t === undefined) throw new Error(`${file}: missing tensor ${name} (PyTorch shape [${expected.join(', ')}])`)
+      if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))
+        throw new Error(`${file}: tensor ${name} has shape [${t.shape.join(', ')}], expected [${expected.join(', ')}] for ${config.classes} classes and widths ${config.widths ?? [64, 128, 256, 512]}`)
+    }
+    for (const name of Object.keys(model.shapes)) {
+      const value = toMultav(name, raw.get(name)!)
+      all[name]!.assign(value)
+      value.dispose()
+    }
+    return model
+  } catch (e) {
+    model.dispose()
+    throw e
+  }
+}
