@@ -1,0 +1,11 @@
+/** Video models: 3D ResNet-18 (both layouts), weights I/O, PyTorch import, training, shipped models. */
+export { r3d18 } from './r3d.js'
+export type { R3dConfig, VideoModel } from './r3d.js'
+export { loadSafetensors } from './pytorch.js'
+export { readSafetensors } from './safetensors.js'
+export { loadWeights, saveWeights } from './weights.js'
+export type { WeightSpec } from './weights.js'
+export { train, learningRate } from './train.js'
+export type { Trainable, Schedule, TrainOptions, TrainReport, Progress } from './train.js'
+export { pretrained, PRETRAINED } from './pretrained.js'
+export { tinyMlp, trainTinyMlp, accuracy } from './tiny.js'
