@@ -19,10 +19,10 @@ test('examples/alternating-mult.ts defines, runs, explains and property-tests a 
 })
 
 test('multav explain prints the formula, the certificate and the cost; bad input exits 2', async (t) => {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'explain', 'examples/specs/mult-linf.json'])
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'explain', 'examples/specs/mult-linf.json'])
   t.regex(stdout, /x' ← clip\[0,1\]\(Π_ratio∞\(1\.04\)\(x' ⊙ 1\.01\^sign\(∇ₓL\)\)\)/)
   t.regex(stdout, /cost: 5 gradient evaluations/)
-  const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'explain', 'no-such-spec.json']))
+  const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'explain', 'no-such-spec.json']))
   t.is((error as unknown as { code: number }).code, 2)
   t.regex((error as unknown as { stderr: string }).stderr, /no-such-spec\.json: no such file, and not a built-in attack/)
 })
@@ -34,7 +34,7 @@ test('multav explain names every problem of a malformed spec and exits 2', async
   spec.steps = -3
   spec.body[0].constraints[0].eps = 0.9
   await writeFile(file, JSON.stringify(spec))
-  const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'explain', file]))
+  const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'explain', file]))
   t.is((error as unknown as { code: number }).code, 2)
   t.is(
     (error as unknown as { stderr: string }).stderr,
@@ -45,4 +45,20 @@ test('multav explain names every problem of a malformed spec and exits 2', async
     ].join('\n'),
   )
   await rm(dir, { recursive: true })
+})
+
+test('multav train rejects bad arguments with exit code 2 before any work', async (t) => {
+  const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+    [['--layout', 'vgg', '--out', 'x'], 'multav: --layout must be torchvision or hara, got "vgg"'],
+    [['--widths', '8,16', '--out', 'x'], 'multav: --widths must be four positive integers like 8,16,32,64, got "8,16"'],
+    [['--epochs', '0', '--out', 'x'], 'multav: --epochs must be an integer ≥ 1, got "0"'],
+    [['--lr', 'zero', '--out', 'x'], 'multav: --lr must be a positive number, got "zero"'],
+    [[], 'multav: train needs --out DIR (where the weights and checkpoints go)'],
+    [['--adversarial', 'no-such-attack', '--out', 'x'], 'multav: no-such-attack: no such file, and not a built-in attack (add-linf, add-l2, mult-linf, mult-l2, roa, mult-roa, af, mult-af, spa, mult-spa)'],
+  ]
+  for (const [args, message] of cases) {
+    const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'train', ...args]))
+    t.is((error as unknown as { code: number }).code, 2, args.join(' '))
+    t.is((error as unknown as { stderr: string }).stderr.trim(), message)
+  }
 })

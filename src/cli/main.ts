@@ -7,6 +7,7 @@ import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../interpreter
 import { certify, describeCertificate } from '../interpreters/certify.js'
 import { explain, explainLatex } from '../interpreters/pretty.js'
 import { runDemo } from './demo.js'
+import { parseWidths, runTrain } from './train.js'
 import { BUILT_IN, loadAttack } from './specs.js'
 
 const USAGE = `multav — adversarial attacks on video models as typed values (MultAV, AVSS 2021)
@@ -16,6 +17,9 @@ usage:
       train a tiny model on toy motion clips and attack it with the four Lp attacks
   multav explain <spec.json | ${Object.keys(BUILT_IN).join(' | ')}> [--latex]
       the attack's formula, its certificate and its cost in gradient evaluations
+  multav train [--layout torchvision|hara] [--widths 8,16,32,64] [--epochs 15] [--lr 0.02]
+               [--batch 16] [--seed 0] [--adversarial <spec|name>] [--resume] --out DIR
+      train a 3D ResNet-18 on the shipped benchmark (adversarially with --adversarial)
   multav --help
 
 The backend can also be set with MULTAV_BACKEND.`
@@ -36,6 +40,14 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         backend: { type: 'string' },
         out: { type: 'string' },
         latex: { type: 'boolean' },
+        layout: { type: 'string' },
+        widths: { type: 'string' },
+        epochs: { type: 'string' },
+        lr: { type: 'string' },
+        batch: { type: 'string' },
+        seed: { type: 'string' },
+        adversarial: { type: 'string' },
+        resume: { type: 'boolean' },
       },
     })
   } catch (e) {
@@ -54,6 +66,40 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         return fail(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${choice}"`)
       const backend = await initBackend(choice as BackendChoice)
       await runDemo({ out: values.out ?? 'multav-out', backend, log: (l) => process.stdout.write(`${l}\n`) })
+      return 0
+    }
+    case 'train': {
+      const layout = values.layout ?? 'torchvision'
+      if (layout !== 'torchvision' && layout !== 'hara') return fail(`--layout must be torchvision or hara, got "${layout}"`)
+      const widths = parseWidths(values.widths ?? '8,16,32,64')
+      if (E.isLeft(widths)) return fail(widths.left)
+      const numbers = { epochs: values.epochs ?? '15', lr: values.lr ?? '0.02', batch: values.batch ?? '16', seed: values.seed ?? '0' }
+      for (const [name, text] of Object.entries(numbers)) {
+        const v = Number(text)
+        const ok = name === 'lr' ? v > 0 && Number.isFinite(v) : Number.isInteger(v) && (name === 'seed' ? v >= 0 : v >= 1)
+        if (!ok) return fail(`--${name} must be ${name === 'lr' ? 'a positive number' : name === 'seed' ? 'an integer ≥ 0' : 'an integer ≥ 1'}, got "${text}"`)
+      }
+      if (values.out === undefined) return fail('train needs --out DIR (where the weights and checkpoints go)')
+      const adversarial = values.adversarial === undefined ? undefined : await loadAttack(values.adversarial)
+      if (adversarial && E.isLeft(adversarial)) return fail(adversarial.left.join('\n'))
+      const choice = values.backend ?? process.env['MULTAV_BACKEND'] ?? 'auto'
+      if (!(BACKEND_CHOICES as ReadonlyArray<string>).includes(choice))
+        return fail(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${choice}"`)
+      const backend = await initBackend(choice as BackendChoice)
+      await runTrain({
+        layout,
+        widths: widths.right,
+        epochs: Number(numbers.epochs),
+        lr: Number(numbers.lr),
+        batch: Number(numbers.batch),
+        seed: Number(numbers.seed),
+        out: values.out,
+        resume: values.resume ?? false,
+        ...(adversarial && E.isRight(adversarial) ? { adversarial: adversarial.right } : {}),
+        backend,
+        argv,
+        log: (l) => process.stdout.write(`${l}\n`),
+      })
       return 0
     }
     case 'explain': {
@@ -77,13 +123,3 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
       return fail(`unknown command "${command}"\n\n${USAGE}`)
   }
 }
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (e: unknown) => {
-    process.stderr.write(`multav: ${(e as Error).stack ?? String(e)}\n`)
-    process.exitCode = 2
-  },
-)
