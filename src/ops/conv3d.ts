@@ -1,0 +1,361 @@
+/**
+ * A 3D convolution that is fast and correct on every backend.
+ *
+ * On 'cpu' and 'tensorflow' this is native `tf.conv3d` (explicit pads applied with `tf.pad` first).
+ * Elsewhere (wasm in particular, whose `Conv3DBackpropInputV2` is wrong and which has no
+ * `Conv2DBackpropFilter`, notes/TFJS.md) it is a sum over temporal taps of `tf.conv2d`, wrapped in
+ * `tf.customGrad` (see tapConv3d) whose input and filter gradients are themselves built only from `tf.conv2d`,
+ * reshapes, slices, pads, transposes and gathers — never a conv backprop kernel:
+ *
+ * - forward: for each temporal tap k, frames k, k+s_t, … of the padded input, time folded into the
+ *   batch axis ([N·T', H, W, C]), one `tf.conv2d` with the filter slice w[k]; the taps are summed.
+ * - input gradient: along each axis of stride s, input positions split into s residue classes
+ *   ("phases"); phase r only meets the taps j ≡ r + pad (mod s), at consecutive offsets of dy. So each
+ *   phase is a stride-1 correlation of dy (padded or cropped) with the flipped sub-filter, input and
+ *   output channels swapped — the forward routine again — and the phases are interleaved with
+ *   stack + reshape.
+ * - filter gradient: for each temporal tap, a correlation of the selected input frames with dy,
+ *   dilated by the spatial strides, with the batch and channel axes swapped (channels of x become the
+ *   batch, (T', N) becomes the contracted channel axis).
+ *
+ * @since 0.1.0
+ */
+import * as tf from '@tensorflow/tfjs-core'
+// tfjs-core's Node bundle registers no gradients; tfjs-layers registers them all (notes/TFJS.md).
+import '@tensorflow/tfjs-layers'
+
+// -------------------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------------------
+
+export type Triple = readonly [number, number, number]
+/** Explicit pads per axis: [[front, back], [top, bottom], [left, right]]. */
+export type Pads3 = readonly [readonly [number, number], readonly [number, number], readonly [number, number]]
+export type Conv3dPadding = 'same' | 'valid' | Pads3
+
+export interface Conv3dOptions {
+  /** [s_t, s_h, s_w], each 1 or 2 (a single number applies to all three). Default 1. */
+  readonly strides?: number | Triple
+  /** 'valid' (default), 'same' (pads as TensorFlow computes them), or explicit non-negative pads. */
+  readonly pad?: Conv3dPadding
+}
+
+/** The resolved geometry of a conv3d call. */
+export interface Conv3dGeometry {
+  readonly strides: Triple
+  readonly pads: Pads3
+  /** [N, T', H', W', Cout]. */
+  readonly outShape: readonly [number, number, number, number, number]
+}
+
+// -------------------------------------------------------------------------------------------------
+// geometry and argument checks
+// -------------------------------------------------------------------------------------------------
+
+const AXES = ['temporal', 'height', 'width'] as const
+const SIZES = ['T', 'H', 'W'] as const
+const KSIZES = ['kd', 'kh', 'kw'] as const
+const SIDES = [['front', 'back'], ['top', 'bottom'], ['left', 'right']] as const
+
+const showPads = (pad: unknown): string => JSON.stringify(pad)?.replace(/,/g, ', ') ?? String(pad)
+
+/**
+ * Checks the shapes and options of a conv3d call and resolves its strides, pads and output shape.
+ * Throws an error naming the offending argument.
+ */
+export const conv3dGeometry = (
+  xShape: ReadonlyArray<number>,
+  filterShape: ReadonlyArray<number>,
+  options: Conv3dOptions = {},
+): Conv3dGeometry => {
+  if (xShape.length !== 5)
+    throw new Error(`conv3d: x must be rank 5 [N, T, H, W, Cin], got rank ${xShape.length} (shape [${xShape.join(', ')}])`)
+  if (filterShape.length !== 5)
+    throw new Error(
+      `conv3d: filter must be rank 5 [kd, kh, kw, Cin, Cout], got rank ${filterShape.length} (shape [${filterShape.join(', ')}])`,
+    )
+  const [N, T, H, W, C] = xShape as [number, number, number, number, number]
+  const [kd, kh, kw, Ci, Co] = filterShape as [number, number, number, number, number]
+  if (Ci !== C) throw new Error(`conv3d: filter's input channels (filter.shape[3] = ${Ci}) must equal x's channels (x.shape[4] = ${C})`)
+
+  const s = options.strides ?? 1
+  const strides: Triple = typeof s === 'number' ? [s, s, s] : s
+  if (!Array.isArray(strides) || strides.length !== 3 || !strides.every((v) => v === 1 || v === 2))
+    throw new Error(`conv3d: options.strides must be 1 or 2 on each axis (a number or [st, sh, sw]), got ${showPads(s)}`)
+
+  const pad = options.pad ?? 'valid'
+  const sizes = [T, H, W] as const
+  const ks = [kd, kh, kw] as const
+  let pads: Pads3
+  if (pad === 'valid') pads = [[0, 0], [0, 0], [0, 0]]
+  else if (pad === 'same') {
+    const same = (i: 0 | 1 | 2): readonly [number, number] => {
+      const out = Math.ceil(sizes[i] / strides[i])
+      const total = Math.max((out - 1) * strides[i] + ks[i] - sizes[i], 0)
+      return [Math.floor(total / 2), total - Math.floor(total / 2)]
+    }
+    pads = [same(0), same(1), same(2)]
+  } else {
+    const ok =
+      Array.isArray(pad) &&
+      pad.length === 3 &&
+      pad.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0))
+    if (!ok)
+      throw new Error(
+        `conv3d: options.pad must be 'same', 'valid' or non-negative integer pads [[front, back], [top, bottom], [left, right]], got ${showPads(pad)}`,
+      )
+    pads = pad
+  }
+
+  const out = [0, 1, 2].map((i) => {
+    const padded = sizes[i]! + pads[i]![0] + pads[i]![1]
+    if (ks[i]! > padded)
+      throw new Error(
+        `conv3d: filter's ${AXES[i]} size (${KSIZES[i]} = ${ks[i]}) exceeds the padded input's ` +
+          `(${SIZES[i]} + ${SIDES[i]![0]} + ${SIDES[i]![1]} = ${padded})`,
+      )
+    return Math.floor((padded - ks[i]!) / strides[i]!) + 1
+  }) as [number, number, number]
+  return { strides, pads, outShape: [N, out[0], out[1], out[2], Co] }
+}
+
+// -------------------------------------------------------------------------------------------------
+// the op
+// -------------------------------------------------------------------------------------------------
+
+/**
+ * 3D convolution (cross-correlation, as TensorFlow) of `x` [N, T, H, W, Cin] with `filter`
+ * [kd, kh, kw, Cin, Cout]; returns [N, T', H', W', Cout]. Differentiable with respect to both.
+ *
+ * @example
+ * import * as tf from '@tensorflow/tfjs-core'
+ * import { conv3d } from './ops/index.js' // src/ops: not yet part of the package's exports
+ * const y = conv3d(tf.ones([1, 4, 8, 8, 3]), tf.ones([3, 3, 3, 3, 8]), { strides: [1, 2, 2], pad: 'same' })
+ * // y.shape = [1, 4, 4, 4, 8]
+ */
+export const conv3d = (x: tf.Tensor, filter: tf.Tensor, options: Conv3dOptions = {}): tf.Tensor5D => {
+  const g = conv3dGeometry(x.shape, filter.shape, options)
+  const backend = tf.getBackend()
+  if (backend === 'cpu' || backend === 'tensorflow') return nativeConv3d(x as tf.Tensor5D, filter as tf.Tensor5D, g)
+  return tapConv3d(x as tf.Tensor5D, filter as tf.Tensor5D, g)
+}
+
+const isZero = (pads: Pads3): boolean => pads.every(([a, b]) => a === 0 && b === 0)
+
+const fullPads = (pads: Pads3, extraBack = 0): Array<[number, number]> => [
+  [0, 0],
+  [pads[0][0], pads[0][1] + extraBack],
+  [pads[1][0], pads[1][1]],
+  [pads[2][0], pads[2][1]],
+  [0, 0],
+]
+
+/** Native tf.conv3d (cpu, tensorflow): asymmetric or explicit pads become a tf.pad before a 'valid' conv. */
+const nativeConv3d = (x: tf.Tensor5D, filter: tf.Tensor5D, g: Conv3dGeometry): tf.Tensor5D =>
+  tf.tidy(() => {
+    const xp = isZero(g.pads) ? x : (tf.pad(x, fullPads(g.pads)) as tf.Tensor5D)
+    return tf.conv3d(xp, filter, g.strides as [number, number, number], 'valid')
+  })
+
+/**
+ * The conv3d built from tf.conv2d, with custom gradients built from tf.conv2d.
+ *
+ * The gradients live on two tape nodes, so that each is computed only when asked for:
+ * `y = A(x) + B(w)`, where A is the convolution (filter held as a constant, gradient: dx) and B has
+ * the value zero (x held as a constant, gradient: dw). `tf.grad` with respect to x alone prunes B and
+ * never computes dw, as an attack needs; with respect to the filter, A is pruned. One node whose
+ * gradient returns both (tf.customGrad evaluates every input's gradient eagerly) spent ~35% of a
+ * forward + input-gradient step on a dw nobody read (docs/performance.md).
+ */
+const tapConv3d = (x: tf.Tensor5D, filter: tf.Tensor5D, g: Conv3dGeometry): tf.Tensor5D => {
+  // Not recording a tape (no tf.grad around, or inside another op's forward): no gradient can be asked for.
+  const { gradientDepth, kernelDepth } = tf.engine().state
+  if (gradientDepth === 0 || kernelDepth > 0) return forward(x, filter, g)
+  return tf.tidy(() => {
+    const conv = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [xIn, save] = args as [tf.Tensor5D, tf.GradSaveFunc]
+      save([filter])
+      return {
+        value: forward(xIn, filter, g),
+        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => tf.tidy(() => inputGradient(dy, saved[0] as tf.Tensor5D, x.shape, g)),
+      }
+    })
+    const filterPath = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const [wIn, save] = args as [tf.Tensor5D, tf.GradSaveFunc]
+      save([x])
+      return {
+        value: tf.zeros(g.outShape as [number, number, number, number, number]) as tf.Tensor5D,
+        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => tf.tidy(() => filterGradient(saved[0] as tf.Tensor5D, dy, wIn.shape, g)),
+      }
+    })
+    return tf.add(conv(x) as tf.Tensor5D, filterPath(filter) as tf.Tensor5D)
+  })
+}
+
+// -------------------------------------------------------------------------------------------------
+// building blocks (all synchronous, all inside the caller's tidy)
+// -------------------------------------------------------------------------------------------------
+
+/** Time padding needed so that every tap can take `st · T'` frames (reshape trick for stride 2). */
+const timeExtra = (paddedT: number, kd: number, st: number, outT: number): number => Math.max(0, kd - 1 + st * outT - paddedT)
+
+/**
+ * Frames k, k+st, …, k+st·(outT−1) of `xp` [N, Tp, H, W, C] (Tp ≥ k + st·outT), time folded into the
+ * batch: [N·outT, H, W, C]. Slices go through a rank-3 view, the fast path on wasm.
+ */
+const frames = (xp: tf.Tensor5D, k: number, st: number, outT: number): tf.Tensor4D => {
+  const [N, Tp, H, W, C] = xp.shape
+  const hwc = H * W * C
+  let v = tf.reshape(xp, [N, Tp, hwc]) as tf.Tensor3D
+  if (k !== 0 || Tp !== st * outT) v = tf.slice(v, [0, k, 0], [N, st * outT, hwc])
+  if (st > 1) v = tf.slice(tf.reshape(v, [N, outT, st * hwc]) as tf.Tensor3D, [0, 0, 0], [N, outT, hwc])
+  return tf.reshape(v, [N * outT, H, W, C])
+}
+
+/** Temporal tap k of a [kd, kh, kw, Ci, Co] filter: [kh, kw, Ci, Co]. */
+const tap = (w: tf.Tensor5D, k: number): tf.Tensor4D => {
+  const [kd, kh, kw, ci, co] = w.shape
+  if (kd === 1) return tf.reshape(w, [kh, kw, ci, co]) as tf.Tensor4D
+  const rest = kh * kw * ci * co
+  return tf.reshape(tf.slice(tf.reshape(w, [kd, rest]), [k, 0], [1, rest]), [kh, kw, ci, co])
+}
+
+/**
+ * 'valid' conv3d of an already padded `xp` [N, Tp, H, W, C] (Tp ≥ kd − 1 + st·T') with `w`, as a sum
+ * over temporal taps of tf.conv2d. Each tap's intermediates are released before the next one.
+ */
+const sumOfTaps = (xp: tf.Tensor5D, w: tf.Tensor5D, strides: Triple, outT: number): tf.Tensor5D => {
+  const [N] = xp.shape
+  const [kd] = w.shape
+  let acc: tf.Tensor4D | undefined
+  for (let k = 0; k < kd; k++) {
+    const prev = acc
+    acc = tf.tidy(() => {
+      const y = tf.conv2d(frames(xp, k, strides[0], outT), tap(w, k), [strides[1], strides[2]], 'valid')
+      return prev === undefined ? y : (tf.add(prev, y) as tf.Tensor4D)
+    })
+    prev?.dispose()
+  }
+  const [, Ho, Wo, Co] = acc!.shape
+  return tf.reshape(acc!, [N, outT, Ho, Wo, Co])
+}
+
+const forward = (x: tf.Tensor5D, w: tf.Tensor5D, g: Conv3dGeometry): tf.Tensor5D =>
+  tf.tidy(() => {
+    const [, T] = x.shape
+    const outT = g.outShape[1]
+    const extra = timeExtra(T + g.pads[0][0] + g.pads[0][1], w.shape[0], g.strides[0], outT)
+    const xp = isZero(g.pads) && extra === 0 ? x : (tf.pad(x, fullPads(g.pads, extra)) as tf.Tensor5D)
+    return sumOfTaps(xp, w, g.strides, outT)
+  })
+
+/** One residue class of one axis: which taps it meets and the window of dy it reads. */
+interface Phase {
+  /** Tap indices of the flipped sub-filter (empty: this phase of dx is zero). */
+  readonly taps: ReadonlyArray<number>
+  /** Index in dy of the window's first element (may be negative: zero padding). */
+  readonly start: number
+  /** Window length: m + taps.length − 1. */
+  readonly length: number
+}
+
+/**
+ * Phases along one axis of input length `len`, kernel `k`, stride `s`, front pad `p`, output `out`.
+ * Every phase produces `m = ceil(len / s)` values; the interleaved result is cropped to `len`.
+ *
+ * dx[s·i + r] = Σ_q dy[i + c − q] · w[j0 + s·q], j0 = (r + p) mod s, c = ⌊(r + p) / s⌋: a stride-1
+ * correlation of dy[c − Q + 1 …] with w[j0 + s·(Q − 1 − u)], u = 0 … Q − 1.
+ */
+const phasesOf = (len: number, k: number, s: number, p: number, out: number): { m: number; phases: Phase[] } => {
+  const m = Math.ceil(len / s)
+  const phases: Phase[] = []
+  for (let r = 0; r < s; r++) {
+    const j0 = (r + p) % s
+    const q = j0 < k ? Math.ceil((k - j0) / s) : 0
+    const c = Math.floor((r + p) / s)
+    const start = c - q + 1
+    const length = m + q - 1
+    const empty = q === 0 || start >= out || start + length <= 0
+    phases.push({ taps: empty ? [] : Array.from({ length: q }, (_, u) => j0 + s * (q - 1 - u)), start, length })
+  }
+  return { m, phases }
+}
+
+/** The window dy[start : start + length] on axes 1–3, zero outside dy (crops, then pads). */
+const window3 = (dy: tf.Tensor5D, starts: Triple, lengths: Triple): tf.Tensor5D => {
+  const [N, , , , C] = dy.shape
+  const sizes = [dy.shape[1], dy.shape[2], dy.shape[3]]
+  const lo = starts.map((s) => Math.max(s, 0))
+  const hi = starts.map((s, i) => Math.min(s + lengths[i]!, sizes[i]!))
+  let v = dy
+  if (lo.some((l, i) => l > 0 || hi[i] !== sizes[i]))
+    v = tf.slice(v, [0, lo[0]!, lo[1]!, lo[2]!, 0], [N, hi[0]! - lo[0]!, hi[1]! - lo[1]!, hi[2]! - lo[2]!, C])
+  const before = lo.map((l, i) => l - starts[i]!)
+  const after = hi.map((h, i) => starts[i]! + lengths[i]! - h)
+  if (before.some((b) => b > 0) || after.some((a) => a > 0))
+    v = tf.pad(v, [[0, 0], [before[0]!, after[0]!], [before[1]!, after[1]!], [before[2]!, after[2]!], [0, 0]])
+  return v
+}
+
+/** Interleaves `parts` ([A, m, B] each, one per residue class) along axis 1 and crops it to `len`. */
+const interleave = (parts: ReadonlyArray<tf.Tensor3D>, len: number): tf.Tensor3D => {
+  const [A, m, B] = parts[0]!.shape
+  const s = parts.length
+  const woven: tf.Tensor3D = s === 1 ? parts[0]! : tf.reshape(tf.stack(parts as tf.Tensor3D[], 2), [A, m * s, B])
+  return m * s === len ? woven : tf.slice(woven, [0, 0, 0], [A, len, B])
+}
+
+const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<number>, g: Conv3dGeometry): tf.Tensor5D => {
+  const [N, T, H, W, Ci] = xShape as [number, number, number, number, number]
+  const [kd, kh, kw] = w.shape
+  const [, To, Ho, Wo] = dy.shape
+  const pt = phasesOf(T, kd, g.strides[0], g.pads[0][0], To)
+  const ph = phasesOf(H, kh, g.strides[1], g.pads[1][0], Ho)
+  const pw = phasesOf(W, kw, g.strides[2], g.pads[2][0], Wo)
+
+  const phase = (a: Phase, b: Phase, c: Phase): tf.Tensor5D => {
+    if (a.taps.length === 0 || b.taps.length === 0 || c.taps.length === 0) return tf.zeros([N, pt.m, ph.m, pw.m, Ci])
+    return tf.tidy(() => {
+      // The flipped sub-filter, channels swapped: [Qt, Qh, Qw, Cout, Cin].
+      const sub = tf.transpose(
+        tf.gather(tf.gather(tf.gather(w, a.taps as number[], 0), b.taps as number[], 1), c.taps as number[], 2),
+        [0, 1, 2, 4, 3],
+      ) as tf.Tensor5D
+      const win = window3(dy, [a.start, b.start, c.start], [a.length, b.length, c.length])
+      return sumOfTaps(win, sub, [1, 1, 1], pt.m)
+    })
+  }
+
+  // Interleave width, then height, then time; each through a rank-3 view.
+  const byTime = pt.phases.map((a) => {
+    const byHeight = ph.phases.map((b) => {
+      const byWidth = pw.phases.map((c) => tf.reshape(phase(a, b, c), [N * pt.m * ph.m, pw.m, Ci]) as tf.Tensor3D)
+      return tf.reshape(interleave(byWidth, W), [N * pt.m, ph.m, W * Ci]) as tf.Tensor3D
+    })
+    return tf.reshape(interleave(byHeight, H), [N, pt.m, H * W * Ci]) as tf.Tensor3D
+  })
+  return tf.reshape(interleave(byTime, T), [N, T, H, W, Ci])
+}
+
+const filterGradient = (x: tf.Tensor5D, dy: tf.Tensor5D, wShape: ReadonlyArray<number>, g: Conv3dGeometry): tf.Tensor5D => {
+  const [N, T, , , Ci] = x.shape
+  const [kd, kh, kw, , Co] = wShape as [number, number, number, number, number]
+  const [, To, Ho, Wo] = dy.shape
+  const [st, sh, sw] = g.strides
+  const extra = timeExtra(T + g.pads[0][0] + g.pads[0][1], kd, st, To)
+  const xp = isZero(g.pads) && extra === 0 ? x : (tf.pad(x, fullPads(g.pads, extra)) as tf.Tensor5D)
+  const [, , Hp, Wp] = xp.shape
+  // dy as a filter: [Ho, Wo, To·N, Cout].
+  const dyFilter = tf.reshape(tf.transpose(dy, [2, 3, 1, 0, 4]), [Ho, Wo, To * N, Co]) as tf.Tensor4D
+  const taps = Array.from({ length: kd }, (_, k) =>
+    tf.tidy(() => {
+      // The frames tap k reads, as a batch of Cin images with To·N channels: [Cin, Hp, Wp, To·N].
+      const sel = tf.reshape(frames(xp, k, st, To), [N, To, Hp, Wp, Ci])
+      const z = tf.reshape(tf.transpose(sel, [4, 2, 3, 1, 0]), [Ci, Hp, Wp, To * N]) as tf.Tensor4D
+      const corr = tf.conv2d(z, dyFilter, 1, 'valid', 'NHWC', [sh, sw]) // [Cin, ≥kh, ≥kw, Cout]
+      const [, a, b] = corr.shape
+      return a === kh && b === kw ? corr : tf.slice(corr, [0, 0, 0, 0], [Ci, kh, kw, Co])
+    }),
+  )
+  return tf.transpose(tf.stack(taps, 0), [0, 2, 3, 1, 4]) as tf.Tensor5D // [kd, kh, kw, Cin, Cout]
+}
