@@ -35,17 +35,9 @@ export const trainTinyMlp = async (
 ): Promise<TinyMlp> => {
   const [N, T, H, W, C] = clips.shape
   const D = T * H * W * C
-  const hidden = o.hidden ?? 32
-  const seed = o.seed ?? 0
-  // He-normal weights from our own seeded noise (tf.randomNormal treats seed 0 as "no seed").
-  const normal = (shape: [number, number], std: number, stream: number) =>
-    tf.tidy(() => tf.variable(tf.mul(tf.tensor2d(gaussianNoise(seed * 2 + stream, shape[0] * shape[1]), shape), std)))
-  const w1 = normal([D, hidden], Math.sqrt(2 / D), 0)
-  const b1 = tf.tidy(() => tf.variable(tf.zeros([hidden])))
-  const w2 = normal([hidden, classes], Math.sqrt(1 / hidden), 1)
-  const b2 = tf.tidy(() => tf.variable(tf.zeros([classes])))
-  const model: Model = (x) =>
-    tf.tidy(() => tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(tf.reshape(x, [x.shape[0], D]), w1), b1)), w2), b2))
+  const net = tinyMlp(D, o.hidden ?? 32, classes, o.seed ?? 0)
+  const { model } = net
+  const trainable = Object.values(net.variables)
   const optimizer = tf.train.adam(o.learningRate ?? 0.01)
   const x = tf.tensor2d(clips.data, [N, D])
   const y = tf.tidy(() => tf.oneHot(tf.tensor1d([...labels], 'int32'), classes))
@@ -61,7 +53,7 @@ export const trainTinyMlp = async (
             return tf.losses.softmaxCrossEntropy(tf.slice(y, [start, 0], [size, classes]), model(xb)) as tf.Scalar
           },
           true,
-          [w1, b1, w2, b2],
+          trainable,
         )
         total += (await cost!.data())[0]! * size
         cost!.dispose()
@@ -72,8 +64,7 @@ export const trainTinyMlp = async (
     tf.dispose([x, y])
     optimizer.dispose()
   }
-  const variables = [w1, b1, w2, b2]
-  return { model, variables, dispose: () => tf.dispose(variables) }
+  return { model, variables: trainable, dispose: net.dispose }
 }
 
 /** An untrained `D → hidden → K` MLP over flattened clips, as a `Trainable` (He-normal, seeded). */
