@@ -63,6 +63,7 @@ test.serial('onStep sees every step with a rising loss; the result reports the f
     },
   })
   t.deepEqual(seen, [1, 2, 3, 4])
+  t.is(r.backend, 'cpu')
   t.true(losses.every((l, i) => i === 0 || l >= losses[i - 1]! - 1e-6), `losses ${losses}`)
   t.true(r.loss >= losses[3]! - 1e-6)
   t.is(r.sanity.nanCount, 0)

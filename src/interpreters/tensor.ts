@@ -68,6 +68,8 @@ export interface AttackResult {
   readonly certificate: Certificate
   /** The masks ([N, T, H, W]) the search found for the attack's searched rectangles, by region key. */
   readonly searched: Searched
+  /** The TensorFlow.js backend the run used ('wasm', 'cpu', 'tensorflow', …). */
+  readonly backend: string
   readonly seed: number
 }
 
@@ -117,7 +119,8 @@ export const runAttack = async (
     xAdv.dispose()
     xAdv = projected
     const certificate = certify({ ...attack, seed })
-    return { ...(await evaluate(projected, x, labels, run)), cleanPredictions, adversarial: projected, certificate, searched, seed }
+    const backend = tf.getBackend()
+    return { ...(await evaluate(projected, x, labels, run)), cleanPredictions, adversarial: projected, certificate, searched, seed, backend }
   } catch (error) {
     xAdv?.dispose()
     throw error
@@ -422,7 +425,7 @@ const evaluate = async (
   x: tf.Tensor5D,
   labels: ReadonlyArray<number>,
   run: Run,
-): Promise<Omit<AttackResult, 'adversarial' | 'certificate' | 'seed' | 'cleanPredictions' | 'searched'>> => {
+): Promise<Omit<AttackResult, 'adversarial' | 'certificate' | 'seed' | 'cleanPredictions' | 'searched' | 'backend'>> => {
   const stats = tf.tidy(() => {
     const delta = tf.sub(xAdv, x)
     const positive = tf.greater(x, 0)
