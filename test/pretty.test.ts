@@ -9,88 +9,159 @@ import {
   complement,
   exponent,
   frames,
-  intersection,
-  ring,
-  union,
   gradient,
+  intersection,
   iterate,
   maskRegion,
   multiply,
   normalize,
   projectBall,
   projectRatio,
+  ring,
   scale,
   sign,
   targeted,
   uniform,
+  union,
 } from '../src/dsl/constructors.js'
 import { explain, explainLatex, regionText } from '../src/interpreters/pretty.js'
+
+const lines = (...ls: string[]) => ls.join('\n')
+const first = (s: string) => s.split('\n')[0]
 
 test('the four built-ins read as the paper writes them', (t) => {
   t.is(
     explain(attacks.addLinf()),
-    [
+    lines(
       "x' ← clip[0,1](Π_∞(4/255)(x' + 1/255·sign(∇ₓL)))",
       'steps: 5',
       "init: x' = clip[0,1](x + U(−4/255, 4/255))",
-      'loss: cross-entropy with the true label, ascended (untargeted)',
+      'loss: cross-entropy, untargeted',
       'seed: 0',
-    ].join('\n'),
+    ),
   )
-  t.is(explain(attacks.addL2()).split('\n')[0], "x' ← clip[0,1](Π_2(0.13·√N)(x' + (1/1227)·√N·∇ₓL/‖∇ₓL‖₂))")
-  t.is(explain(attacks.addL2()).split('\n')[2], "init: x' = clip[0,1](x + 0.13·√N·z/‖z‖₂, z ~ N(0, I))")
-  t.is(explain(attacks.multLinf()).split('\n')[0], "x' ← clip[0,1](Π_ratio∞(1.04)(x' ⊙ 1.01^sign(∇ₓL)))")
-  t.is(explain(attacks.multLinf()).split('\n')[2], "init: x' = x")
   t.is(
-    explain(attacks.multL2()).split('\n')[0],
-    "x' ← clip[0,1](Π_ratio2,log(1.32 per value)(x' ⊙ 1.002^((∇ₓL/‖∇ₓL‖₂)·√N)))",
+    explain(attacks.addL2()),
+    lines(
+      "x' ← clip[0,1](Π_2(0.13·√N)(x' + (1/1227)·√N·∇ₓL/‖∇ₓL‖₂))",
+      'steps: 5',
+      "init: x' = clip[0,1](x + 0.13·√N·z/‖z‖₂), z ~ N(0, I)",
+      'loss: cross-entropy, untargeted',
+      'seed: 0',
+    ),
+  )
+  t.is(
+    explain(attacks.multLinf()),
+    lines("x' ← clip[0,1](Π_ratio∞(1.04)(x' ⊙ 1.01^sign(∇ₓL)))", 'steps: 5', "init: x' = x", 'loss: cross-entropy, untargeted', 'seed: 0'),
+  )
+  t.is(
+    explain(attacks.multL2()),
+    lines(
+      "x' ← clip[0,1](Π_ratio2,log(1.32^√N)(x' ⊙ 1.002^(√N·∇ₓL/‖∇ₓL‖₂)))",
+      'steps: 5',
+      "init: x' = x",
+      'loss: cross-entropy, untargeted',
+      'seed: 0',
+    ),
   )
 })
 
-test('overrides show in the formula; ratios stay decimal, pixel levels become k/255', (t) => {
-  t.is(explain(attacks.addLinf({ eps: 8 / 255, alpha: 2 / 255, steps: 10 })).split('\n').slice(0, 2).join('\n'),
-    "x' ← clip[0,1](Π_∞(8/255)(x' + 2/255·sign(∇ₓL)))\nsteps: 10")
-  t.is(explain(attacks.multLinf({ eps: 1.2, alpha: 1.05 })).split('\n')[0], "x' ← clip[0,1](Π_ratio∞(1.2)(x' ⊙ 1.05^sign(∇ₓL)))")
-  t.is(explain(attacks.multL2({ reading: 'deviation', units: 'absolute', eps: 3 })).split('\n')[0],
-    "x' ← clip[0,1](Π_ratio2,deviation(3)(x' ⊙ 1.002^(∇ₓL/‖∇ₓL‖₂)))")
+test('overrides show in the formula: pixel levels as k/255, ratios and short decimals stay decimal', (t) => {
+  t.is(
+    explain(attacks.addLinf({ eps: 8 / 255, alpha: 2 / 255, steps: 10, seed: 3 })),
+    lines(
+      "x' ← clip[0,1](Π_∞(8/255)(x' + 2/255·sign(∇ₓL)))",
+      'steps: 10',
+      "init: x' = clip[0,1](x + U(−8/255, 8/255))",
+      'loss: cross-entropy, untargeted',
+      'seed: 3',
+    ),
+  )
+  t.is(first(explain(attacks.addLinf({ eps: 0.2, alpha: 0.1 + 0.2 }))), "x' ← clip[0,1](Π_∞(0.2)(x' + 0.3·sign(∇ₓL)))")
+  t.is(first(explain(attacks.multLinf({ eps: 1.2, alpha: 1.05 }))), "x' ← clip[0,1](Π_ratio∞(1.2)(x' ⊙ 1.05^sign(∇ₓL)))")
+  t.is(explain(attacks.multLinf({ randomStart: true })).split('\n')[2], "init: x' = clip[0,1](x ⊙ exp(U(−ln 1.04, ln 1.04)))")
+  t.is(
+    first(explain(attacks.multL2({ reading: 'deviation', units: 'absolute', eps: 3 }))),
+    "x' ← clip[0,1](Π_ratio2,deviation(3)(x' ⊙ 1.002^(∇ₓL/‖∇ₓL‖₂)))",
+  )
+  t.is(first(explain(attacks.multL2({ reading: 'literal', eps: 2 }))), "x' ← clip[0,1](Π_ratio2,literal(2·√N)(x' ⊙ 1.002^(√N·∇ₓL/‖∇ₓL‖₂)))")
+  t.is(
+    explain(attacks.addL2({ units: 'absolute', eps: 3, alpha: 0.5, scope: 'frame' })).split('\n').filter((_, i) => i !== 1 && i < 3).join('\n'),
+    lines("x' ← clip[0,1](Π_2(3)(x' + 0.5·∇ₓL/‖∇ₓL‖₂,frame))", "init: x' = clip[0,1](x + 3·z/‖z‖₂), z ~ N(0, I)"),
+  )
+  t.is(first(explain(pipe(gradient(), sign, scale(-0.01), add, iterate(1)))), "x' ← x' − 0.01·sign(∇ₓL)")
 })
 
-test('masks, per-frame normalisation, targeted losses and several steps', (t) => {
-  const first = pipe(gradient(), sign, maskRegion(frames([0, 2])), scale(0.01), add, projectBall({ norm: 'linf', eps: 0.03 }), clip(0, 1))
-  const second = pipe(gradient(), normalize({ scope: 'frame' }), maskRegion(box({ top: 1, left: 2, height: 3, width: 4 })), exponent(1.5), multiply)
-  const attack = iterate(4, { loss: targeted(3), init: uniform({ norm: 'linf', eps: 0.03, region: frames([0, 2]) }), seed: 9 })([first, second])
+test('masks, per-frame normalisation, a targeted loss and several body steps', (t) => {
+  const masked = pipe(gradient(), sign, maskRegion(frames([0, 2])), scale(0.01), add, projectBall({ norm: 'linf', eps: 0.03 }), clip(0, 1))
+  const local = pipe(gradient(), normalize({ scope: 'frame' }), maskRegion(box({ top: 10, left: 20, height: 30, width: 30 })), exponent(1.5), multiply)
+  const attack = iterate(4, { loss: targeted(3), init: uniform({ norm: 'linf', eps: 0.03, region: frames([0, 2]) }), seed: 9 })([masked, local])
   t.is(
     explain(attack),
-    [
-      "x' ← clip[0,1](Π_∞(0.03)(x' + 0.01·M[frames{0,2}]⊙sign(∇ₓ(−L(x', t=3)))))    step i ≡ 0 (mod 2)",
-      "x' ← x' ⊙ 1.5^(M[box 3x4 @(1,2)]⊙∇ₓ(−L(x', t=3))/‖∇ₓ(−L(x', t=3))‖₂,frame)    step i ≡ 1 (mod 2)",
+    lines(
+      "x' ← clip[0,1](Π_∞(0.03)(x' + 0.01·M[frames{0,2}]⊙sign(∇ₓ(−L(x', t=3)))))    (step i mod 2 = 0)",
+      "x' ← x' ⊙ 1.5^(M[box 30x30 @(10,20)]⊙(∇ₓ(−L(x', t=3))/‖∇ₓ(−L(x', t=3))‖₂,frame))    (step i mod 2 = 1)",
       'steps: 4',
-      "init: x' = clip[0,1](x + M[frames{0,2}]⊙(U(−0.03, 0.03)))",
-      'loss: cross-entropy with class 3, descended (targeted)',
+      "init: x' = clip[0,1](x + M[frames{0,2}]⊙U(−0.03, 0.03))",
+      'loss: cross-entropy, targeted (t=3)',
       'seed: 9',
-    ].join('\n'),
+    ),
+  )
+  // each constraint wraps the previous expression, in order
+  const ordered = pipe(gradient(), sign, exponent(1.01), multiply, clip(0, 1), projectRatio({ norm: 'linf', eps: 1.04 }), iterate(1))
+  t.is(first(explain(ordered)), "x' ← Π_ratio∞(1.04)(clip[0,1](x' ⊙ 1.01^sign(∇ₓL)))")
+  // a compound direction is parenthesised inside a mask and a normalisation
+  const nested = pipe(gradient(), sign, maskRegion(ring(2)), normalize(), scale(0.5), add, iterate(1, { init: uniform({ norm: 'l2', eps: 1, region: ring(2) }) }))
+  t.is(
+    explain(nested).split('\n').filter((_, i) => i !== 1 && i < 3).join('\n'),
+    lines(
+      "x' ← x' + 0.5·(M[ring 2]⊙sign(∇ₓL))/‖M[ring 2]⊙sign(∇ₓL)‖₂",
+      "init: x' = clip[0,1](x + 1·z/‖z‖₂), z ~ M[ring 2]⊙N(0, I)",
+    ),
   )
 })
 
 test('LaTeX', (t) => {
   t.is(
-    explainLatex(attacks.multLinf()).split('\n')[0],
-    "x' \\leftarrow \\mathrm{clip}_{[0,1]}\\big(\\Pi^{\\mathrm{ratio}}_{\\infty,1.04}\\big(x' \\odot 1.01^{\\operatorname{sign}(\\nabla_x L)}\\big)\\big)",
+    first(explainLatex(attacks.multLinf())),
+    "x' \\leftarrow \\mathrm{clip}_{[0,1]}\\big(\\Pi^{\\mathrm{ratio}}_{\\infty,1.04}(x' \\odot 1.01^{\\operatorname{sign}(\\nabla_x L)})\\big)",
   )
   t.is(
-    explainLatex(attacks.addLinf()).split('\n')[0],
-    "x' \\leftarrow \\mathrm{clip}_{[0,1]}\\big(\\Pi_{\\infty,\\tfrac{4}{255}}\\big(x' + \\tfrac{1}{255} \\cdot \\operatorname{sign}(\\nabla_x L)\\big)\\big)",
+    explainLatex(attacks.addLinf()),
+    lines(
+      "x' \\leftarrow \\mathrm{clip}_{[0,1]}\\big(\\Pi_{\\infty,\\tfrac{4}{255}}(x' + \\tfrac{1}{255} \\cdot \\operatorname{sign}(\\nabla_x L))\\big)",
+      '% steps: 5',
+      "% init: x' = \\mathrm{clip}_{[0,1]}\\big(x + \\mathcal{U}(-\\tfrac{4}{255}, \\tfrac{4}{255})\\big)",
+      '% loss: cross-entropy, untargeted',
+      '% seed: 0',
+    ),
   )
-  t.is(explainLatex(attacks.addLinf()).split('\n')[1], '% steps: 5')
+  t.is(
+    first(explainLatex(attacks.multL2())),
+    "x' \\leftarrow \\mathrm{clip}_{[0,1]}\\big(\\Pi^{\\mathrm{ratio},\\mathrm{log}}_{2,1.32^{\\sqrt{N}}}(x' \\odot 1.002^{\\sqrt{N} \\cdot \\frac{\\nabla_x L}{\\lVert \\nabla_x L \\rVert_{2}}})\\big)",
+  )
+  const steps = [pipe(gradient(), sign, maskRegion(frames([1])), exponent(2), multiply), pipe(gradient(), sign, scale(1 / 255), add)]
+  t.deepEqual(explainLatex(iterate(3)(steps)).split('\n').slice(0, 2), [
+    "x' \\leftarrow x' \\odot 2^{M_{\\text{frames\\{1\\}}} \\odot \\operatorname{sign}(\\nabla_x L)} \\quad (i \\bmod 2 = 0)",
+    "x' \\leftarrow x' + \\tfrac{1}{255} \\cdot \\operatorname{sign}(\\nabla_x L) \\quad (i \\bmod 2 = 1)",
+  ])
 })
 
-test('masked attacks and regions', (t) => {
-  t.is(explain(attacks.roa()).split('\n')[0], "x' ← clip[0,1](x' + 70/255·M[rect 30x30 per frame]⊙sign(∇ₓL))")
-  t.is(explain(attacks.roa()).split('\n')[2], "init: x' = M[rect 30x30 per frame]⊙0.5 + M[¬rect 30x30 per frame]⊙x")
-  t.is(explain(attacks.multAf()).split('\n')[0], "x' ← clip[0,1](x' ⊙ 2^(M[ring 10]⊙sign(∇ₓL)))")
-  t.is(explain(attacks.multSpa()).split('\n')[0], "x' ← clip[0,1](x' ⊙ 2^(M[100 pixels per frame]⊙sign(∇ₓL)))")
+test('masked attacks, filled starts and region names', (t) => {
   t.is(
-    explain(attacks.roa({ search: { method: 'gradient', topK: 4 }, placement: 'shared' })).split('\n')[0],
+    explain(attacks.roa()),
+    lines(
+      "x' ← clip[0,1](x' + 70/255·M[rect 30x30 per frame]⊙sign(∇ₓL))",
+      'steps: 5',
+      "init: x' = M[rect 30x30 per frame]⊙0.5 + M[¬rect 30x30 per frame]⊙x",
+      'loss: cross-entropy, untargeted',
+      'seed: 0',
+    ),
+  )
+  t.is(first(explain(attacks.multAf())), "x' ← clip[0,1](x' ⊙ 2^(M[ring 10]⊙sign(∇ₓL)))")
+  t.is(first(explain(attacks.multSpa())), "x' ← clip[0,1](x' ⊙ 2^(M[100 pixels per frame]⊙sign(∇ₓL)))")
+  t.is(
+    first(explain(attacks.roa({ search: { method: 'gradient', topK: 4 }, placement: 'shared' }))),
     "x' ← clip[0,1](x' + 70/255·M[rect 30x30 searched (gradient, top 4, stride 2) shared]⊙sign(∇ₓL))",
   )
   const region = union(frames([0]), intersection(ring(2), complement(box({ top: 0, left: 0, height: 1, width: 1 }))))
