@@ -407,7 +407,8 @@ const ratioOf = (x: tf.Tensor, xAdv: tf.Tensor, positive: tf.Tensor): tf.Tensor 
  */
 const projectRatioL2 = (reading: RatioReading, bound: number, x: tf.Tensor5D, xAdv: tf.Tensor5D): tf.Tensor => {
   const positive = tf.greater(x, 0)
-  const ratio = tf.clipByValue(ratioOf(x, xAdv, positive), RATIO_FLOOR, RATIO_CEILING)
+  // Only the log reading needs the floor (log of x' ≤ 0); the others scale the raw ratio exactly.
+  const ratio = tf.clipByValue(ratioOf(x, xAdv, positive), reading === 'log' ? RATIO_FLOOR : -RATIO_CEILING, RATIO_CEILING)
   // 'literal' sums over x > 0 only: the fixed zeros' ratio 1 cannot be scaled (see types.ts).
   const v = reading === 'log' ? tf.log(ratio) : reading === 'literal' ? tf.where(positive, ratio, tf.zerosLike(x)) : tf.sub(ratio, 1)
   const n = l2Norm(v, SAMPLE_AXES)
