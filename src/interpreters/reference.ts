@@ -154,7 +154,7 @@ const constrain = (c: Constraint, x: Float32Array, xAdv: Float32Array, g: Geomet
 }
 
 const ratioL2 = (reading: RatioReading, bound: number, x: Float32Array, xAdv: Float32Array, g: Geometry) => {
-  // ratios clamped to [1e−30, 1e30], as the tensor interpreter does
+  // ratios capped at 1e30 (floored at 1e−30 for the log reading), as the tensor interpreter does
   const ratio = Float64Array.from(xAdv, (v, i) => (x[i]! > 0 ? Math.min(Math.max(v / x[i]!, reading === 'log' ? 1e-30 : -1e30), 1e30) : 1))
   const v = ratio.map((r, i) => (reading === 'log' ? Math.log(r) : reading === 'literal' ? (x[i]! > 0 ? r : 0) : r - 1))
   const norm = perGroupNorm(v, g.perSample, (n) => n)

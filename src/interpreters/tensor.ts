@@ -391,7 +391,7 @@ const constrain = (c: Constraint, x: tf.Tensor5D, xAdv: tf.Tensor5D, perSample: 
 }
 
 /**
- * Ratios are clamped to [1e−30, 1e30] inside the L2 ratio projections, so that x' ≤ 0 < x (after an
+ * Ratios are capped at 1e30 inside the L2 ratio projections, and floored at 1e−30 for the log reading, so that x' ≤ 0 < x (after an
  * additive step) or a tiny x (a float32 denormal) give a finite, far-out ratio instead of 0 or Infinity.
  */
 const RATIO_FLOOR = 1e-30
