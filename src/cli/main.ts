@@ -18,7 +18,7 @@ usage:
   multav explain <spec.json | ${Object.keys(BUILT_IN).join(' | ')}> [--latex]
       the attack's formula, its certificate and its cost in gradient evaluations
   multav train [--layout torchvision|hara] [--widths 8,16,32,64] [--epochs 15] [--lr 0.02]
-               [--batch 16] [--seed 0] [--adversarial <spec|name>] [--resume] --out DIR
+               [--batch 16] [--train-clips 600] [--seed 0] [--adversarial <spec|name>] [--resume] --out DIR
       train a 3D ResNet-18 on the shipped benchmark (adversarially with --adversarial)
   multav --help
 
@@ -45,6 +45,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         epochs: { type: 'string' },
         lr: { type: 'string' },
         batch: { type: 'string' },
+        'train-clips': { type: 'string' },
         seed: { type: 'string' },
         adversarial: { type: 'string' },
         resume: { type: 'boolean' },
@@ -73,7 +74,13 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
       if (layout !== 'torchvision' && layout !== 'hara') return fail(`--layout must be torchvision or hara, got "${layout}"`)
       const widths = parseWidths(values.widths ?? '8,16,32,64')
       if (E.isLeft(widths)) return fail(widths.left)
-      const numbers = { epochs: values.epochs ?? '15', lr: values.lr ?? '0.02', batch: values.batch ?? '16', seed: values.seed ?? '0' }
+      const numbers = {
+        epochs: values.epochs ?? '15',
+        lr: values.lr ?? '0.02',
+        batch: values.batch ?? '16',
+        seed: values.seed ?? '0',
+        'train-clips': values['train-clips'] ?? '600',
+      }
       for (const [name, text] of Object.entries(numbers)) {
         const v = Number(text)
         const ok = name === 'lr' ? v > 0 && Number.isFinite(v) : Number.isInteger(v) && (name === 'seed' ? v >= 0 : v >= 1)
@@ -92,6 +99,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         epochs: Number(numbers.epochs),
         lr: Number(numbers.lr),
         batch: Number(numbers.batch),
+        trainClips: Number(numbers['train-clips']),
         seed: Number(numbers.seed),
         out: values.out,
         resume: values.resume ?? false,

@@ -18,6 +18,8 @@ export interface TrainCommand {
   readonly epochs: number
   readonly lr: number
   readonly batch: number
+  /** Clips of the benchmark's train split (default 600). */
+  readonly trainClips?: number
   readonly out: string
   readonly resume: boolean
   readonly adversarial?: Attack
@@ -37,7 +39,7 @@ export const parseWidths = (text: string): E.Either<string, readonly [number, nu
 
 export const runTrain = async (c: TrainCommand): Promise<{ readonly testAccuracy: number }> => {
   const attack = c.adversarial
-  const trainSet = benchmark({ split: 'train' })
+  const trainSet = benchmark({ split: 'train', ...(c.trainClips ? { count: c.trainClips } : {}) })
   const testSet = benchmark({ split: 'test' })
   const config: R3dConfig = { layout: c.layout, classes: trainSet.classes.length, widths: c.widths, seed: c.seed }
   const net = r3d18(config)
@@ -58,6 +60,9 @@ export const runTrain = async (c: TrainCommand): Promise<{ readonly testAccuracy
           c.log(`epoch ${p.epoch}/${p.epochs}: loss ${p.loss.toFixed(4)}, train accuracy ${(100 * p.accuracy).toFixed(1)}%, ETA ${Math.round(p.etaSeconds)} s`)
         }
       },
+      onEpoch: async (done) => {
+        if (done < c.epochs) c.log(`  test accuracy after epoch ${done}: ${(100 * (await accuracy(net.model, testSet.clips, testSet.labels))).toFixed(1)}%`)
+      },
     })
     const testAccuracy = await accuracy(net.model, testSet.clips, testSet.labels)
     const seconds = (Date.now() - started) / 1000
@@ -71,6 +76,7 @@ export const runTrain = async (c: TrainCommand): Promise<{ readonly testAccuracy
         seed: c.seed,
         clip: { T, H, W },
         classes: trainSet.classes,
+        trainClips: trainSet.labels.length,
         adversarial: attack?.name ?? null,
         testAccuracy,
         trainSeconds: seconds,

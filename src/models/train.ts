@@ -61,6 +61,8 @@ export interface TrainOptions {
   /** Train on this attack's adversarial minibatches (Madry). */
   readonly attack?: Attack
   readonly onProgress?: (p: Progress) => void
+  /** Called after each epoch (and its checkpoint) with the number of epochs done, e.g. to evaluate. */
+  readonly onEpoch?: (epochsDone: number) => void | Promise<void>
   /** Stop after this many epochs of this call (for tests of resume; default all). */
   readonly stopAfter?: number
 }
@@ -147,6 +149,7 @@ export const train = async (net: Trainable, data: { clips: ClipData; labels: Rea
         }
         finalLoss = lossSum / seen
         if (o.checkpointDir) await checkpoint(o.checkpointDir, net, velocity, e + 1)
+        await o.onEpoch?.(e + 1)
       }
     } finally {
       x.dispose()
