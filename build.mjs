@@ -21,7 +21,10 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
 })
 
+// the evaluation's worker threads load this file beside the bundle that starts them (src/eval/run.ts)
+await build({ ...common, entryPoints: ['src/eval/worker.ts'], format: 'esm', outfile: 'dist/eval-worker.js' })
+
 chmodSync('dist/cli.js', 0o755)
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
-console.log('built dist/: index.{js,cjs}, testing.{js,cjs}, cli.js, types/')
+console.log('built dist/: index.{js,cjs}, testing.{js,cjs}, cli.js, eval-worker.js, types/')

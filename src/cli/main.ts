@@ -1,98 +1,134 @@
 /**
- * The `multav` command line. Exit codes: 0 ok, 1 a finding (e.g. a violated bound), 2 bad input.
+ * The `multav` command line. Exit codes: 0 ok, 1 a finding (e.g. a violated bound), 2 bad input,
+ * 130 stopped by Ctrl-C (the work done so far is saved; resume with --resume).
  */
-import { parseArgs } from 'node:util'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../interpreters/backend.js'
 import { certify, describeCertificate } from '../interpreters/certify.js'
 import { explain, explainLatex } from '../interpreters/pretty.js'
+import { CHECK_USAGE, runCheck } from './check.js'
 import { runDemo } from './demo.js'
+import { attackCommand, evalCommand, mergeCommand, UsageError, type Io } from './eval.js'
 import { parseWidths, runTrain } from './train.js'
 import { BUILT_IN, loadAttack } from './specs.js'
 
-const USAGE = `multav — adversarial attacks on video models as typed values (MultAV, AVSS 2021)
+const NAMES = Object.keys(BUILT_IN).join(', ')
 
-usage:
-  multav demo [--backend auto|tensorflow|wasm|cpu] [--out DIR]
-      train a tiny model on toy motion clips and attack it with the four Lp attacks
-  multav explain <spec.json | ${Object.keys(BUILT_IN).join(' | ')}> [--latex]
-      the attack's formula, its certificate and its cost in gradient evaluations
-  multav train [--layout torchvision|hara] [--widths 8,16,32,64] [--epochs 15] [--lr 0.02]
-               [--batch 16] [--train-clips 600] [--seed 0] [--adversarial <spec|name>] [--resume] --out DIR
-      train a 3D ResNet-18 on the shipped benchmark (adversarially with --adversarial)
-  multav --help
+type Options = NonNullable<ParseArgsConfig['options']>
 
-The backend can also be set with MULTAV_BACKEND.`
-
-const fail = (message: string): number => {
-  process.stderr.write(`multav: ${message}\n`)
-  return 2
+interface Command {
+  readonly usage: string
+  readonly options: Options
+  readonly run: (values: Record<string, string | boolean | undefined>, positionals: ReadonlyArray<string>, io: Io, argv: ReadonlyArray<string>) => Promise<number>
 }
 
-export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        backend: { type: 'string' },
-        out: { type: 'string' },
-        latex: { type: 'boolean' },
-        layout: { type: 'string' },
-        widths: { type: 'string' },
-        epochs: { type: 'string' },
-        lr: { type: 'string' },
-        batch: { type: 'string' },
-        'train-clips': { type: 'string' },
-        seed: { type: 'string' },
-        adversarial: { type: 'string' },
-        resume: { type: 'boolean' },
-      },
-    })
-  } catch (e) {
-    return fail(`${(e as Error).message}\n\n${USAGE}`)
-  }
-  const { values, positionals } = parsed
-  const [command, ...rest] = positionals
-  if (values.help || command === undefined || command === 'help') {
-    process.stdout.write(`${USAGE}\n`)
-    return command === undefined && !values.help ? 2 : 0
-  }
-  switch (command) {
-    case 'demo': {
-      const choice = values.backend ?? process.env['MULTAV_BACKEND'] ?? 'auto'
-      if (!(BACKEND_CHOICES as ReadonlyArray<string>).includes(choice))
-        return fail(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${choice}"`)
-      const backend = await initBackend(choice as BackendChoice)
-      await runDemo({ out: values.out ?? 'multav-out', backend, log: (l) => process.stdout.write(`${l}\n`) })
+const BACKEND_OPTION: Options = { backend: { type: 'string' } }
+
+const backendOf = (values: Record<string, unknown>): BackendChoice => {
+  const choice = (values['backend'] as string | undefined) ?? process.env['MULTAV_BACKEND'] ?? 'auto'
+  if (!(BACKEND_CHOICES as ReadonlyArray<string>).includes(choice)) throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${choice}"`)
+  return choice as BackendChoice
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
+
+/** `--key value` pairs of an object, without the undefined ones (for exactOptionalPropertyTypes). */
+const defined = <A extends Record<string, unknown>>(a: A): { [K in keyof A]: Exclude<A[K], undefined> } =>
+  Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as { [K in keyof A]: Exclude<A[K], undefined> }
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  demo: {
+    usage: `multav demo [--backend auto|tensorflow|wasm|cpu] [--out DIR]
+    train a tiny model on toy motion clips and attack it with the four Lp attacks (a quick smoke test)`,
+    options: { ...BACKEND_OPTION, out: { type: 'string' } },
+    run: async (v, _p, io) => {
+      const backend = await initBackend(backendOf(v))
+      await runDemo({ out: str(v['out']) ?? 'multav-out', backend, log: io.log })
       return 0
-    }
-    case 'train': {
-      const layout = values.layout ?? 'torchvision'
-      if (layout !== 'torchvision' && layout !== 'hara') return fail(`--layout must be torchvision or hara, got "${layout}"`)
-      const widths = parseWidths(values.widths ?? '8,16,32,64')
-      if (E.isLeft(widths)) return fail(widths.left)
+    },
+  },
+  explain: {
+    usage: `multav explain <spec.json | ${NAMES}> [--latex]
+    the attack's formula, its certificate (the bounds it guarantees) and its cost in gradient evaluations`,
+    options: { latex: { type: 'boolean' } },
+    run: async (v, p, io) => {
+      if (p.length !== 1) throw new UsageError(`explain takes one attack (a spec file or ${NAMES})`)
+      const loaded = await loadAttack(p[0]!)
+      if (E.isLeft(loaded)) throw new UsageError(loaded.left.join('\n'))
+      const attack = loaded.right
+      io.log(
+        [
+          v['latex'] ? explainLatex(attack) : explain(attack),
+          '',
+          describeCertificate(certify(attack)),
+          '',
+          `cost: ${attack.steps} gradient evaluations (forward + backward passes) per clip batch, plus 2 forward passes (the clean clip, and the result)`,
+        ].join('\n'),
+      )
+      return 0
+    },
+  },
+  check: {
+    usage: CHECK_USAGE,
+    options: { runs: { type: 'string' }, seed: { type: 'string' }, ...BACKEND_OPTION },
+    run: async (v, p, io) => {
+      if (p.length !== 1) throw new UsageError(`check takes one attack (a spec file or ${NAMES})`)
+      const loaded = await loadAttack(p[0]!)
+      if (E.isLeft(loaded)) throw new UsageError(loaded.left.join('\n'))
+      const numbers = { runs: str(v['runs']) ?? '50', seed: str(v['seed']) ?? '0' }
+      for (const [name, text] of Object.entries(numbers))
+        if (!(Number.isInteger(Number(text)) && Number(text) >= (name === 'runs' ? 1 : 0)))
+          throw new UsageError(`--${name} must be an integer ≥ ${name === 'runs' ? 1 : 0}, got "${text}"`)
+      await initBackend(backendOf(v))
+      const report = await runCheck(loaded.right, { numRuns: Number(numbers.runs), seed: Number(numbers.seed), log: io.log }).catch((e: Error) => {
+        throw new UsageError(e.message)
+      })
+      return report.ok ? 0 : 1
+    },
+  },
+  train: {
+    usage: `multav train [--layout torchvision|hara] [--widths 8,16,32,64] [--epochs 15] [--lr 0.02]
+             [--batch 16] [--train-clips 600] [--seed 0] [--adversarial <spec|name>] [--resume]
+             [--backend …] --out DIR
+    train a 3D ResNet-18 on the shipped benchmark (adversarially, Madry, with --adversarial);
+    checkpoints every epoch, test accuracy after each`,
+    options: {
+      ...BACKEND_OPTION,
+      out: { type: 'string' },
+      layout: { type: 'string' },
+      widths: { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      batch: { type: 'string' },
+      'train-clips': { type: 'string' },
+      seed: { type: 'string' },
+      adversarial: { type: 'string' },
+      resume: { type: 'boolean' },
+    },
+    run: async (v, _p, io, argv) => {
+      const layout = str(v['layout']) ?? 'torchvision'
+      if (layout !== 'torchvision' && layout !== 'hara') throw new UsageError(`--layout must be torchvision or hara, got "${layout}"`)
+      const widths = parseWidths(str(v['widths']) ?? '8,16,32,64')
+      if (E.isLeft(widths)) throw new UsageError(widths.left)
       const numbers = {
-        epochs: values.epochs ?? '15',
-        lr: values.lr ?? '0.02',
-        batch: values.batch ?? '16',
-        seed: values.seed ?? '0',
-        'train-clips': values['train-clips'] ?? '600',
+        epochs: str(v['epochs']) ?? '15',
+        lr: str(v['lr']) ?? '0.02',
+        batch: str(v['batch']) ?? '16',
+        seed: str(v['seed']) ?? '0',
+        'train-clips': str(v['train-clips']) ?? '600',
       }
       for (const [name, text] of Object.entries(numbers)) {
-        const v = Number(text)
-        const ok = name === 'lr' ? v > 0 && Number.isFinite(v) : Number.isInteger(v) && (name === 'seed' ? v >= 0 : v >= 1)
-        if (!ok) return fail(`--${name} must be ${name === 'lr' ? 'a positive number' : name === 'seed' ? 'an integer ≥ 0' : 'an integer ≥ 1'}, got "${text}"`)
+        const n = Number(text)
+        const ok = name === 'lr' ? n > 0 && Number.isFinite(n) : Number.isInteger(n) && (name === 'seed' ? n >= 0 : n >= 1)
+        if (!ok) throw new UsageError(`--${name} must be ${name === 'lr' ? 'a positive number' : name === 'seed' ? 'an integer ≥ 0' : 'an integer ≥ 1'}, got "${text}"`)
       }
-      if (values.out === undefined) return fail('train needs --out DIR (where the weights and checkpoints go)')
-      const adversarial = values.adversarial === undefined ? undefined : await loadAttack(values.adversarial)
-      if (adversarial && E.isLeft(adversarial)) return fail(adversarial.left.join('\n'))
-      const choice = values.backend ?? process.env['MULTAV_BACKEND'] ?? 'auto'
-      if (!(BACKEND_CHOICES as ReadonlyArray<string>).includes(choice))
-        return fail(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${choice}"`)
-      const backend = await initBackend(choice as BackendChoice)
+      const out = str(v['out'])
+      if (out === undefined) throw new UsageError('train needs --out DIR (where the weights and checkpoints go)')
+      const adversarialRef = str(v['adversarial'])
+      const adversarial = adversarialRef === undefined ? undefined : await loadAttack(adversarialRef)
+      if (adversarial && E.isLeft(adversarial)) throw new UsageError(adversarial.left.join('\n'))
+      const backend = await initBackend(backendOf(v))
       await runTrain({
         layout,
         widths: widths.right,
@@ -101,33 +137,140 @@ export const main = async (argv: ReadonlyArray<string>): Promise<number> => {
         batch: Number(numbers.batch),
         trainClips: Number(numbers['train-clips']),
         seed: Number(numbers.seed),
-        out: values.out,
-        resume: values.resume ?? false,
+        out,
+        resume: v['resume'] === true,
         ...(adversarial && E.isRight(adversarial) ? { adversarial: adversarial.right } : {}),
         backend,
         argv,
-        log: (l) => process.stdout.write(`${l}\n`),
+        log: io.log,
       })
       return 0
-    }
-    case 'explain': {
-      if (rest.length !== 1) return fail(`explain takes one attack (a spec file or ${Object.keys(BUILT_IN).join(', ')})`)
-      const loaded = await loadAttack(rest[0]!)
-      if (E.isLeft(loaded)) return fail(loaded.left.join('\n'))
-      const attack = loaded.right
-      const gradients = attack.steps
-      process.stdout.write(
-        [
-          values.latex ? explainLatex(attack) : explain(attack),
-          '',
-          describeCertificate(certify(attack)),
-          '',
-          `cost: ${gradients} gradient evaluations (forward + backward passes) per clip batch, plus 2 forward passes (the clean clip, and the result)`,
-        ].join('\n') + '\n',
-      )
-      return 0
-    }
-    default:
-      return fail(`unknown command "${command}"\n\n${USAGE}`)
+    },
+  },
+  eval: {
+    usage: `multav eval [--model default|DIR] [--data benchmark|DIR] [--split test|train] [--limit N]
+            [--attacks all|name[:key=value…],spec.json,…] [--sweep key=v1,v2,…]
+            [--batch 8] [--workers N] [--shard i/n] [--pictures 1] [--out DIR] [--resume] [--backend …]
+    clean accuracy and accuracy under each attack: a table (terminal and results.md), results.json
+    with one row per clip and attack, and pictures (clean | adversarial | difference x15).
+    DIR data: a UCF-101 root (with ucfTrainTestlist/) or <class>/<video file | frame folder>.
+    Overrides: mult-linf:eps=1.04:steps=10. --sweep eps=… runs each listed built-in per value
+    and plots accuracy against it (sweep.svg). Results do not depend on --workers or --shard,
+    only on --batch (random starts are seeded per chunk of --batch clips).
+    Rows are saved per chunk: Ctrl-C stops after the chunks in flight; --resume continues.`,
+    options: {
+      ...BACKEND_OPTION,
+      model: { type: 'string' },
+      data: { type: 'string' },
+      split: { type: 'string' },
+      limit: { type: 'string' },
+      attacks: { type: 'string' },
+      sweep: { type: 'string' },
+      batch: { type: 'string' },
+      workers: { type: 'string' },
+      shard: { type: 'string' },
+      pictures: { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'boolean' },
+    },
+    run: async (v, p, io) => {
+      if (p.length > 0) throw new UsageError(`eval takes no positional arguments, got "${p.join(' ')}"`)
+      const backend = backendOf(v)
+      const stop = new AbortController()
+      const onSigint = () => {
+        io.warn('stopping after the chunks in flight (Ctrl-C again to quit at once)…')
+        stop.abort()
+        process.once('SIGINT', () => process.exit(130))
+      }
+      process.once('SIGINT', onSigint)
+      try {
+        return await evalCommand(
+          defined({
+            model: str(v['model']),
+            data: str(v['data']),
+            split: str(v['split']),
+            limit: str(v['limit']),
+            attacks: str(v['attacks']),
+            sweep: str(v['sweep']),
+            batch: str(v['batch']),
+            workers: str(v['workers']),
+            shard: str(v['shard']),
+            pictures: str(v['pictures']),
+            out: str(v['out']),
+            resume: v['resume'] === true ? true : undefined,
+          }),
+          backend,
+          io,
+          stop.signal,
+        )
+      } finally {
+        process.removeListener('SIGINT', onSigint)
+      }
+    },
+  },
+  merge: {
+    usage: `multav merge <shard dir>… --out DIR
+    combine the results of \`multav eval --shard i/n\` runs (all n shards, complete) into one table`,
+    options: { out: { type: 'string' } },
+    run: (v, p, io) => mergeCommand(p, str(v['out']), io),
+  },
+  attack: {
+    usage: `multav attack --video FILE|FRAME_DIR [--model default|DIR] [--attack name[:key=value…]|spec.json]
+              [--label CLASS] [--out DIR] [--backend …]
+    attack one clip; write it losslessly (PNG frames, and an FFV1 .mkv when ffmpeg is available)
+    with a picture. Lossy re-encoding changes the clip and can undo the attack.`,
+    options: { ...BACKEND_OPTION, video: { type: 'string' }, model: { type: 'string' }, attack: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' } },
+    run: async (v, p, io) => {
+      if (p.length > 0) throw new UsageError(`attack takes no positional arguments, got "${p.join(' ')}"`)
+      await initBackend(backendOf(v))
+      return attackCommand(defined({ video: str(v['video']), model: str(v['model']), attack: str(v['attack']), label: str(v['label']), out: str(v['out']) }), io)
+    },
+  },
+}
+
+const USAGE = `multav — adversarial attacks on video models as typed values (MultAV, AVSS 2021)
+
+usage:
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.usage.split('\n').join('\n  ')}`)
+  .join('\n')}
+  multav <command> --help
+
+The backend can also be set with MULTAV_BACKEND. Exit codes: 0 ok, 1 a finding (a violated bound),
+2 bad input, 130 stopped by Ctrl-C (resume with --resume).`
+
+const stdio: Io = {
+  log: (line) => process.stdout.write(`${line}\n`),
+  warn: (line) => process.stderr.write(`${line}\n`),
+  tty: process.stderr.isTTY === true,
+}
+
+export const main = async (argv: ReadonlyArray<string>, io: Io = stdio): Promise<number> => {
+  const fail = (message: string): number => {
+    process.stderr.write(`multav: ${message}\n`)
+    return 2
+  }
+  const [name, ...rest] = argv
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.log(USAGE)
+    return name === undefined ? 2 : 0
+  }
+  const command = COMMANDS[name]
+  if (!command) return fail(`unknown command "${name}"\n\n${USAGE}`)
+  let parsed
+  try {
+    parsed = parseArgs({ args: [...rest], allowPositionals: true, options: { ...command.options, help: { type: 'boolean', short: 'h' } } })
+  } catch (e) {
+    return fail(`${(e as Error).message}\n\nusage: ${command.usage}`)
+  }
+  if (parsed.values['help']) {
+    io.log(`usage: ${command.usage}`)
+    return 0
+  }
+  try {
+    return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals, io, argv)
+  } catch (e) {
+    if (e instanceof UsageError) return fail(e.message)
+    throw e
   }
 }

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import * as E from 'fp-ts/lib/Either.js'
 import * as attacks from '../dsl/attacks.js'
-import { parseAttackJson } from '../dsl/codec.js'
+import { decodeAttack, parseAttackJson, validateAttack } from '../dsl/codec.js'
 import type { Attack } from '../dsl/types.js'
 
 /** The paper's ten attacks by their CLI names, with their defaults. */
@@ -26,4 +26,134 @@ export const loadAttack = async (ref: string): Promise<E.Either<ReadonlyArray<st
     ])
   }
   return E.mapLeft((problems: ReadonlyArray<string>) => problems.map((p) => `${ref}: ${p}`))(parseAttackJson(text))
+}
+
+/** The numeric options each built-in attack takes from `name:key=value` overrides. */
+const OVERRIDABLE: Readonly<Record<string, ReadonlyArray<string>>> = {
+  'add-linf': ['eps', 'alpha', 'steps', 'seed'],
+  'add-l2': ['eps', 'alpha', 'steps', 'seed'],
+  'mult-linf': ['eps', 'alpha', 'steps', 'seed'],
+  'mult-l2': ['eps', 'alpha', 'steps', 'seed'],
+  roa: ['alpha', 'height', 'width', 'steps', 'seed', 'start'],
+  'mult-roa': ['alpha', 'height', 'width', 'steps', 'seed'],
+  af: ['alpha', 'width', 'steps', 'seed'],
+  'mult-af': ['alpha', 'width', 'steps', 'seed'],
+  spa: ['alpha', 'perFrame', 'steps', 'seed', 'start'],
+  'mult-spa': ['alpha', 'perFrame', 'steps', 'seed'],
+}
+
+const CONSTRUCTORS: Readonly<Record<string, (o: Record<string, number>) => Attack>> = {
+  'add-linf': attacks.addLinf,
+  'add-l2': attacks.addL2,
+  'mult-linf': attacks.multLinf,
+  'mult-l2': attacks.multL2,
+  roa: attacks.roa,
+  'mult-roa': attacks.multRoa,
+  af: attacks.af,
+  'mult-af': attacks.multAf,
+  spa: attacks.spa,
+  'mult-spa': attacks.multSpa,
+}
+
+/**
+ * A built-in attack with overrides, `mult-linf:eps=1.04:steps=10`; the attack is renamed after them
+ * (`mult-linf eps=1.04 steps=10`) so that variants are told apart in tables.
+ */
+export const builtInWith = (name: string, overrides: Readonly<Record<string, number>>): E.Either<ReadonlyArray<string>, Attack> => {
+  const make = CONSTRUCTORS[name]
+  if (!make) return E.left([`"${name}" is not a built-in attack (${Object.keys(BUILT_IN).join(', ')})`])
+  const bad = Object.keys(overrides).filter((k) => !OVERRIDABLE[name]!.includes(k))
+  if (bad.length > 0) return E.left([`${name}: cannot override ${bad.join(', ')} (it takes ${OVERRIDABLE[name]!.join(', ')})`])
+  const attack = make(overrides)
+  const suffix = Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(' ')
+  const named = suffix === '' ? attack : { ...attack, name: `${attack.name} ${suffix}` }
+  const problems = validateAttack(named)
+  return problems.length > 0 ? E.left(problems.map((p) => `${name}: ${p}`)) : E.right(named)
+}
+
+/** Parses `key=value` pairs (numbers) separated by `sep`. */
+const parseOverrides = (parts: ReadonlyArray<string>, where: string): E.Either<ReadonlyArray<string>, Record<string, number>> => {
+  const out: Record<string, number> = {}
+  for (const part of parts) {
+    const m = /^([A-Za-z]+)=(.+)$/.exec(part)
+    const v = m ? Number(m[2]) : NaN
+    if (!m || !Number.isFinite(v)) return E.left([`${where}: "${part}" is not key=number`])
+    out[m[1]!] = v
+  }
+  return E.right(out)
+}
+
+/**
+ * `--attacks`: `all` (the paper's ten), or a comma-separated list of built-in names (with optional
+ * `:key=value` overrides) and JSON spec files (one attack, or an array of attacks). Names must be unique.
+ */
+export const loadAttackList = async (text: string): Promise<E.Either<ReadonlyArray<string>, Attack[]>> => {
+  const refs = text === 'all' ? Object.keys(BUILT_IN) : text.split(',').map((r) => r.trim()).filter((r) => r !== '')
+  if (refs.length === 0) return E.left(['--attacks: no attack given'])
+  const out: Attack[] = []
+  const problems: string[] = []
+  for (const ref of refs) {
+    const [name, ...parts] = ref.split(':')
+    if (CONSTRUCTORS[name!]) {
+      const overrides = parseOverrides(parts, ref)
+      const attack = E.isLeft(overrides) ? overrides : builtInWith(name!, overrides.right)
+      if (E.isLeft(attack)) problems.push(...attack.left)
+      else out.push(attack.right)
+      continue
+    }
+    const loaded = await loadSpecs(ref)
+    if (E.isLeft(loaded)) problems.push(...loaded.left)
+    else out.push(...loaded.right)
+  }
+  const names = out.map((a) => a.name)
+  const twice = [...new Set(names.filter((n, k) => names.indexOf(n) !== k))]
+  if (twice.length > 0) problems.push(`--attacks: attack names must be unique in a run, "${twice.join('", "')}" appear more than once (rename them in their specs)`)
+  return problems.length > 0 ? E.left(problems) : E.right(out)
+}
+
+/** A spec file holding one attack or an array of attacks. */
+const loadSpecs = async (ref: string): Promise<E.Either<ReadonlyArray<string>, Attack[]>> => {
+  let text: string
+  try {
+    text = await readFile(ref, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return E.left([code === 'ENOENT' ? `${ref}: no such file, and not a built-in attack (${Object.keys(BUILT_IN).join(', ')})` : `${ref}: cannot read (${code ?? (e as Error).message})`])
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    return E.left([`${ref}: not valid JSON: ${(e as Error).message}`])
+  }
+  const items = Array.isArray(json) ? json : [json]
+  const problems: string[] = []
+  const out: Attack[] = []
+  items.forEach((item, k) => {
+    const decoded = decodeAttack(item)
+    const where = Array.isArray(json) ? `${ref}[${k}]` : ref
+    if (E.isLeft(decoded)) problems.push(...decoded.left.map((p) => `${where}: ${p}`))
+    else out.push(decoded.right)
+  })
+  return problems.length > 0 ? E.left(problems) : E.right(out)
+}
+
+/**
+ * `--sweep key=v1,v2,…`: every attack of the list (built-ins only) once per value, renamed
+ * `<name> key=v`.
+ */
+export const sweepAttacks = (names: ReadonlyArray<string>, sweep: string): E.Either<ReadonlyArray<string>, { parameter: string; attacks: { base: string; value: number; attack: Attack }[] }> => {
+  const m = /^([A-Za-z]+)=(.+)$/.exec(sweep)
+  const values = m ? m[2]!.split(',').map(Number) : []
+  if (!m || values.length === 0 || !values.every(Number.isFinite)) return E.left([`--sweep must be key=v1,v2,… (e.g. eps=0.01,0.02,0.04), got "${sweep}"`])
+  const parameter = m[1]!
+  const problems: string[] = []
+  const out: { base: string; value: number; attack: Attack }[] = []
+  for (const base of names)
+    for (const value of values) {
+      const attack = builtInWith(base, { [parameter]: value })
+      if (E.isLeft(attack)) problems.push(...attack.left)
+      else out.push({ base, value, attack: attack.right })
+    }
+  return problems.length > 0 ? E.left([...new Set(problems)]) : E.right({ parameter, attacks: out })
 }

@@ -85,7 +85,7 @@ const renderClip = (out: Float32Array, label: number, g: Geometry, u: () => numb
   // an ellipse with semi-axes a > b, so that its orientation shows
   const a = Math.min(H, W) * (0.14 + 0.06 * u())
   const b = a * 0.5
-  // The motion covers `travel` pixels (or a quarter turn) over the clip, wrapping around the frame;
+  // The motion covers `travel` pixels (or half a turn) over the clip, wrapping around the frame;
   // start points and angles are uniform, so any single frame looks the same in every class.
   const travel = Math.min(H, W) * 0.4
   const cy0 = u() * H
@@ -102,8 +102,8 @@ const renderClip = (out: Float32Array, label: number, g: Geometry, u: () => numb
       [0, -travel * s, 0],
       [travel * s, 0, 0],
       [-travel * s, 0, 0],
-      [0, 0, (Math.PI / 2) * s],
-      [0, 0, -(Math.PI / 2) * s],
+      [0, 0, Math.PI * s],
+      [0, 0, -Math.PI * s],
     ][label]!
     const [cy, cx, angle] = [cy0 + dy!, cx0 + dx!, angle0 + turn!]
     const [cos, sin] = [Math.cos(angle), Math.sin(angle)]

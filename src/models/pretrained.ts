@@ -36,14 +36,31 @@ export interface Pretrained extends VideoModel {
 /** A shipped model with its weights loaded (inference: `model`; the caller disposes it). */
 export const pretrained = async (name: PretrainedName = 'default'): Promise<Pretrained> => {
   if (!PRETRAINED.includes(name)) throw new Error(`pretrained: unknown model "${name}", expected one of ${PRETRAINED.join(', ')}`)
-  const dir = pretrainedDir(name)
-  // the architecture comes from model.json's config; loadWeights then checks every weight against it
-  const info = (JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as { config: Record<string, unknown> }).config
-  const config: R3dConfig = {
-    layout: info['layout'] as R3dConfig['layout'],
-    classes: (info['classes'] as ReadonlyArray<string>).length,
-    widths: info['widths'] as NonNullable<R3dConfig['widths']>,
+  return loadModel(pretrainedDir(name))
+}
+
+/**
+ * A model folder as `multav train` writes it (model.json with the architecture in its config, and the
+ * weight shards): the architecture is built from the config, then every weight is checked against it.
+ */
+export const loadModel = async (dir: string): Promise<Pretrained> => {
+  let info: Record<string, unknown>
+  try {
+    info = (JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as { config?: Record<string, unknown> }).config ?? {}
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    throw new Error(
+      code === 'ENOENT' ? `${dir}: not a model folder (no model.json)` : `${join(dir, 'model.json')}: cannot read it as JSON (${code ?? (e as Error).message})`,
+    )
   }
+  const [layout, classes, widths] = [info['layout'], info['classes'], info['widths']]
+  if (info['architecture'] !== 'r3d18' || (layout !== 'torchvision' && layout !== 'hara'))
+    throw new Error(`${join(dir, 'model.json')}: config must name architecture "r3d18" and layout "torchvision" or "hara"`)
+  if (!Array.isArray(classes) || classes.length < 2 || !classes.every((c) => typeof c === 'string'))
+    throw new Error(`${join(dir, 'model.json')}: config.classes must list at least two class names`)
+  if (!Array.isArray(widths) || widths.length !== 4 || !widths.every((w) => Number.isInteger(w) && w >= 1 && w <= 4096))
+    throw new Error(`${join(dir, 'model.json')}: config.widths must be four positive integers`)
+  const config: R3dConfig = { layout, classes: classes.length, widths: widths as unknown as NonNullable<R3dConfig['widths']> }
   const model = r3d18(config)
   try {
     const { weights } = await loadWeights(dir, model.shapes)
@@ -58,3 +75,7 @@ export const pretrained = async (name: PretrainedName = 'default'): Promise<Pret
     throw e
   }
 }
+
+/** `default` (or another shipped name) or a model folder. */
+export const resolveModel = (ref: string): Promise<Pretrained> =>
+  (PRETRAINED as ReadonlyArray<string>).includes(ref) ? pretrained(ref as PretrainedName) : loadModel(ref)

@@ -1,0 +1,137 @@
+/**
+ * The unit of evaluation work: one chunk of clips (a fixed slice of the dataset), attacked by every
+ * attack of the run. Everything random in an attack is seeded by (attack seed + chunk index), so a
+ * chunk's rows are the same whichever worker or shard runs it.
+ *
+ * Success is measured as a user would see it: on the returned clip after 8-bit quantisation
+ * (round(255·x')/255), which is what any image or video file holds. The achieved norms are those of
+ * the returned float clip, the one the certificate bounds.
+ *
+ * @since 0.1.0
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import type { Attack } from '../dsl/types.js'
+import type { ClipData } from '../interpreters/reference.js'
+import { runAttack, type Model } from '../interpreters/tensor.js'
+
+/** One clip under one attack. */
+export interface Row {
+  /** The clip's index in the dataset. */
+  readonly clip: number
+  readonly attack: string
+  readonly label: number
+  /** The model's class on the clean clip. */
+  readonly clean: number
+  /** The model's class on the 8-bit quantised adversarial clip. */
+  readonly adversarial: number
+  /** Misclassified (untargeted) or classified as the target (targeted), on the quantised clip. */
+  readonly success: boolean
+  /** ‖x' − x‖∞ and ‖x' − x‖₂ of the returned clip. */
+  readonly linf: number
+  readonly l2: number
+  /** max over x > 0 of max(x'/x, x/x'); null when a positive pixel went to 0 (an infinite ratio). */
+  readonly ratio: number | null
+  /** ‖log(x'/x)‖₂ over x > 0. */
+  readonly logRatioL2: number | null
+  /** Attack time per clip (the chunk's time / its clips), seconds. Not part of the comparable result. */
+  readonly seconds: number
+}
+
+export interface Chunk {
+  readonly index: number
+  /** Dataset indices of its clips. */
+  readonly ids: ReadonlyArray<number>
+  readonly labels: ReadonlyArray<number>
+  readonly clips: ClipData
+}
+
+/** A clean and an adversarial clip kept for a picture. */
+export interface Kept {
+  readonly clip: number
+  readonly attack: string
+  readonly clean: Float32Array
+  readonly adversarial: Float32Array
+  readonly shape: readonly [number, number, number, number]
+}
+
+export interface ChunkResult {
+  readonly index: number
+  readonly rows: ReadonlyArray<Row>
+  /** The clips asked for by `keep`, for pictures. */
+  readonly kept: ReadonlyArray<Kept>
+  /** The backend the chunk ran on (set by the task runner). */
+  readonly backend?: string
+}
+
+/** 8-bit quantisation, as an image or lossless video file stores the clip. */
+export const quantise = (x: tf.Tensor5D): tf.Tensor5D => tf.tidy(() => tf.div(tf.round(tf.mul(x, 255)), 255))
+
+const predict = async (model: Model, x: tf.Tensor5D): Promise<number[]> => {
+  const p = tf.tidy(() => tf.argMax(model(x), 1))
+  try {
+    return Array.from(await p.data())
+  } finally {
+    p.dispose()
+  }
+}
+
+const finite = (v: number): number | null => (Number.isFinite(v) ? v : null)
+
+/** Runs every attack on the chunk; `keep(clip)` says which clips to return for pictures. */
+export const evaluateChunk = async (
+  model: Model,
+  attacks: ReadonlyArray<Attack>,
+  chunk: Chunk,
+  keep: (clip: number) => boolean = () => false,
+): Promise<ChunkResult> => {
+  const [n, T, H, W, C] = chunk.clips.shape
+  const x = tf.tensor5d(chunk.clips.data, [n, T, H, W, C])
+  const rows: Row[] = []
+  const kept: Kept[] = []
+  try {
+    const clean = await predict(model, x)
+    for (const attack of attacks) {
+      const started = performance.now()
+      const r = await runAttack(attack, model, x, chunk.labels, { seed: attack.seed + chunk.index })
+      try {
+        const q = quantise(r.adversarial)
+        const adversarial = await predict(model, q).finally(() => q.dispose())
+        const target = attack.loss.target
+        const seconds = (performance.now() - started) / 1000 / n
+        const data = chunk.ids.some(keep) ? ((await r.adversarial.data()) as Float32Array) : undefined
+        chunk.ids.forEach((clip, k) => {
+          rows.push({
+            clip,
+            attack: attack.name,
+            label: chunk.labels[k]!,
+            clean: clean[k]!,
+            adversarial: adversarial[k]!,
+            success: target._tag === 'Targeted' ? adversarial[k] === target.label : adversarial[k] !== chunk.labels[k],
+            linf: r.sanity.linf[k]!,
+            l2: r.sanity.l2[k]!,
+            ratio: finite(r.sanity.ratioLinf[k]!),
+            logRatioL2: finite(r.sanity.logRatioL2[k]!),
+            seconds,
+          })
+          if (data && keep(clip)) {
+            const size = T * H * W * C
+            kept.push({
+              clip,
+              attack: attack.name,
+              clean: chunk.clips.data.slice(k * size, (k + 1) * size),
+              adversarial: data.slice(k * size, (k + 1) * size),
+              shape: [T, H, W, C],
+            })
+          }
+        })
+      } finally {
+        r.adversarial.dispose()
+      }
+    }
+    if (attacks.length === 0)
+      chunk.ids.forEach((clip, k) => rows.push({ clip, attack: 'clean', label: chunk.labels[k]!, clean: clean[k]!, adversarial: clean[k]!, success: false, linf: 0, l2: 0, ratio: 1, logRatioL2: 0, seconds: 0 }))
+    return { index: chunk.index, rows, kept }
+  } finally {
+    x.dispose()
+  }
+}
