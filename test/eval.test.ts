@@ -246,3 +246,54 @@ test('the sweep plot draws one line per attack through its points', (t) => {
   t.is(svg.match(/<circle/g)?.length, 4)
   t.regex(svg, /mult-linf/)
 })
+
+/** Writes a small MPEG-4 AVI (a square drifting right or left) with the ffmpeg multav found. */
+const writeAvi = async (file: string, direction: 1 | -1) => {
+  const { findFfmpeg } = await import('../src/data/video.js')
+  const [W, H, n] = [48, 40, 12]
+  const frames = Array.from({ length: n }, (_, t) => {
+    const f = new Uint8Array(W * H * 3).fill(60)
+    const x0 = 20 + direction * 2 * t
+    for (let y = 14; y < 26; y++) for (let x = Math.max(0, x0 - 6); x < Math.min(W, x0 + 6); x++) f.fill(230, (y * W + x) * 3, (y * W + x) * 3 + 3)
+    return f
+  })
+  const child = spawn(await findFfmpeg(), ['-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', '25', '-i', '-', '-c:v', 'mpeg4', '-q:v', '2', '-y', file])
+  child.stdin.end(Buffer.concat(frames.map((f) => Buffer.from(f))))
+  await new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`ffmpeg exit ${code}`)))))
+}
+
+test.serial('eval on a folder of class folders with videos and frame folders; attack writes one clip losslessly', async (t) => {
+  const data = join(root, 'videos')
+  const { mkdir } = await import('node:fs/promises')
+  await mkdir(join(data, 'moves right'), { recursive: true })
+  await mkdir(join(data, 'moves left', 'clip-frames'), { recursive: true })
+  await writeAvi(join(data, 'moves right', 'a.avi'), 1)
+  await writeAvi(join(data, 'moves right', 'b.avi'), 1)
+  await writeAvi(join(data, 'moves left', 'c.avi'), -1)
+  // a frame folder: the PNG frames of a decoded clip
+  const { loadVideo, writeFramesPng } = await import('../src/data/video.js')
+  await writeFramesPng(await loadVideo(join(data, 'moves left', 'c.avi'), { T: 8, size: 32, crop: 32 }), join(data, 'moves left', 'clip-frames'))
+  const out = join(root, 'eval-videos')
+  await multav(['eval', '--model', modelDir, '--data', data, '--attacks', 'mult-linf:steps=1', '--workers', '1', '--out', out])
+  const r = await results(out)
+  // class folders are read in name order, their items in name order: c.avi, clip-frames, a.avi, b.avi
+  t.deepEqual(r.rows.map((row) => [row.clip, row.label]), [[0, 1], [1, 1], [2, 0], [3, 0]])
+  // the frame folder holds the 8-bit frames of c.avi's clip: the same clean prediction
+  t.is(r.rows[0]!.clean, r.rows[1]!.clean)
+  const bad = await t.throwsAsync(multav(['eval', '--model', modelDir, '--data', join(root, 'model'), '--out', join(root, 'never2')]))
+  t.regex((bad as unknown as { stderr: string }).stderr, /no class folders/)
+
+  const attackOut = join(root, 'attack')
+  const { stdout, stderr } = await multav(['attack', '--video', join(data, 'moves right', 'a.avi'), '--model', modelDir, '--attack', 'mult-linf:steps=2', '--out', attackOut])
+  t.regex(stdout, /attacked with mult-linf steps=2/)
+  t.regex(stderr, /lossy codec/)
+  const written = await loadVideo(join(attackOut, 'adversarial.mkv'), { T: 8, size: 32, crop: 32 })
+  for (let f = 0; f < 8; f++) {
+    const png = PNG.sync.read(await readFile(join(attackOut, 'frames', `frame_000${f + 1}.png`)))
+    for (let i = 0; i < 32 * 32; i++)
+      for (let c = 0; c < 3; c++) if (png.data[i * 4 + c] !== Math.round(255 * written.data[(f * 32 * 32 + i) * 3 + c]!)) return t.fail(`frame ${f} pixel ${i}`)
+  }
+  t.true(existsSync(join(attackOut, 'mult-linf_steps_2.png')))
+  const missing = await t.throwsAsync(multav(['attack', '--video', join(root, 'none.avi'), '--model', modelDir]))
+  t.regex((missing as unknown as { stderr: string }).stderr, /--video .*none\.avi: no such file or folder/)
+})
