@@ -1,0 +1,62 @@
+/** The command line: --help on every command, unknown commands and options, and `multav check`. */
+import test from 'ava'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+const multav = (args: ReadonlyArray<string>) => run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { env: { ...process.env, MULTAV_BACKEND: 'cpu' } })
+const failure = (e: unknown) => e as { code: number; stdout: string; stderr: string }
+
+test('every command has --help, exit code 0', async (t) => {
+  for (const command of ['demo', 'explain', 'check', 'train', 'eval', 'merge', 'attack']) {
+    const { stdout } = await multav([command, '--help'])
+    t.regex(stdout, new RegExp(`^usage: multav ${command} `), command)
+  }
+  const { stdout } = await multav(['--help'])
+  for (const command of ['demo', 'explain', 'check', 'train', 'eval', 'merge', 'attack']) t.regex(stdout, new RegExp(`multav ${command} `))
+})
+
+test('an unknown command or option exits 2 and says which', async (t) => {
+  const unknown = failure(await t.throwsAsync(multav(['frobnicate'])))
+  t.is(unknown.code, 2)
+  t.regex(unknown.stderr, /^multav: unknown command "frobnicate"/)
+  const option = failure(await t.throwsAsync(multav(['explain', 'add-linf', '--steps', '3'])))
+  t.is(option.code, 2)
+  t.regex(option.stderr, /Unknown option '--steps'/)
+  const none = failure(await t.throwsAsync(multav([])))
+  t.is(none.code, 2)
+})
+
+test('multav check: a built-in passes (exit 0); bad input exits 2', async (t) => {
+  const { stdout } = await multav(['check', 'mult-linf', '--runs', '3'])
+  t.regex(stdout, /✓ respects its certificate \(3 runs\)/)
+  t.regex(stdout, /✓ .*zero/)
+  const runs = failure(await t.throwsAsync(multav(['check', 'mult-linf', '--runs', '0'])))
+  t.is(runs.code, 2)
+  t.regex(runs.stderr, /--runs must be an integer ≥ 1, got "0"/)
+  const spec = failure(await t.throwsAsync(multav(['check', 'no-such.json'])))
+  t.is(spec.code, 2)
+  t.regex(spec.stderr, /no-such\.json: no such file, and not a built-in attack/)
+})
+
+test('multav check: an attack that breaks its certificate exits 1 with a counterexample', async (t) => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { pipe } = await import('fp-ts/lib/function.js')
+  const { clip, exponent, gradient, iterate, multiply, sign } = await import('../src/dsl/constructors.js')
+  const { encodeAttack } = await import('../src/dsl/codec.js')
+  // α^sign(g) with α = 1e39 leaves float32: the smallest pixels underflow to 0, below the certified ratio bound
+  const overflow = pipe(gradient(), sign, exponent(1e39), multiply, clip(0, 1), iterate(1, { name: 'overflow' }))
+  const dir = await mkdtemp(join(tmpdir(), 'multav-cli-'))
+  try {
+    const file = join(dir, 'overflow.json')
+    await writeFile(file, JSON.stringify(encodeAttack(overflow)))
+    const found = failure(await t.throwsAsync(multav(['check', file, '--runs', '30', '--seed', '3'])))
+    t.is(found.code, 1)
+    t.regex(found.stdout, /✗ respects its certificate/)
+    t.regex(found.stdout, /seed: 3, path: "[\d:]+"/)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
