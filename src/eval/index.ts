@@ -1,0 +1,14 @@
+/**
+ * The robustness evaluation: chunked, resumable, parallel and sharded runs (`runEval`), their rows
+ * and tables, merging shards, and pictures.
+ */
+export { runEval } from './run.js'
+export type { EvalOptions, EvalOutcome, EvalProgress } from './run.js'
+export { evaluateChunk, quantise } from './chunk.js'
+export type { Chunk, ChunkResult, Kept, Row } from './chunk.js'
+export { resolveData, openDataset } from './data.js'
+export type { ClipSize, DataItem, DataRef, Dataset } from './data.js'
+export { summarise, markdownTable, terminalTable, mergeRuns, readRows, shardChunks, chunkIds, parseShard } from './results.js'
+export type { RunPlan, Summary, AttackSummary } from './results.js'
+export { attackSheet, writeSheet, encodePng, sweepPlot } from './pictures.js'
+export type { Sheet, SheetOptions, Series } from './pictures.js'
