@@ -1,16 +1,19 @@
 /**
- * Video files through ffmpeg (the system's, `MULTAV_FFMPEG`, or the static build in the optional npm
+ * Video files through ffmpeg (`MULTAV_FFMPEG`, the system's, or the static build in the optional npm
  * package `@ffmpeg-installer/ffmpeg`), with the paper's preprocessing: every frame decoded with the
- * shorter side resized to `size` (bilinear) and a centre crop of `crop`x`crop`, then T frames sampled
- * uniformly. And lossless writing: PNG frames, or FFV1 in Matroska.
+ * shorter side resized to `size` (ffmpeg's bilinear scaler) and a centre crop of `crop`x`crop`, then
+ * T frames sampled uniformly. And lossless writing: PNG frames, or FFV1 in Matroska.
+ *
+ * ffmpeg runs as a child process with an argument list (never a shell); file names are passed with
+ * the `file:` protocol so that names such as `concat:…` or `-x.avi` are only ever read as files.
  *
  * @since 0.1.0
  */
 import { execFile, spawn } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
-import { mkdir, rename, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { dirname, extname, join } from 'node:path'
+import { basename, dirname, extname, join } from 'node:path'
 import { PNG } from 'pngjs'
 import writeFileAtomic from 'write-file-atomic'
 import type { ClipData } from '../interpreters/reference.js'
@@ -26,64 +29,90 @@ export const resetFfmpegCache = (): void => {
   ffmpegPath = undefined
 }
 
-const runs = (file: string): Promise<boolean> =>
-  new Promise((resolve) => execFile(file, ['-version'], { timeout: 10_000 }, (error) => resolve(error === null)))
+/** Why `file -version` does not run (null when it does). */
+const whyNot = (file: string): Promise<string | null> =>
+  new Promise((resolve) =>
+    execFile(file, ['-version'], { timeout: 10_000, windowsHide: true }, (error) =>
+      resolve(error === null ? null : ((error as NodeJS.ErrnoException).code?.toString() ?? error.message)),
+    ),
+  )
+
+/** The optional package's binary, or undefined when it is not installed (or not for this platform). */
+const shippedFfmpeg = (): string | undefined => {
+  try {
+    // import.meta.url is empty in the CommonJS bundle, where __filename exists
+    const require = createRequire(typeof import.meta?.url === 'string' ? import.meta.url : __filename)
+    const path = (require('@ffmpeg-installer/ffmpeg') as { path?: unknown }).path
+    return typeof path === 'string' ? path : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /**
- * The ffmpeg to use: `MULTAV_FFMPEG` when set (an error if it does not run), else `ffmpeg` on PATH,
- * else the optional `@ffmpeg-installer/ffmpeg` package's binary.
+ * The ffmpeg to use, checked by running `ffmpeg -version`: `MULTAV_FFMPEG` when set (an error if it
+ * does not run, rather than a silent fallback), else `ffmpeg` on PATH, else the optional
+ * `@ffmpeg-installer/ffmpeg` package's binary. The answer is cached (see {@link resetFfmpegCache}).
  */
 export const findFfmpeg = (): Promise<string> =>
   (ffmpegPath ??= (async () => {
     const chosen = process.env['MULTAV_FFMPEG']
     if (chosen !== undefined && chosen !== '') {
-      if (await runs(chosen)) return chosen
-      throw new Error(`MULTAV_FFMPEG=${chosen} does not run (\`${chosen} -version\` failed); point it at an ffmpeg binary or unset it`)
+      const why = await whyNot(chosen)
+      if (why === null) return chosen
+      throw new Error(`MULTAV_FFMPEG=${chosen} does not run (\`${chosen} -version\` failed: ${why}); point it at an ffmpeg binary or unset it`)
     }
-    if (await runs('ffmpeg')) return 'ffmpeg'
-    try {
-      const shipped = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path
-      if (await runs(shipped)) return shipped
-    } catch {
-      // the optional package is not installed
-    }
+    if ((await whyNot('ffmpeg')) === null) return 'ffmpeg'
+    const shipped = shippedFfmpeg()
+    if (shipped !== undefined && (await whyNot(shipped)) === null) return shipped
     throw new Error(
-      'ffmpeg not found: install it (e.g. `apt-get install ffmpeg`), or `npm install @ffmpeg-installer/ffmpeg`, or set MULTAV_FFMPEG to its path',
+      'ffmpeg not found: install it (e.g. `apt-get install ffmpeg`, `brew install ffmpeg`), or `npm install @ffmpeg-installer/ffmpeg`, or set MULTAV_FFMPEG to the path of an ffmpeg binary',
     )
   })().catch((e: unknown) => {
     ffmpegPath = undefined
     throw e
   }))
 
-/** Runs ffmpeg with `args`, feeding `input` on stdin; resolves with stdout, rejects with stderr's last line. */
-const ffmpeg = async (args: ReadonlyArray<string>, o: { readonly input?: Uint8Array; readonly maxBytes?: number; readonly what: string }): Promise<Buffer> => {
+interface Run {
+  readonly code: number | null
+  /** stdout, as the chunks that arrived. */
+  readonly chunks: ReadonlyArray<Buffer>
+  readonly bytes: number
+  /** The last few kB of stderr. */
+  readonly stderr: string
+}
+
+/** Runs ffmpeg with `args`, feeding `input` on stdin; rejects only when it cannot start or stdout passes `maxBytes`. */
+const ffmpeg = async (args: ReadonlyArray<string>, o: { readonly input?: Uint8Array; readonly maxBytes?: number; readonly what: string }): Promise<Run> => {
   const bin = await findFfmpeg()
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args], { stdio: [o.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
+    const child = spawn(bin, ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args], {
+      stdio: [o.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      windowsHide: true,
+    })
     const chunks: Buffer[] = []
     let bytes = 0
     let stderr = ''
     let tooBig = false
     child.stdout!.on('data', (b: Buffer) => {
+      if (tooBig) return
       bytes += b.length
       if (o.maxBytes !== undefined && bytes > o.maxBytes) {
         tooBig = true
+        chunks.length = 0
         child.kill('SIGKILL')
         return
       }
       chunks.push(b)
     })
     child.stderr!.on('data', (b: Buffer) => {
-      stderr = (stderr + b.toString()).slice(-4000)
+      stderr = (stderr + b.toString()).slice(-8000)
     })
     child.on('error', (e) => reject(new Error(`${o.what}: cannot run ffmpeg (${e.message})`)))
     child.on('close', (code) => {
-      if (tooBig) return reject(new Error(`${o.what}: more than ${o.maxBytes} bytes of decoded frames; use a smaller size or a shorter video`))
-      if (code !== 0) {
-        const last = stderr.trim().split('\n').filter((l) => l.trim() !== '').pop() ?? `exit code ${code}`
-        return reject(new Error(`${o.what}: ffmpeg failed: ${last}`))
-      }
-      resolve(Buffer.concat(chunks))
+      if (tooBig)
+        return reject(new Error(`${o.what}: more than ${o.maxBytes} bytes of decoded frames; use a smaller size/crop or a shorter video`))
+      resolve({ code, chunks, bytes, stderr })
     })
     if (o.input) {
       child.stdin!.on('error', () => undefined) // ffmpeg may exit before reading everything; its stderr says why
@@ -92,49 +121,99 @@ const ffmpeg = async (args: ReadonlyArray<string>, o: { readonly input?: Uint8Ar
   })
 }
 
+/** Lines ffmpeg ends with that say nothing about the cause. */
+const GENERIC = /^(Conversion failed!|Error marking filters as finished|To ignore this, add a trailing '\?' to the map\.|Last message repeated .*)$/
+
+/** The last informative line of ffmpeg's stderr. */
+const lastLine = (run: Run): string =>
+  run.stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !GENERIC.test(l))
+    .pop() ?? `ffmpeg exited with code ${run.code}`
+
 const checkOptions = (where: string, T: number, size: number, crop: number) => {
   if (!(Number.isInteger(T) && T >= 1)) throw new Error(`${where}: T must be an integer ≥ 1, got ${T}`)
   if (!(Number.isInteger(size) && size >= 1)) throw new Error(`${where}: size must be an integer ≥ 1, got ${size}`)
   if (!(Number.isInteger(crop) && crop >= 1 && crop <= size)) throw new Error(`${where}: crop must be an integer in [1, size=${size}], got ${crop}`)
+  if (T * crop * crop * 3 * 4 > MAX_DECODED_BYTES)
+    throw new Error(`${where}: a [1, ${T}, ${crop}, ${crop}, 3] float32 clip is more than ${MAX_DECODED_BYTES} bytes; use a smaller T or crop`)
+}
+
+/** Copies `length` bytes at `offset` of the concatenation of `chunks` into `out` as values / 255. */
+const gather = (chunks: ReadonlyArray<Buffer>, offset: number, length: number, out: Float32Array, at: number) => {
+  let base = 0
+  for (const chunk of chunks) {
+    const end = base + chunk.length
+    if (end > offset) {
+      const from = Math.max(0, offset - base)
+      const to = Math.min(chunk.length, offset + length - base)
+      for (let i = from; i < to; i++) out[at + base + i - offset] = chunk[i]! / 255
+      if (base + to >= offset + length) return
+    }
+    base = end
+  }
 }
 
 /**
- * Loads one clip `[1, T, crop, crop, 3]` in [0, 1] from a video file: all frames decoded (shorter side
- * resized to `size`, bilinear; centre crop), then T of them sampled uniformly (frames repeat when the
- * video is shorter than T).
+ * Loads one clip `[1, T, crop, crop, 3]` in [0, 1] from a video file (its first video stream): all
+ * frames decoded by ffmpeg with the shorter side resized to `size` (bilinear; the longer side keeps
+ * the aspect ratio, rounded) and a centre crop, then T of them sampled uniformly with
+ * {@link sampleIndices} (frames repeat when the video is shorter than T).
  */
 export const loadVideo = async (file: string, o: FrameOptions = {}): Promise<ClipData> => {
   const [T, size, crop] = [o.T ?? 16, o.size ?? 112, o.crop ?? 112]
   checkOptions(`loadVideo(${file})`, T, size, crop)
-  if (!existsSync(file)) throw new Error(`${file}: no such file`)
-  if (!statSync(file).isFile()) throw new Error(`${file}: not a file`)
-  // the shorter side becomes `size` (the other keeps the aspect ratio, rounded to even), then a centre crop
-  const filter = `scale='if(lte(iw,ih),${size},-2)':'if(lte(iw,ih),-2,${size})':flags=bilinear,crop=${crop}:${crop}`
-  const raw = await ffmpeg(['-i', file, '-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBytes: MAX_DECODED_BYTES, what: file })
-  const frameBytes = crop * crop * 3
-  const n = Math.floor(raw.length / frameBytes)
-  if (n === 0) throw new Error(`${file}: no video frames could be decoded`)
-  const data = new Float32Array(T * frameBytes)
-  sampleIndices(n, T).forEach((f, t) => {
-    for (let i = 0; i < frameBytes; i++) data[t * frameBytes + i] = raw[f * frameBytes + i]! / 255
+  const info = await stat(file).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(e.code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${e.code ?? e.message})`)
   })
+  if (!info.isFile()) throw new Error(`${file}: not a file`)
+  // as loadFrameFolder: the longer side round(side·size/shorter), the crop's offsets floor((side − crop)/2)
+  // (ffmpeg's default crop offset rounds half to even)
+  const filter =
+    `scale='if(lte(iw,ih),${size},-1)':'if(lte(iw,ih),-1,${size})':flags=bilinear,` +
+    `crop=${crop}:${crop}:'floor((iw-${crop})/2)':'floor((ih-${crop})/2)'`
+  const run = await ffmpeg(['-i', `file:${file}`, '-map', '0:v:0', '-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+    maxBytes: MAX_DECODED_BYTES,
+    what: file,
+  })
+  const frameBytes = crop * crop * 3
+  const n = Math.floor(run.bytes / frameBytes)
+  if (run.code !== 0 || n === 0) {
+    if (/matches no streams|does not contain any stream/.test(run.stderr)) throw new Error(`${file}: no video stream`)
+    if (run.code === 0 || (run.bytes === 0 && /after EOF|Output file is empty|nothing was encoded/.test(run.stderr)))
+      throw new Error(`${file}: no video frames could be decoded${run.code === 0 ? '' : ` (ffmpeg: ${lastLine(run)})`}`)
+    throw new Error(`${file}: cannot decode as a video (ffmpeg: ${lastLine(run)})`)
+  }
+  const data = new Float32Array(T * frameBytes)
+  sampleIndices(n, T).forEach((f, t) => gather(run.chunks, f * frameBytes, frameBytes, data, t * frameBytes))
   return { shape: [1, T, crop, crop, 3], data }
 }
 
-/** The 8-bit RGB bytes of clip `index`'s frames, `[T, H, W, 3]`. */
-const bytesOf = (clip: ClipData, index: number): { bytes: Uint8Array; T: number; H: number; W: number } => {
+/** The 8-bit RGB bytes of clip `index`'s frames, `[T, H, W, 3]` (values clamped to [0, 1], then round(255·x)). */
+const bytesOf = (where: string, clip: ClipData, index: number): { bytes: Uint8Array; T: number; H: number; W: number } => {
   const [N, T, H, W, C] = clip.shape
-  if (C !== 3) throw new Error(`expected RGB clips (3 channels), got ${C}`)
-  if (!(Number.isInteger(index) && index >= 0 && index < N)) throw new Error(`clip index ${index} out of range [0, ${N})`)
+  if (C !== 3) throw new Error(`${where}: expected RGB clips (3 channels), got ${C}`)
+  if (clip.data.length !== N * T * H * W * C)
+    throw new Error(`${where}: the clip's data has ${clip.data.length} values, its shape [${clip.shape.join(', ')}] needs ${N * T * H * W * C}`)
+  if (!(Number.isInteger(index) && index >= 0 && index < N)) throw new Error(`${where}: clip index ${index} out of range [0, ${N})`)
+  if (T < 1 || H < 1 || W < 1) throw new Error(`${where}: empty clip [${clip.shape.join(', ')}]`)
   const size = T * H * W * 3
   const bytes = new Uint8Array(size)
-  for (let i = 0; i < size; i++) bytes[i] = Math.round(255 * Math.min(1, Math.max(0, clip.data[index * size + i]!)))
+  for (let i = 0; i < size; i++) {
+    const v = clip.data[index * size + i]!
+    if (Number.isNaN(v)) throw new Error(`${where}: NaN in the clip`)
+    bytes[i] = Math.round(255 * Math.min(1, Math.max(0, v)))
+  }
   return { bytes, T, H, W }
 }
 
-/** Writes clip `index`'s frames as `frame_0001.png`, … in `dir` (lossless 8-bit, each atomically); returns the paths. */
+/**
+ * Writes clip `index`'s frames as `frame_0001.png`, … in `dir` (created if needed): lossless 8-bit RGB,
+ * round(255·x) of the values clamped to [0, 1], each file written atomically. Returns the paths.
+ */
 export const writeFramesPng = async (clip: ClipData, dir: string, index = 0): Promise<string[]> => {
-  const { bytes, T, H, W } = bytesOf(clip, index)
+  const { bytes, T, H, W } = bytesOf(`writeFramesPng(${dir})`, clip, index)
   await mkdir(dir, { recursive: true })
   const paths: string[] = []
   for (let t = 0; t < T; t++) {
@@ -144,26 +223,36 @@ export const writeFramesPng = async (clip: ClipData, dir: string, index = 0): Pr
       png.data[p * 4 + 3] = 255
     }
     const file = join(dir, `frame_${String(t + 1).padStart(4, '0')}.png`)
-    await writeFileAtomic(file, PNG.sync.write(png))
+    await writeFileAtomic(file, PNG.sync.write(png, { colorType: 2 }))
     paths.push(file)
   }
   return paths
 }
 
 /**
- * Encodes clip `index` losslessly as FFV1 in Matroska (.mkv), written to a temporary file beside
- * `file` and renamed over it. Decoding it gives back round(255·x)/255 exactly.
+ * Encodes clip `index`'s frames losslessly as FFV1 (RGB, `bgr0`) in Matroska, at `fps` frames per
+ * second (default 25, at most 1000: Matroska's millisecond timestamps), written to a temporary file
+ * beside `file` and renamed over it. Decoding it gives back round(255·x)/255 exactly.
  */
-export const writeVideoLossless = async (clip: ClipData, file: string, o: { readonly fps?: number; readonly index?: number } = {}): Promise<void> => {
+export const writeVideoLossless = async (
+  clip: ClipData,
+  file: string,
+  o: { readonly fps?: number; readonly index?: number } = {},
+): Promise<void> => {
+  const where = `writeVideoLossless(${file})`
   if (extname(file).toLowerCase() !== '.mkv') throw new Error(`${file}: lossless video is written as FFV1 in Matroska, so the file must end in .mkv`)
-  const { bytes, H, W } = bytesOf(clip, o.index ?? 0)
+  const fps = o.fps ?? 25
+  if (!(Number.isFinite(fps) && fps > 0 && fps <= 1000)) throw new Error(`${where}: fps must be a number in (0, 1000], got ${fps}`)
+  const { bytes, H, W } = bytesOf(where, clip, o.index ?? 0)
   await mkdir(dirname(file), { recursive: true })
-  const temp = join(dirname(file), `.${process.pid}-${Date.now()}.tmp.mkv`)
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp.mkv`)
   try {
-    await ffmpeg(
-      ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(o.fps ?? 25), '-i', '-', '-c:v', 'ffv1', '-level', '3', '-pix_fmt', 'bgr0', '-y', temp],
+    const run = await ffmpeg(
+      ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(fps), '-i', 'pipe:0',
+        '-c:v', 'ffv1', '-level', '3', '-pix_fmt', 'bgr0', '-f', 'matroska', '-y', `file:${temp}`],
       { input: bytes, what: file },
     )
+    if (run.code !== 0) throw new Error(`${file}: ffmpeg could not encode the clip (ffmpeg: ${lastLine(run)})`)
     await rename(temp, file)
   } finally {
     await rm(temp, { force: true })
