@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { r3d18, type R3dConfig, type VideoModel } from './r3d.js'
 import { loadWeights } from './weights.js'
+import { DENOISE_KINDS, type DenoiseKind } from './denoise.js'
 
 export const PRETRAINED = ['default'] as const
 export type PretrainedName = (typeof PRETRAINED)[number]
@@ -60,7 +61,19 @@ export const loadModel = async (dir: string): Promise<Pretrained> => {
     throw new Error(`${join(dir, 'model.json')}: config.classes must list at least two class names`)
   if (!Array.isArray(widths) || widths.length !== 4 || !widths.every((w) => Number.isInteger(w) && w >= 1 && w <= 4096))
     throw new Error(`${join(dir, 'model.json')}: config.widths must be four positive integers`)
-  const config: R3dConfig = { layout, classes: classes.length, widths: widths as unknown as NonNullable<R3dConfig['widths']> }
+  const denoise = info['denoise'] ?? 'none'
+  if (!(DENOISE_KINDS as ReadonlyArray<unknown>).includes(denoise))
+    throw new Error(`${join(dir, 'model.json')}: config.denoise must be one of ${DENOISE_KINDS.join(', ')}, got ${JSON.stringify(denoise)}`)
+  const frames = (info['clip'] as { T?: unknown } | undefined)?.T
+  if (denoise === '2d' && !(Number.isInteger(frames) && (frames as number) >= 1))
+    throw new Error(`${join(dir, 'model.json')}: a '2d' denoising model needs config.clip.T, a positive integer`)
+  const config: R3dConfig = {
+    layout,
+    classes: classes.length,
+    widths: widths as unknown as NonNullable<R3dConfig['widths']>,
+    denoise: denoise as DenoiseKind,
+    ...(typeof frames === 'number' ? { frames } : {}),
+  }
   const model = r3d18(config)
   try {
     const { weights } = await loadWeights(dir, model.shapes)

@@ -15,6 +15,9 @@
  * x·scale + shift; in training mode it uses batch statistics and updates the running averages
  * (momentum 0.1, PyTorch's convention).
  *
+ * `denoise: '3d' | '2d'` inserts a feature-denoising block after each of the four stages
+ * (denoise.ts; the '2d' blocks need the clip length, `frames`).
+ *
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
@@ -23,6 +26,7 @@ import { conv3d, type Pads3 } from '../ops/conv3d.js'
 import type { Model } from '../interpreters/tensor.js'
 import type { Trainable } from './train.js'
 import { gaussianNoise } from '../interpreters/noise.js'
+import { denoise, denoiseShapes, type DenoiseKind } from './denoise.js'
 
 export interface R3dConfig {
   readonly layout: 'hara' | 'torchvision'
@@ -34,6 +38,10 @@ export interface R3dConfig {
   readonly std?: readonly [number, number, number]
   /** Seed of the He-normal initialisation (default 0). */
   readonly seed?: number
+  /** Feature-denoising blocks after each stage (default 'none'). */
+  readonly denoise?: DenoiseKind
+  /** Clip length T the model takes; needed by `denoise: '2d'` (one embedding per frame of each stage). */
+  readonly frames?: number
 }
 
 export interface VideoModel extends Trainable {
@@ -87,11 +95,22 @@ const layersOf = (c: R3dConfig) => {
       return { conv1: conv(1, cin, stride), bn1: bn(1), conv2: conv(2, width, 1), bn2: bn(2), stride, cin, cout: width, projection }
     }),
   )
-  return { stem, stemBn, blocks, features: widths[3], hara }
+  return { stem, stemBn, blocks, features: widths[3], hara, widths }
+}
+
+/** One stride-2 step in time (kernel 3, pad 1; also the Hara max-pool's): T → ⌊(T − 1)/2⌋ + 1. */
+const halve = (t: number) => Math.floor((t - 1) / 2) + 1
+
+/** The clip length at the output of each of the four stages, for a clip of T frames. */
+export const stageFrames = (layout: R3dConfig['layout'], T: number): readonly [number, number, number, number] => {
+  const first = layout === 'hara' ? halve(T) : T
+  return [first, halve(first), halve(halve(first)), halve(halve(halve(first)))]
 }
 
 /** A 3D ResNet-18 with fresh (seeded He-normal) weights. */
 export const r3d18 = (config: R3dConfig): VideoModel => {
+  if (config.denoise === '2d' && !(Number.isInteger(config.frames) && config.frames! >= 1))
+    throw new Error(`r3d18: denoise '2d' needs the clip length (config.frames, a positive integer), got ${config.frames}`)
   const L = layersOf(config)
   const seed = config.seed ?? 0
   let stream = 0
@@ -129,6 +148,20 @@ export const r3d18 = (config: R3dConfig): VideoModel => {
   const fcShape = [L.features, config.classes]
   add(variables, 'fc.weight', fcShape, () => tf.mul(tf.tensor(gaussianNoise(seed * 1000 + stream++, size(fcShape)), fcShape), Math.sqrt(1 / L.features)), true)
   add(variables, 'fc.bias', [config.classes], () => tf.zeros([config.classes]), true)
+  const denoiseKind = config.denoise ?? 'none'
+  if (denoiseKind !== 'none') {
+    const frames = stageFrames(config.layout, config.frames ?? 1)
+    L.widths.forEach((width, stage) => {
+      const shapes = denoiseShapes(denoiseKind, width, frames[stage]!)
+      for (const part of ['theta', 'phi'] as const) {
+        const shape = shapes[part]
+        const s = stream++
+        add(variables, `denoise${stage + 1}.${part}.weight`, shape, () => tf.mul(tf.tensor(gaussianNoise(seed * 1000 + s, size(shape)), shape), Math.sqrt(1 / width)), true)
+      }
+      // zero: a fresh block is the identity (Xie et al. zero-initialise the block's last scale)
+      add(variables, `denoise${stage + 1}.out.weight`, shapes.out, () => tf.zeros(shapes.out), true)
+    })
+  }
 
   const all = { ...variables, ...state }
   const convOf = (c: Conv, x: tf.Tensor5D) => conv3d(x, all[`${c.name}.weight`]!, { strides: c.strides, pad: c.pad })
@@ -162,7 +195,7 @@ export const r3d18 = (config: R3dConfig): VideoModel => {
         x = tf.div(tf.sub(x, tf.tensor1d([...config.mean])), tf.tensor1d([...config.std])) as tf.Tensor5D
       x = tf.relu(bnOf(L.stemBn, convOf(L.stem, x), training))
       if (L.hara) x = tf.maxPool3d(x, 3, 2, 1) // pad 1 on every side
-      for (const b of L.blocks) {
+      L.blocks.forEach((b, i) => {
         const y = tf.relu(bnOf(b.bn1, convOf(b.conv1, x), training))
         const z = bnOf(b.bn2, convOf(b.conv2, y), training)
         const shortcut = b.projection
@@ -171,7 +204,12 @@ export const r3d18 = (config: R3dConfig): VideoModel => {
             ? shortcutA(x, b.stride, b.cout)
             : x
         x = tf.relu(tf.add(z, shortcut)) as tf.Tensor5D
-      }
+        const stage = (i >> 1) + 1
+        if (denoiseKind !== 'none' && i % 2 === 1) {
+          const [theta, phi, out] = ['theta', 'phi', 'out'].map((p) => all[`denoise${stage}.${p}.weight`]!)
+          x = denoise(denoiseKind, x, { theta: theta!, phi: phi!, out: out! })
+        }
+      })
       const pooled = tf.mean(x, [1, 2, 3]) as tf.Tensor2D
       return tf.add(tf.matMul(pooled, all['fc.weight'] as tf.Tensor2D), all['fc.bias']!) as tf.Tensor2D
     })
