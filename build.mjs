@@ -23,8 +23,10 @@ await build({
 
 // the evaluation's worker threads load this file beside the bundle that starts them (src/eval/run.ts)
 await build({ ...common, entryPoints: ['src/eval/worker.ts'], format: 'esm', outfile: 'dist/eval-worker.js' })
+// and `multav reproduce`'s pool threads this one (src/eval/reproduce.ts)
+await build({ ...common, entryPoints: ['src/eval/reproduce-worker.ts'], format: 'esm', outfile: 'dist/reproduce-worker.js' })
 
 chmodSync('dist/cli.js', 0o755)
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
-console.log('built dist/: index.{js,cjs}, testing.{js,cjs}, cli.js, eval-worker.js, types/')
+console.log('built dist/: index.{js,cjs}, testing.{js,cjs}, cli.js, eval-worker.js, reproduce-worker.js, types/')

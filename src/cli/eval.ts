@@ -76,19 +76,19 @@ export const evalCommand = async (a: EvalArgs, backend: BackendChoice, io: Io, s
   const pictureClips = int('pictures', a.pictures, 1, 0)
   const shard = a.shard === undefined ? { index: 0, count: 1 } : parseShard(a.shard)
   if (typeof shard === 'string') throw new UsageError(shard)
-  const listed = await loadAttackList(a.attacks ?? 'all')
+  await initBackend(backend) // this thread loads the model once, to check it and read its clip size
+  const { clip, classes } = await modelFacts(modelRef)
+  const listed = await loadAttackList(a.attacks ?? 'all', clip)
   if (E.isLeft(listed)) throw new UsageError(listed.left.join('\n'))
   let attacks: Attack[] = listed.right
   let sweep: { parameter: string; attacks: { base: string; value: number; attack: Attack }[] } | undefined
   if (a.sweep !== undefined) {
-    const names = (a.attacks ?? 'all') === 'all' ? ['add-linf', 'mult-linf'] : (a.attacks ?? '').split(',').map((s) => s.trim())
+    const names = ['all', 'all-scaled'].includes(a.attacks ?? 'all') ? ['add-linf', 'mult-linf'] : (a.attacks ?? '').split(',').map((s) => s.trim())
     const swept = sweepAttacks(names, a.sweep)
     if (E.isLeft(swept)) throw new UsageError(swept.left.join('\n'))
     sweep = swept.right
     attacks = sweep.attacks.map((s) => s.attack)
   }
-  await initBackend(backend) // this thread loads the model once, to check it and read its clip size
-  const { clip, classes } = await modelFacts(modelRef)
   const data = await resolveData(a.data ?? 'benchmark', { clip, classes, split }).catch((e: Error) => {
     throw new UsageError(e.message)
   })

@@ -84,10 +84,38 @@ const parseOverrides = (parts: ReadonlyArray<string>, where: string): E.Either<R
 }
 
 /**
- * `--attacks`: `all` (the paper's ten), or a comma-separated list of built-in names (with optional
+ * The paper's region sizes — a 30x30 rectangle, a ring of width 10, 100 pixels per frame, all for
+ * 112x112 frames — scaled to H x W frames: sides in proportion to the frame's sides, the pixel count in
+ * proportion to its area (each at least 1). Only the sizes that differ from the defaults are listed.
+ */
+export const scaledRegionOverrides = (H: number, W: number): Readonly<Record<string, Readonly<Record<string, number>>>> => {
+  const side = (paper: number, n: number) => Math.max(1, Math.round((paper * n) / 112))
+  const changed = (o: Record<string, number>, defaults: Record<string, number>) =>
+    Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== defaults[k]))
+  const rect = changed({ height: side(30, H), width: side(30, W) }, { height: 30, width: 30 })
+  const ring = changed({ width: side(10, Math.min(H, W)) }, { width: 10 })
+  const pixels = changed({ perFrame: Math.max(1, Math.round((100 * H * W) / (112 * 112))) }, { perFrame: 100 })
+  return { roa: rect, 'mult-roa': rect, af: ring, 'mult-af': ring, spa: pixels, 'mult-spa': pixels }
+}
+
+/** The paper's ten with their regions scaled to H x W frames (the defaults themselves at 112x112). */
+export const scaledBuiltIns = (H: number, W: number): Attack[] => {
+  const overrides = scaledRegionOverrides(H, W)
+  return Object.keys(BUILT_IN).map((name) => {
+    const attack = builtInWith(name, overrides[name] ?? {})
+    if (E.isLeft(attack)) throw new Error(`scaledBuiltIns(${H}, ${W}): ${attack.left.join('; ')}`)
+    return attack.right
+  })
+}
+
+/**
+ * `--attacks`: `all` (the paper's ten), `all-scaled` (the ten with regions scaled to the clips' frame
+ * size, `frame`), or a comma-separated list of built-in names (with optional
  * `:key=value` overrides) and JSON spec files (one attack, or an array of attacks). Names must be unique.
  */
-export const loadAttackList = async (text: string): Promise<E.Either<ReadonlyArray<string>, Attack[]>> => {
+export const loadAttackList = async (text: string, frame?: { readonly H: number; readonly W: number }): Promise<E.Either<ReadonlyArray<string>, Attack[]>> => {
+  if (text === 'all-scaled')
+    return frame ? E.right(scaledBuiltIns(frame.H, frame.W)) : E.left(['--attacks all-scaled: the frame size is not known here'])
   const refs = text === 'all' ? Object.keys(BUILT_IN) : text.split(',').map((r) => r.trim()).filter((r) => r !== '')
   if (refs.length === 0) return E.left(['--attacks: no attack given'])
   const out: Attack[] = []

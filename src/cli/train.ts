@@ -11,6 +11,9 @@ import { r3d18, type R3dConfig } from '../models/r3d.js'
 import { accuracy } from '../models/tiny.js'
 import { train } from '../models/train.js'
 import { saveWeights } from '../models/weights.js'
+import type { DenoiseKind } from '../models/denoise.js'
+import { resolveModel } from '../models/pretrained.js'
+import type { VideoModel } from '../models/r3d.js'
 
 export interface TrainCommand {
   readonly layout: R3dConfig['layout']
@@ -20,6 +23,16 @@ export interface TrainCommand {
   readonly batch: number
   /** Clips of the benchmark's train split (default 600). */
   readonly trainClips?: number
+  /** Clip size of the benchmark (default 8x32x32). */
+  readonly clip?: { readonly T: number; readonly H: number; readonly W: number }
+  /** Clips of the test split the accuracy is measured on (default all 240). */
+  readonly testClips?: number
+  /** Feature-denoising blocks after each stage (default none). */
+  readonly denoise?: DenoiseKind
+  /** Start from this model's weights (a shipped name or a model folder) instead of a fresh initialisation. */
+  readonly init?: string
+  /** Log the test accuracy after every epoch (default true). */
+  readonly evalEachEpoch?: boolean
   readonly out: string
   readonly resume: boolean
   readonly adversarial?: Attack
@@ -39,13 +52,16 @@ export const parseWidths = (text: string): E.Either<string, readonly [number, nu
 
 export const runTrain = async (c: TrainCommand): Promise<{ readonly testAccuracy: number }> => {
   const attack = c.adversarial
-  const trainSet = benchmark({ split: 'train', ...(c.trainClips ? { count: c.trainClips } : {}) })
-  const testSet = benchmark({ split: 'test' })
-  const config: R3dConfig = { layout: c.layout, classes: trainSet.classes.length, widths: c.widths, seed: c.seed }
+  const trainSet = benchmark({ split: 'train', ...c.clip, ...(c.trainClips ? { count: c.trainClips } : {}) })
+  const testSet = benchmark({ split: 'test', ...c.clip, ...(c.testClips ? { count: c.testClips } : {}) })
+  const [, T, H, W] = trainSet.clips.shape
+  const denoise = c.denoise ?? 'none'
+  const config: R3dConfig = { layout: c.layout, classes: trainSet.classes.length, widths: c.widths, seed: c.seed, denoise, frames: T }
   const net = r3d18(config)
   const started = Date.now()
   let last = -1
   try {
+    if (c.init !== undefined) await initialiseFrom(net, c.init, c.log)
     await train(net, trainSet, {
       epochs: c.epochs,
       batchSize: c.batch,
@@ -61,22 +77,24 @@ export const runTrain = async (c: TrainCommand): Promise<{ readonly testAccuracy
         }
       },
       onEpoch: async (done) => {
-        if (done < c.epochs) c.log(`  test accuracy after epoch ${done}: ${(100 * (await accuracy(net.model, testSet.clips, testSet.labels))).toFixed(1)}%`)
+        if (done < c.epochs && c.evalEachEpoch !== false) c.log(`  test accuracy after epoch ${done}: ${(100 * (await accuracy(net.model, testSet.clips, testSet.labels))).toFixed(1)}%`)
       },
     })
     const testAccuracy = await accuracy(net.model, testSet.clips, testSet.labels)
     const seconds = (Date.now() - started) / 1000
     c.log(`test accuracy ${(100 * testAccuracy).toFixed(2)}% after ${seconds.toFixed(0)} s on ${c.backend}`)
-    const [, T, H, W] = trainSet.clips.shape
     await saveWeights(c.out, { ...net.variables, ...net.state }, {
       config: {
         architecture: 'r3d18',
         layout: c.layout,
         widths: c.widths,
+        denoise,
         seed: c.seed,
+        init: c.init ?? null,
         clip: { T, H, W },
         classes: trainSet.classes,
         trainClips: trainSet.labels.length,
+        testClips: testSet.labels.length,
         adversarial: attack?.name ?? null,
         testAccuracy,
         trainSeconds: seconds,
@@ -88,5 +106,28 @@ export const runTrain = async (c: TrainCommand): Promise<{ readonly testAccuracy
     return { testAccuracy }
   } finally {
     net.dispose()
+  }
+}
+
+/**
+ * Copies the weights of a trained model into `net` by name (e.g. a clean backbone under new denoising
+ * blocks, for adversarial fine-tuning). Every weight of the source must exist in `net` with the same
+ * shape; `net`'s other weights keep their fresh initialisation.
+ */
+export const initialiseFrom = async (net: VideoModel, ref: string, log: (line: string) => void): Promise<void> => {
+  const source = await resolveModel(ref)
+  try {
+    const target = { ...net.variables, ...net.state }
+    const from = { ...source.variables, ...source.state }
+    for (const [name, w] of Object.entries(from)) {
+      const into = target[name]
+      if (!into) throw new Error(`--init ${ref}: its weight ${name} is not part of the network being trained`)
+      if (into.shape.join() !== w.shape.join()) throw new Error(`--init ${ref}: weight ${name} has shape [${w.shape}], the network being trained needs [${into.shape}]`)
+      into.assign(w)
+    }
+    const fresh = Object.keys(target).filter((n) => !(n in from))
+    log(`initialised from ${ref}${fresh.length > 0 ? ` (${fresh.length} new weights keep their fresh initialisation)` : ''}`)
+  } finally {
+    source.dispose()
   }
 }

@@ -83,11 +83,11 @@ const renderClip = (out: Float32Array, label: number, g: Geometry, u: () => numb
   const fg = texture(u, 2)
   const fgColour = [0.5 + 0.5 * u(), 0.5 + 0.5 * u(), 0.5 + 0.5 * u()]
   // an ellipse with semi-axes a > b, so that its orientation shows
-  const a = Math.min(H, W) * (0.14 + 0.06 * u())
+  const a = Math.min(H, W) * (0.24 + 0.06 * u())
   const b = a * 0.5
   // The motion covers `travel` pixels (or half a turn) over the clip, wrapping around the frame;
   // start points and angles are uniform, so any single frame looks the same in every class.
-  const travel = Math.min(H, W) * 0.4
+  const travel = Math.min(H, W) * 0.5
   const cy0 = u() * H
   const cx0 = u() * W
   const angle0 = u() * 2 * Math.PI
