@@ -66,7 +66,7 @@ test('the table: each Mult/Add cell is the accuracy of that column\'s model unde
     results[job.name] = { summary: summary(0.9, under) }
   }
   t.is(Object.keys(results).length, 31)
-  const table = reproduceTable(results, QUICK)
+  const table = reproduceTable(results)
   t.is(table.rows.length, 7)
   const row = (network: string, training: string) => table.rows.find((r) => r.network === network && r.training === training)!
   // the Mult row of '3d', column roa (k = 2): the 3d-mult-roa model under mult-roa

@@ -19,6 +19,8 @@ import { chunkIds, mergeRuns, parseShard, readRows, shardChunks, summarise, mark
 import { initBackend } from '../src/interpreters/backend.js'
 import { r3d18 } from '../src/models/r3d.js'
 import { saveWeights } from '../src/models/weights.js'
+import { BUILT_IN, loadAttackList, scaledRegionOverrides } from '../src/cli/specs.js'
+import * as E from 'fp-ts/lib/Either.js'
 
 const run = promisify(execFile)
 const CLI = ['--import', 'tsx', 'src/cli/bin.ts']
@@ -296,4 +298,22 @@ test.serial('eval on a folder of class folders with videos and frame folders; at
   t.true(existsSync(join(attackOut, 'mult-linf_steps_2.png')))
   const missing = await t.throwsAsync(multav(['attack', '--video', join(root, 'none.avi'), '--model', modelDir]))
   t.regex((missing as unknown as { stderr: string }).stderr, /--video .*none\.avi: no such file or folder/)
+})
+
+test('--attacks all-scaled: the paper\'s regions in proportion to the frames (sides by side, pixels by area)', async (t) => {
+  t.deepEqual(scaledRegionOverrides(112, 112), { roa: {}, 'mult-roa': {}, af: {}, 'mult-af': {}, spa: {}, 'mult-spa': {} })
+  const at32 = scaledRegionOverrides(32, 32)
+  t.deepEqual(at32.roa, { height: 9, width: 9 })
+  t.deepEqual(at32['mult-af'], { width: 3 })
+  t.deepEqual(at32.spa, { perFrame: 8 })
+  t.deepEqual(scaledRegionOverrides(8, 224).roa, { height: 2, width: 60 })
+  t.deepEqual(scaledRegionOverrides(4, 4)['af'], { width: 1 })
+  const listed = await loadAttackList('all-scaled', { H: 32, W: 32 })
+  t.true(E.isRight(listed))
+  const names = E.isRight(listed) ? listed.right.map((a) => a.name) : []
+  t.deepEqual(names, ['add-linf', 'add-l2', 'mult-linf', 'mult-l2', 'roa height=9 width=9', 'mult-roa height=9 width=9', 'af width=3', 'mult-af width=3', 'spa perFrame=8', 'mult-spa perFrame=8'])
+  // at the paper's 112x112 they are the built-ins themselves
+  const paper = await loadAttackList('all-scaled', { H: 112, W: 112 })
+  t.deepEqual(E.isRight(paper) ? paper.right.map((a) => a.name) : [], Object.keys(BUILT_IN))
+  t.true(E.isLeft(await loadAttackList('all-scaled')))
 })

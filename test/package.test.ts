@@ -25,7 +25,7 @@ test.serial('the build exposes the public names as ESM and CommonJS, with types 
   const { stdout } = await run(process.execPath, ['dist/cli.js', 'explain', 'add-linf'])
   t.regex(stdout, /^x' ← clip\[0,1\]\(Π_∞\(4\/255\)/)
   t.is(typeof (esm['evaluation'] as Record<string, unknown>)['runEval'], 'function')
-  t.true(existsSync('dist/eval-worker.js'))
+  t.true(existsSync('dist/eval-worker.js') && existsSync('dist/reproduce-worker.js'))
 })
 
 test.serial('the built bin runs an evaluation on two worker threads (the worker file beside the bundle)', async (t) => {

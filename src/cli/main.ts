@@ -163,11 +163,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   eval: {
     usage: `multav eval [--model default|DIR] [--data benchmark|DIR] [--split test|train] [--limit N]
-            [--attacks all|name[:key=value…],spec.json,…] [--sweep key=v1,v2,…]
+            [--attacks all|all-scaled|name[:key=value…],spec.json,…] [--sweep key=v1,v2,…]
             [--batch 8] [--workers N] [--shard i/n] [--pictures 1] [--out DIR] [--resume] [--backend …]
     clean accuracy and accuracy under each attack: a table (terminal and results.md), results.json
     with one row per clip and attack, and pictures (clean | adversarial | difference x15).
     DIR data: a UCF-101 root (with ucfTrainTestlist/) or <class>/<video file | frame folder>.
+    all-scaled: the ten with the masked attacks' regions scaled to the model's frames.
     Overrides: mult-linf:eps=1.04:steps=10. --sweep eps=… runs each listed built-in per value
     and plots accuracy against it (sweep.svg). Results do not depend on --workers or --shard,
     only on --batch (random starts are seeded per chunk of --batch clips).

@@ -12,3 +12,5 @@ export { summarise, markdownTable, terminalTable, mergeRuns, readRows, shardChun
 export type { RunPlan, Summary, AttackSummary } from './results.js'
 export { attackSheet, writeSheet, encodePng, sweepPlot } from './pictures.js'
 export type { Sheet, SheetOptions, Series } from './pictures.js'
+export { reproduce, reproduceTable, tableMarkdown, reproduceAttacks, modelJobs, FULL, QUICK, NETWORKS, FAMILIES, TWINS } from './reproduce.js'
+export type { ReproduceConfig, ReproduceOptions, ReproduceOutcome, ReproduceTable, TableRow, ModelJob, Network, Family, TrainingSettings } from './reproduce.js'

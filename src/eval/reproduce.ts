@@ -18,8 +18,8 @@
 import { Piscina } from 'piscina'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { workerFile } from './worker-file.js'
 import writeFileAtomic from 'write-file-atomic'
 import * as E from 'fp-ts/lib/Either.js'
 import { builtInWith, scaledRegionOverrides } from '../cli/specs.js'
@@ -72,15 +72,15 @@ export interface ReproduceConfig {
 }
 
 /**
- * The full run: the shipped default model as the clean model, 2 epochs of adversarial fine-tuning on
- * 240 clips per model, 120 test clips.
+ * The full run (about 75 minutes on 2 cores): the shipped default model as the clean model; one epoch
+ * of adversarial fine-tuning over 480 training clips (60 steps of 8) per model; 96 test clips.
  */
 export const FULL: ReproduceConfig = {
   clip: { T: 8, H: 32, W: 32 },
   widths: [8, 16, 32, 64],
   clean: 'default',
-  adversarial: { epochs: 2, lr: 0.01, batch: 16, trainClips: 240 },
-  testClips: 120,
+  adversarial: { epochs: 1, lr: 0.01, batch: 8, trainClips: 480 },
+  testClips: 96,
   evalBatch: 8,
   seed: 0,
 }
@@ -146,11 +146,6 @@ export interface ReproduceOutcome {
 
 const PLAN = 'reproduce.json'
 
-/** The pool's worker module beside this one (tsx) or beside the bundle (dist/reproduce-worker.js). */
-const workerFile = (): string => {
-  const here = typeof import.meta?.url === 'string' ? fileURLToPath(import.meta.url) : __filename
-  return here.endsWith('.ts') ? join(dirname(here), 'reproduce-worker.ts') : join(dirname(here), 'reproduce-worker.js')
-}
 
 export const reproduce = async (o: ReproduceOptions): Promise<ReproduceOutcome> => {
   const started = Date.now()
@@ -159,13 +154,13 @@ export const reproduce = async (o: ReproduceOptions): Promise<ReproduceOutcome> 
   await openPlan(o.out, config)
   const attacks = reproduceAttacks(config)
   const cleanDir = config.clean === 'default' ? await checkedDefault(config) : join(o.out, 'models', 'clean')
+  const encoded = Object.values(attacks).map(encodeAttack)
   const taskOf = (job: ModelJob): JobTask => {
-    const evalAttacks = Object.values(attacks)
     const base = {
       name: job.name,
       backend: o.backend,
       evalDir: join(o.out, 'eval', job.name),
-      attacks: evalAttacks.map(encodeAttack),
+      attacks: encoded,
       testClips: config.testClips,
       evalBatch: config.evalBatch,
     }
@@ -181,7 +176,7 @@ export const reproduce = async (o: ReproduceOptions): Promise<ReproduceOutcome> 
     }
   }
   const jobs = modelJobs()
-  const pool = o.workers > 1 ? new Piscina<JobTask, JobResult>({ filename: workerFile(), minThreads: o.workers, maxThreads: o.workers }) : undefined
+  const pool = o.workers > 1 ? new Piscina<JobTask, JobResult>({ filename: workerFile('reproduce-worker', 'reproduce-worker'), minThreads: o.workers, maxThreads: o.workers }) : undefined
   const run = (task: JobTask) => (pool ? pool.run(task) : runJob(task))
   const results: Record<string, JobResult> = {}
   let done = 0
@@ -189,8 +184,9 @@ export const reproduce = async (o: ReproduceOptions): Promise<ReproduceOutcome> 
     results[r.name] = r
     done++
     const elapsed = (Date.now() - started) / 1000
+    // wall time per job run so far (the pool's parallelism included) times the jobs left
     const ran = Object.values(results).filter((x) => !x.reused).length
-    const eta = ran === 0 ? 0 : ((elapsed / ran) * (jobs.length - done)) / Math.max(1, Math.min(o.workers, jobs.length - done))
+    const eta = ran === 0 ? 0 : (elapsed / ran) * (jobs.length - done)
     o.log(`${done}/${jobs.length} ${r.name}: clean ${pct(r.summary.cleanAccuracy)}%${r.reused ? ' (already done)' : `, ${r.seconds.toFixed(0)} s`}${done < jobs.length ? `, ETA ${Math.round(eta)} s` : ''}`)
   }
   try {
@@ -206,7 +202,7 @@ export const reproduce = async (o: ReproduceOptions): Promise<ReproduceOutcome> 
   }
   const seconds = (Date.now() - started) / 1000
   if (Object.keys(results).length < jobs.length) return { complete: false, seconds }
-  const table = reproduceTable(results, config)
+  const table = reproduceTable(results)
   const markdown = tableMarkdown(table)
   const meta = { command: o.command ?? 'multav reproduce', backend: o.backend, workers: o.workers, seconds, jobSeconds: Object.fromEntries(jobs.map((j) => [j.name, results[j.name]!.seconds])) }
   await writeFileAtomic(join(o.out, 'table.json'), `${JSON.stringify({ config, meta, table }, null, 1)}\n`)
@@ -264,7 +260,7 @@ const accuracyUnder = (s: Summary, builtIn: string): number => {
   return a.accuracy
 }
 
-export const reproduceTable = (results: Readonly<Record<string, { readonly summary: Summary }>>, _config: ReproduceConfig): ReproduceTable => {
+export const reproduceTable = (results: Readonly<Record<string, { readonly summary: Summary }>>): ReproduceTable => {
   const rowOf = (network: Network, training: TableRow['training'], model: (f: Family) => string): TableRow => {
     // the clean row is one model; a Mult/Add row has one model per column (family)
     const summaries = Object.fromEntries(FAMILIES.map((f) => [f, results[model(f)]!.summary])) as Record<Family, Summary>

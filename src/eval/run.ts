@@ -8,8 +8,8 @@
  */
 import { Piscina } from 'piscina'
 import { mkdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { workerFile } from './worker-file.js'
 import type { BackendChoice } from '../interpreters/backend.js'
 import type { ChunkResult, Row } from './chunk.js'
 import type { DataRef } from './data.js'
@@ -54,11 +54,6 @@ export interface EvalOutcome {
   readonly seconds: number
 }
 
-/** The worker module beside this one: worker.ts under tsx, eval-worker.js in the built package. */
-const workerFile = (): string => {
-  const here = typeof import.meta?.url === 'string' ? fileURLToPath(import.meta.url) : __filename
-  return here.endsWith('.ts') ? join(dirname(here), 'worker.ts') : join(dirname(here), 'eval-worker.js')
-}
 
 export const runEval = async (o: EvalOptions): Promise<EvalOutcome> => {
   const started = Date.now()
@@ -73,7 +68,7 @@ export const runEval = async (o: EvalOptions): Promise<EvalOutcome> => {
   const clipsTotal = chunks.reduce((s, c) => s + chunkIds(plan, c).length, 0)
   const pool =
     o.workers > 1 && todo.length > 1
-      ? new Piscina<ChunkTask, ChunkResult>({ filename: workerFile(), minThreads: Math.min(o.workers, todo.length), maxThreads: Math.min(o.workers, todo.length) })
+      ? new Piscina<ChunkTask, ChunkResult>({ filename: workerFile('worker', 'eval-worker'), minThreads: Math.min(o.workers, todo.length), maxThreads: Math.min(o.workers, todo.length) })
       : undefined
   const run = (task: ChunkTask) => (pool ? pool.run(task) : runTask(task))
   let chunksRun = 0

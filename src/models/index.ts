@@ -10,3 +10,6 @@ export type { Trainable, Schedule, TrainOptions, TrainReport, Progress } from '.
 export { pretrained, PRETRAINED, loadModel, resolveModel, pretrainedDir } from './pretrained.js'
 export type { Pretrained } from './pretrained.js'
 export { tinyMlp, trainTinyMlp, accuracy } from './tiny.js'
+export { denoise, DENOISE_KINDS } from './denoise.js'
+export type { DenoiseKind, DenoiseWeights } from './denoise.js'
+export { stageFrames } from './r3d.js'
