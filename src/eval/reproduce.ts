@@ -190,13 +190,13 @@ export const reproduce = async (o: ReproduceOptions): Promise<ReproduceOutcome> 
     o.log(`${done}/${jobs.length} ${r.name}: clean ${pct(r.summary.cleanAccuracy)}%${r.reused ? ' (already done)' : `, ${r.seconds.toFixed(0)} s`}${done < jobs.length ? `, ETA ${Math.round(eta)} s` : ''}`)
   }
   try {
-    // the clean model comes first: every adversarial model starts from it
-    record(await run(taskOf(jobs[0]!)))
-    let next = 1
+    // a clean model trained here comes first: every adversarial model starts from it
+    let next = 0
+    if (config.clean !== 'default') record(await run(taskOf(jobs[next++]!)))
     const lane = async () => {
       while (next < jobs.length && !o.signal?.aborted) record(await run(taskOf(jobs[next++]!)))
     }
-    await Promise.all(Array.from({ length: Math.min(o.workers, jobs.length - 1) }, lane))
+    await Promise.all(Array.from({ length: Math.min(o.workers, jobs.length - next) }, lane))
   } finally {
     await pool?.destroy()
   }
