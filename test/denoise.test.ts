@@ -15,6 +15,7 @@ import { denoise, embedding, type DenoiseKind } from '../src/models/denoise.js'
 import { loadModel } from '../src/models/pretrained.js'
 import { r3d18, stageFrames } from '../src/models/r3d.js'
 import { saveWeights } from '../src/models/weights.js'
+import { initialiseFrom } from '../src/cli/train.js'
 
 type Kind = Exclude<DenoiseKind, 'none'>
 
@@ -218,6 +219,39 @@ test.serial('denoising models save and load through loadModel (the config names 
     // a model folder that names an unknown kind is refused before any weight is read
     await saveWeights(join(dir, 'bad'), {}, { config: { architecture: 'r3d18', layout: 'torchvision', widths: [2, 4, 4, 6], denoise: '4d', classes: ['a', 'b'] } })
     await t.throwsAsync(loadModel(join(dir, 'bad')), { message: /config\.denoise must be one of none, 3d, 2d, got "4d"/ })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test.serial('--init copies a trained backbone under fresh denoising blocks, and refuses a network of another shape', async (t) => {
+  await initBackend('cpu')
+  const dir = await mkdtemp(join(tmpdir(), 'multav-init-'))
+  try {
+    const before = tf.memory().numTensors
+    const config = { architecture: 'r3d18', layout: 'torchvision', widths: [2, 4, 4, 6], clip: { T: 4, H: 16, W: 16 }, classes: ['a', 'b', 'c'] }
+    const source = r3d18({ layout: 'torchvision', classes: 3, widths: [2, 4, 4, 6], seed: 9 })
+    await saveWeights(dir, { ...source.variables, ...source.state }, { config })
+    const x = tf.tensor5d(Float32Array.from(values(4 * 16 * 16 * 3, 5)).map((v) => (v + 1) / 2), [1, 4, 16, 16, 3])
+    const want = await logitsOf(source, x)
+    source.dispose()
+    const net = r3d18({ layout: 'torchvision', classes: 3, widths: [2, 4, 4, 6], seed: 1, denoise: '2d', frames: 4 })
+    const lines: string[] = []
+    await initialiseFrom(net, dir, (l) => void lines.push(l))
+    t.regex(lines[0]!, /12 new weights keep their fresh initialisation/)
+    // the blocks start as the identity, so the network computes what the source did
+    const got = await logitsOf(net, x)
+    got.forEach((v, i) => t.true(Math.abs(v - want[i]!) < 1e-5, `logit ${i}: ${v} vs ${want[i]}`))
+    net.dispose()
+    const wider = r3d18({ layout: 'torchvision', classes: 3, widths: [2, 4, 4, 8] })
+    const weightsBefore = await Promise.all(Object.values(wider.variables).map((v) => v.data()))
+    await t.throwsAsync(initialiseFrom(wider, dir, () => undefined), { message: /weight layer4\.0\.conv1\.0\.weight has shape \[3,3,3,4,6\], the network being trained needs \[3,3,3,4,8\]/ })
+    // nothing was copied
+    const weightsAfter = await Promise.all(Object.values(wider.variables).map((v) => v.data()))
+    t.deepEqual(weightsAfter, weightsBefore)
+    wider.dispose()
+    x.dispose()
+    t.is(tf.memory().numTensors, before)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

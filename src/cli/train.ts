@@ -119,12 +119,13 @@ export const initialiseFrom = async (net: VideoModel, ref: string, log: (line: s
   try {
     const target = { ...net.variables, ...net.state }
     const from = { ...source.variables, ...source.state }
+    // every weight checked before any is copied
     for (const [name, w] of Object.entries(from)) {
       const into = target[name]
       if (!into) throw new Error(`--init ${ref}: its weight ${name} is not part of the network being trained`)
       if (into.shape.join() !== w.shape.join()) throw new Error(`--init ${ref}: weight ${name} has shape [${w.shape}], the network being trained needs [${into.shape}]`)
-      into.assign(w)
     }
+    for (const [name, w] of Object.entries(from)) target[name]!.assign(w)
     const fresh = Object.keys(target).filter((n) => !(n in from))
     log(`initialised from ${ref}${fresh.length > 0 ? ` (${fresh.length} new weights keep their fresh initialisation)` : ''}`)
   } finally {
