@@ -41,6 +41,25 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const defined = <A extends Record<string, unknown>>(a: A): { [K in keyof A]: Exclude<A[K], undefined> } =>
   Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as { [K in keyof A]: Exclude<A[K], undefined> }
 
+/**
+ * Runs `work` with Ctrl-C turned into a stop request: the first SIGINT warns and aborts the signal
+ * (work in flight finishes and is saved), a second one exits at once with 130.
+ */
+const stoppable = async <A>(io: Io, what: string, work: (signal: AbortSignal) => Promise<A>): Promise<A> => {
+  const stop = new AbortController()
+  const onSigint = () => {
+    io.warn(`stopping after the ${what} in flight (Ctrl-C again to quit at once)…`)
+    stop.abort()
+    process.once('SIGINT', () => process.exit(130))
+  }
+  process.once('SIGINT', onSigint)
+  try {
+    return await work(stop.signal)
+  } finally {
+    process.removeListener('SIGINT', onSigint)
+  }
+}
+
 const COMMANDS: Readonly<Record<string, Command>> = {
   demo: {
     usage: `multav demo [--backend auto|tensorflow|wasm|cpu] [--out DIR]
@@ -191,15 +210,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: async (v, p, io) => {
       if (p.length > 0) throw new UsageError(`eval takes no positional arguments, got "${p.join(' ')}"`)
       const backend = backendOf(v)
-      const stop = new AbortController()
-      const onSigint = () => {
-        io.warn('stopping after the chunks in flight (Ctrl-C again to quit at once)…')
-        stop.abort()
-        process.once('SIGINT', () => process.exit(130))
-      }
-      process.once('SIGINT', onSigint)
-      try {
-        return await evalCommand(
+      return stoppable(io, 'chunks', (signal) =>
+        evalCommand(
           defined({
             model: str(v['model']),
             data: str(v['data']),
@@ -216,11 +228,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
           }),
           backend,
           io,
-          stop.signal,
-        )
-      } finally {
-        process.removeListener('SIGINT', onSigint)
-      }
+          signal,
+        ),
+      )
     },
   },
   reproduce: {
@@ -239,16 +249,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const quick = v['quick'] === true
       const out = str(v['out']) ?? join('multav-out', quick ? 'reproduce-quick' : 'reproduce')
       const backend = backendOf(v)
-      const stop = new AbortController()
-      const onSigint = () => {
-        io.warn('stopping after the jobs in flight (Ctrl-C again to quit at once; run the same command to continue)…')
-        stop.abort()
-        process.once('SIGINT', () => process.exit(130))
-      }
-      process.once('SIGINT', onSigint)
-      try {
+      return stoppable(io, 'jobs', async (signal) => {
         io.log(`reproducing the paper's table${quick ? ' (quick)' : ''}: 31 models, ${workers} worker(s) → ${out}`)
-        const outcome = await reproduce({ out, config: quick ? QUICK : FULL, workers, backend, log: io.log, signal: stop.signal, command: `multav ${argv.join(' ')}` }).catch((e: Error) => {
+        const outcome = await reproduce({ out, config: quick ? QUICK : FULL, workers, backend, log: io.log, signal, command: `multav ${argv.join(' ')}` }).catch((e: Error) => {
           if (/holds a reproduce run|the default model takes/.test(e.message)) throw new UsageError(e.message)
           throw e
         })
@@ -261,9 +264,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         io.log('')
         io.log(`${outcome.seconds.toFixed(0)} s; ${join(out, 'table.md')}, ${join(out, 'table.json')}`)
         return 0
-      } finally {
-        process.removeListener('SIGINT', onSigint)
-      }
+      })
     },
   },
   merge: {
