@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../interpreters/backend.js'
+import { BACKEND_CHOICES, initBackend, resolveThreads, type BackendChoice } from '../interpreters/backend.js'
 import { certify, describeCertificate } from '../interpreters/certify.js'
 import { explain, explainLatex } from '../interpreters/pretty.js'
 import { CHECK_USAGE, runCheck } from './check.js'
@@ -27,9 +27,23 @@ interface Command {
   readonly run: (values: Record<string, string | boolean | undefined>, positionals: ReadonlyArray<string>, io: Io, argv: ReadonlyArray<string>) => Promise<number>
 }
 
-const BACKEND_OPTION: Options = { backend: { type: 'string' } }
+const BACKEND_OPTION: Options = { backend: { type: 'string' }, threads: { type: 'string' } }
 
+/**
+ * The backend asked for. `--threads N` (wasm threads per backend: this process's, and each worker's)
+ * is checked here and passed on as MULTAV_THREADS, which every thread's initBackend reads.
+ */
 const backendOf = (values: Record<string, unknown>): BackendChoice => {
+  const threads = values['threads'] as string | undefined
+  if (threads !== undefined) {
+    if (!/^\d+$/.test(threads) || Number(threads) < 1 || Number(threads) > 64) throw new UsageError(`--threads must be a whole number from 1 to 64, got "${threads}"`)
+    process.env['MULTAV_THREADS'] = threads
+  }
+  try {
+    resolveThreads() // a bad MULTAV_THREADS fails here, before any work
+  } catch (e) {
+    throw new UsageError((e as Error).message)
+  }
   const choice = (values['backend'] as string | undefined) ?? process.env['MULTAV_BACKEND'] ?? 'auto'
   if (!(BACKEND_CHOICES as ReadonlyArray<string>).includes(choice)) throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got "${choice}"`)
   return choice as BackendChoice
@@ -62,7 +76,7 @@ const stoppable = async <A>(io: Io, what: string, work: (signal: AbortSignal) =>
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   demo: {
-    usage: `multav demo [--backend auto|tensorflow|wasm|cpu] [--out DIR]
+    usage: `multav demo [--backend auto|tensorflow|wasm|cpu] [--threads N] [--out DIR]
     train a tiny model on toy motion clips and attack it with the four Lp attacks (a quick smoke test)`,
     options: { ...BACKEND_OPTION, out: { type: 'string' } },
     run: async (v, _p, io) => {
@@ -295,8 +309,10 @@ ${Object.values(COMMANDS)
   .join('\n')}
   multav <command> --help
 
-The backend can also be set with MULTAV_BACKEND. Exit codes: 0 ok, 1 a finding (a violated bound),
-2 bad input, 130 stopped by Ctrl-C (resume with --resume).`
+The backend can also be set with MULTAV_BACKEND. --threads N (or MULTAV_THREADS) sets wasm's threads
+per backend (default: the cores, at most 4, in the main thread; 1 in each worker of a pool).
+Exit codes: 0 ok, 1 a finding (a violated bound), 2 bad input, 130 stopped by Ctrl-C (resume with
+--resume).`
 
 const stdio: Io = {
   log: (line) => process.stdout.write(`${line}\n`),

@@ -2,11 +2,18 @@
  * Choosing the TensorFlow.js backend is the application's call: importing multav selects nothing.
  *
  * Preference for 'auto': 'tensorflow' (@tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node, when
- * installed; optional peer dependencies), then 'wasm' (SIMD, single-threaded in Node), then 'cpu'.
+ * installed; optional peer dependencies), then 'wasm' (SIMD; multi-threaded, see wasm-threads.ts),
+ * then 'cpu'.
+ *
+ * wasm threads: `threads` option, else `MULTAV_THREADS`, else the machine's cores (at most 4) on the
+ * main thread and 1 inside a worker thread (a pool of workers already uses the cores).
  *
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { availableParallelism } from 'node:os'
+import { isMainThread } from 'node:worker_threads'
+import { registerThreadedWasm, WASM_PRIORITY, type BackendFactory } from './wasm-threads.js'
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
 export type BackendChoice = 'auto' | BackendName
@@ -38,18 +45,40 @@ const loaders: Record<BackendName, () => Promise<void>> = {
   },
 }
 
+export interface BackendOptions {
+  /** wasm only: threads for XNNPACK kernels, 1–64 (default: see the module comment). */
+  readonly threads?: number
+}
+
+/** The most threads the default picks: XNNPACK's gains flatten beyond a few for one clip. */
+const DEFAULT_MAX_THREADS = 4
+const MAX_THREADS = 64
+
+/** Threads for the wasm backend: the option, else MULTAV_THREADS, else the default for this thread. */
+export const resolveThreads = (threads?: number, env: string | undefined = process.env['MULTAV_THREADS']): number => {
+  const value = threads ?? (env === undefined || env === '' ? undefined : Number(env))
+  const where = threads !== undefined ? 'threads' : 'MULTAV_THREADS'
+  if (value === undefined) return isMainThread ? Math.min(availableParallelism(), DEFAULT_MAX_THREADS) : 1
+  if (!Number.isInteger(value) || value < 1 || value > MAX_THREADS)
+    throw new Error(`${where} must be a whole number from 1 to ${MAX_THREADS}, got ${threads ?? `"${env}"`}`)
+  return value
+}
+
 /**
  * Registers and selects a backend; resolves to the name of the one in use.
  * 'auto' tries tensorflow → wasm → cpu and takes the first that initialises.
- * Honours `MULTAV_BACKEND` when `choice` is omitted.
+ * Honours `MULTAV_BACKEND` when `choice` is omitted. The wasm thread count is fixed by the first
+ * initialisation of the wasm backend in this thread; later calls keep it.
  */
-export const initBackend = async (choice?: BackendChoice): Promise<BackendName> => {
+export const initBackend = async (choice?: BackendChoice, options: BackendOptions = {}): Promise<BackendName> => {
   const wanted = choice ?? parseChoice(process.env['MULTAV_BACKEND'])
+  const threads = resolveThreads(options.threads)
   const order: ReadonlyArray<BackendName> = wanted === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [wanted]
   const failures: string[] = []
   for (const name of order) {
     try {
       await loaders[name]()
+      if (name === 'wasm' && threads > 1 && !tf.findBackend('wasm') && (await selectThreadedWasm(threads))) return name
       if (await tf.setBackend(name)) {
         await tf.ready()
         return name
@@ -60,6 +89,27 @@ export const initBackend = async (choice?: BackendChoice): Promise<BackendName> 
     }
   }
   throw new Error(`initBackend(${wanted}): no backend could be initialised:\n  ${failures.join('\n  ')}`)
+}
+
+/** Tries the threaded wasm build; on failure warns and puts the stock (one-thread) factory back. */
+const selectThreadedWasm = async (threads: number): Promise<boolean> => {
+  let stock: BackendFactory | undefined
+  let why = 'it failed to initialise'
+  try {
+    stock = await registerThreadedWasm(threads)
+    if (await tf.setBackend('wasm')) {
+      await tf.ready()
+      return true
+    }
+  } catch (e) {
+    why = (e as Error).message
+  }
+  process.emitWarning(`multav: wasm with ${threads} threads is unavailable (${why}); using one thread`)
+  if (stock) {
+    tf.removeBackend('wasm')
+    tf.registerBackend('wasm', stock, WASM_PRIORITY)
+  }
+  return false
 }
 
 const parseChoice = (value: string | undefined): BackendChoice => {

@@ -5,7 +5,7 @@
  * Elsewhere (wasm in particular, whose `Conv3DBackpropInputV2` is wrong and which has no
  * `Conv2DBackpropFilter`, notes/TFJS.md) it is a sum over temporal taps of `tf.conv2d`, wrapped in
  * `tf.customGrad` (see tapConv3d) whose input and filter gradients are themselves built only from `tf.conv2d`,
- * reshapes, slices, pads, transposes and gathers — never a conv backprop kernel:
+ * reshapes, slices, pads, transposes and small matMuls — never a conv backprop kernel:
  *
  * - forward: for each temporal tap k, frames k, k+s_t, … of the padded input, time folded into the
  *   batch axis ([N·T', H, W, C]), one `tf.conv2d` with the filter slice w[k]; the taps are summed.
@@ -305,6 +305,25 @@ const interleave = (parts: ReadonlyArray<tf.Tensor3D>, len: number): tf.Tensor3D
   return m * s === len ? woven : tf.slice(woven, [0, 0, 0], [A, len, B])
 }
 
+/**
+ * The flipped sub-filter of one phase, channels swapped: [Qt, Qh, Qw, Cout, Cin], taking taps
+ * (at, bt, ct) of `w` [kd, kh, kw, Cin, Cout]. The taps are picked by a 0/1 selection matrix times
+ * w viewed as [kd·kh·kw, Cin·Cout] — exact for finite weights (x·1 + 0·y + … = x) and a matMul
+ * (XNNPACK), where wasm's gather and reverse walk the filter one element at a time (~30 ms for a
+ * 3x3x3x256x256 filter, most of a 3D ResNet-18 input-gradient step when done per call).
+ */
+const subFilter = (w: tf.Tensor5D, at: ReadonlyArray<number>, bt: ReadonlyArray<number>, ct: ReadonlyArray<number>): tf.Tensor5D => {
+  const [kd, kh, kw, ci, co] = w.shape
+  const swap = (v: tf.Tensor5D) => tf.transpose(v, [0, 1, 2, 4, 3]) as tf.Tensor5D
+  if (kd * kh * kw === 1) return swap(w)
+  const rows = at.length * bt.length * ct.length
+  const select = new Float32Array(rows * kd * kh * kw)
+  let r = 0
+  for (const a of at) for (const b of bt) for (const c of ct) select[r++ * kd * kh * kw + (a * kh + b) * kw + c] = 1
+  const picked = tf.matMul(tf.tensor2d(select, [rows, kd * kh * kw]), tf.reshape(w, [kd * kh * kw, ci * co]) as tf.Tensor2D)
+  return swap(tf.reshape(picked, [at.length, bt.length, ct.length, ci, co]) as tf.Tensor5D)
+}
+
 const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<number>, g: Conv3dGeometry): tf.Tensor5D => {
   const [N, T, H, W, Ci] = xShape as [number, number, number, number, number]
   const [kd, kh, kw] = w.shape
@@ -316,11 +335,7 @@ const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<nu
   const phase = (a: Phase, b: Phase, c: Phase): tf.Tensor5D => {
     if (a.taps.length === 0 || b.taps.length === 0 || c.taps.length === 0) return tf.zeros([N, pt.m, ph.m, pw.m, Ci])
     return tf.tidy(() => {
-      // The flipped sub-filter, channels swapped: [Qt, Qh, Qw, Cout, Cin].
-      const sub = tf.transpose(
-        tf.gather(tf.gather(tf.gather(w, a.taps as number[], 0), b.taps as number[], 1), c.taps as number[], 2),
-        [0, 1, 2, 4, 3],
-      ) as tf.Tensor5D
+      const sub = subFilter(w, a.taps, b.taps, c.taps)
       const win = window3(dy, [a.start, b.start, c.start], [a.length, b.length, c.length])
       return sumOfTaps(win, sub, [1, 1, 1], pt.m)
     })
