@@ -5,12 +5,17 @@
  * wasm's own tf.conv3d (whose input gradient is wrong in tfjs 4.22.0, notes/TFJS.md). Medians of --reps timed runs after one warm-up, device sync
  * (reading the gradient back) included.
  *
+ * Writes bench/results/conv3d.json.
+ *
  * Run: node --import tsx bench/conv3d.ts [--reps 5]
  */
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers'
+import writeFileAtomic from 'write-file-atomic'
+import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { initBackend } from '../src/interpreters/backend.js'
+import { benchMeta } from './meta.js'
 import { conv3d } from '../src/ops/conv3d.js'
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' } } })
@@ -73,3 +78,6 @@ const rows: Array<[string, number]> = [
 ]
 console.log(`x [${xShape.join(', ')}], filter [${wShape.join(', ')}], stride 1, pad 'same'; median of ${reps} after 1 warm-up`)
 for (const [name, ms] of rows) console.log(`${name.padEnd(62)} ${ms.toFixed(1).padStart(8)} ms`)
+const meta = { ...benchMeta('wasm'), reps, x: xShape, filter: wShape }
+await mkdir('bench/results', { recursive: true })
+await writeFileAtomic('bench/results/conv3d.json', JSON.stringify({ meta, rows: rows.map(([step, ms]) => ({ step, ms })) }, null, 2) + '\n')

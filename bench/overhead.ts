@@ -1,92 +1,166 @@
 /**
- * DSL overhead: runAttack of Add-L∞ and Mult-L∞ against a hand-written tfjs loop of the same math,
- * on the same model (the demo's tiny MLP, where interpreter overhead shows most) and backend, in the
- * same run. Prints a table and writes bench/results/overhead.json.
+ * DSL overhead: runAttack of Add-L∞ (no random start) and Mult-L∞ against a hand-written tfjs loop of
+ * the same math, on the same model and backend, in the same run, at 5 and 20 steps. Two models: the
+ * demo's tiny MLP over 32 toy clips of 4x8x8x3 (where interpreter overhead shows most) and the
+ * shipped default model (3D ResNet-18, widths 8-16-32-64) on 8 benchmark clips of 8x32x32.
  *
- * Run: npm run bench [-- --backend wasm|cpu --reps 15 --batch 32]
+ * Two baselines: the bare loop, and the loop followed by what a caller needs to know whether it
+ * worked (one forward pass on the result and its predictions read back) — runAttack returns that.
+ * From the two step counts: the per-step overhead (slope) and the fixed per-run cost (intercept).
+ * Prints tables and writes bench/results/overhead.json.
+ *
+ * Run: node --import tsx bench/overhead.ts [--backend wasm|cpu] [--reps 5]
  */
 import * as tf from '@tensorflow/tfjs-core'
 import writeFileAtomic from 'write-file-atomic'
 import { mkdir } from 'node:fs/promises'
-import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import * as attacks from '../src/dsl/attacks.js'
+import { withSteps } from '../src/dsl/constructors.js'
+import type { Attack } from '../src/dsl/types.js'
+import { benchmark } from '../src/data/benchmark.js'
 import { toyMotion } from '../src/data/toy.js'
 import { initBackend, type BackendChoice } from '../src/interpreters/backend.js'
 import { runAttack, type Model } from '../src/interpreters/tensor.js'
+import { pretrained } from '../src/models/pretrained.js'
 import { trainTinyMlp } from '../src/models/tiny.js'
+import { benchMeta, iqr, median } from './meta.js'
 
-const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, reps: { type: 'string', default: '15' }, batch: { type: 'string', default: '32' } } })
+const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, reps: { type: 'string', default: '5' } } })
 const backend = await initBackend(values.backend as BackendChoice)
 const reps = Number(values.reps)
-const data = toyMotion({ count: Number(values.batch), seed: 2 })
+
+interface Subject {
+  readonly name: string
+  readonly model: Model
+  readonly x: tf.Tensor5D
+  readonly labels: ReadonlyArray<number>
+  readonly classes: number
+}
+
+const toy = toyMotion({ count: 32, seed: 2 })
 const train = toyMotion({ count: 256, seed: 1 })
 const mlp = await trainTinyMlp(train.clips, train.labels, 2, { epochs: 10 })
-const x = tf.tensor5d(data.clips.data, [...data.clips.shape])
-const oneHot = tf.oneHot(tf.tensor1d([...data.labels], 'int32'), 2)
+const net = await pretrained('default')
+const clips = benchmark({ split: 'test', count: 8 })
+const subjects: Subject[] = [
+  { name: 'tiny MLP, 32x4x8x8x3', model: mlp.model, x: tf.tensor5d(toy.clips.data, [...toy.clips.shape]), labels: toy.labels, classes: 2 },
+  { name: 'default model, 8x8x32x32x3', model: net.model, x: tf.tensor5d(clips.clips.data, [...clips.clips.shape]), labels: clips.labels, classes: 6 },
+]
 
-const loss = (model: Model) => (v: tf.Tensor) => tf.losses.softmaxCrossEntropy(oneHot, model(v as tf.Tensor5D)) as tf.Scalar
-
-/** The same math as attacks.addLinf({ randomStart: false }), written by hand. */
-const handAddLinf = (model: Model, eps = 4 / 255, alpha = 1 / 255, steps = 5): tf.Tensor => {
-  let adv = tf.clone(x) as tf.Tensor
+/** The same math as attacks.addLinf({ randomStart: false }) and attacks.multLinf(), by hand. */
+const handLoop = (s: Subject, kind: 'add' | 'mult', steps: number): tf.Tensor5D => {
+  const oneHot = tf.oneHot(tf.tensor1d([...s.labels], 'int32'), s.classes)
+  const loss = (v: tf.Tensor) => tf.losses.softmaxCrossEntropy(oneHot, s.model(v as tf.Tensor5D)) as tf.Scalar
+  const x = s.x
+  let adv = tf.clone(x) as tf.Tensor5D
   for (let i = 0; i < steps; i++) {
     const next = tf.tidy(() => {
-      const g = tf.grad(loss(model))(adv)
-      const stepped = tf.add(adv, tf.mul(tf.sign(g), alpha))
-      return tf.clipByValue(tf.add(x, tf.clipByValue(tf.sub(stepped, x), -eps, eps)), 0, 1)
-    })
-    adv.dispose()
-    adv = next
-  }
-  return adv
-}
-
-/** The same math as attacks.multLinf(), written by hand. */
-const handMultLinf = (model: Model, eps = 1.04, alpha = 1.01, steps = 5): tf.Tensor => {
-  let adv = tf.clone(x) as tf.Tensor
-  for (let i = 0; i < steps; i++) {
-    const next = tf.tidy(() => {
-      const g = tf.grad(loss(model))(adv)
+      const g = tf.grad(loss)(adv)
+      if (kind === 'add') {
+        const [eps, alpha] = [4 / 255, 1 / 255]
+        const stepped = tf.add(adv, tf.mul(tf.sign(g), alpha))
+        return tf.clipByValue(tf.add(x, tf.clipByValue(tf.sub(stepped, x), -eps, eps)), 0, 1)
+      }
+      const [eps, alpha] = [1.04, 1.01]
       const stepped = tf.mul(adv, tf.exp(tf.mul(tf.sign(g), Math.log(alpha))))
       return tf.clipByValue(tf.minimum(tf.maximum(stepped, tf.div(x, eps)), tf.mul(x, eps)), 0, 1)
-    })
+    }) as tf.Tensor5D
     adv.dispose()
     adv = next
   }
+  oneHot.dispose()
   return adv
 }
 
-const time = async (f: () => Promise<tf.Tensor>): Promise<number[]> => {
+/** Milliseconds of `f` (device sync included), sorted, after two warm-up runs. */
+const time = async (f: () => Promise<void>): Promise<number[]> => {
   const out: number[] = []
   for (let r = 0; r < reps + 2; r++) {
     const t0 = performance.now()
-    const adv = await f()
-    await adv.data() // include the device sync
-    adv.dispose()
-    if (r >= 2) out.push(performance.now() - t0) // two warm-up runs
+    await f()
+    if (r >= 2) out.push(performance.now() - t0)
   }
   return out.sort((a, b) => a - b)
 }
-const median = (v: number[]) => v[Math.floor(v.length / 2)]!
-const iqr = (v: number[]) => `${v[Math.floor(v.length / 4)]!.toFixed(1)}–${v[Math.floor((3 * v.length) / 4)]!.toFixed(1)}`
 
-const rows = []
-for (const [name, attack, hand] of [
-  ['Add-L∞', attacks.addLinf({ randomStart: false }), handAddLinf],
-  ['Mult-L∞', attacks.multLinf(), handMultLinf],
-] as const) {
-  const dsl = await time(async () => (await runAttack(attack, mlp.model, x, data.labels)).adversarial)
-  const baseline = await time(async () => hand(mlp.model))
-  rows.push({ attack: name, dslMs: median(dsl), dslIqr: iqr(dsl), handMs: median(baseline), handIqr: iqr(baseline), ratio: median(dsl) / median(baseline) })
+const variants = {
+  runAttack: (s: Subject, attack: Attack) => async () => {
+    const r = await runAttack(attack, s.model, s.x, s.labels)
+    r.adversarial.dispose()
+  },
+  bare: (s: Subject, kind: 'add' | 'mult', steps: number) => async () => {
+    const adv = handLoop(s, kind, steps)
+    await adv.data()
+    adv.dispose()
+  },
+  withPredictions: (s: Subject, kind: 'add' | 'mult', steps: number) => async () => {
+    const adv = handLoop(s, kind, steps)
+    const p = tf.tidy(() => tf.argMax(s.model(adv), 1))
+    await p.data()
+    tf.dispose([adv, p])
+  },
 }
-tf.dispose([x, oneHot])
-mlp.dispose()
 
-const meta = { date: new Date().toISOString(), backend, node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, reps, batch: data.clips.shape }
-console.log(`backend ${backend}, batch ${data.clips.shape.join('x')}, ${reps} timed runs each (median, interquartile range):`)
-console.log('| attack | runAttack (ms) | hand-written loop (ms) | ratio |')
-console.log('|---|---|---|---|')
-for (const r of rows) console.log(`| ${r.attack} | ${r.dslMs.toFixed(1)} (${r.dslIqr}) | ${r.handMs.toFixed(1)} (${r.handIqr}) | ${r.ratio.toFixed(2)} |`)
+const STEPS = [5, 20] as const
+const rows = []
+for (const s of subjects) {
+  for (const [label, kind, base] of [
+    ['Add-L∞', 'add', attacks.addLinf({ randomStart: false })],
+    ['Mult-L∞', 'mult', attacks.multLinf()],
+  ] as const) {
+    const at: Record<number, { dsl: number[]; bare: number[]; withPredictions: number[] }> = {}
+    for (const steps of STEPS) {
+      const attack = withSteps(steps)(base)
+      // interleaved, so that drift of the machine's speed hits all three alike
+      const dsl: number[] = []
+      const bare: number[] = []
+      const withPredictions: number[] = []
+      for (let round = 0; round < 3; round++) {
+        dsl.push(...(await time(variants.runAttack(s, attack))))
+        bare.push(...(await time(variants.bare(s, kind, steps))))
+        withPredictions.push(...(await time(variants.withPredictions(s, kind, steps))))
+      }
+      at[steps] = { dsl: dsl.sort((a, b) => a - b), bare: bare.sort((a, b) => a - b), withPredictions: withPredictions.sort((a, b) => a - b) }
+    }
+    const [lo, hi] = STEPS
+    const slope = (v: 'dsl' | 'bare') => (median(at[hi]![v]) - median(at[lo]![v])) / (hi - lo)
+    const perStep = { dsl: slope('dsl'), bare: slope('bare') }
+    rows.push({
+      model: s.name,
+      attack: label,
+      steps: STEPS.map((n) => ({
+        steps: n,
+        runAttackMs: median(at[n]!.dsl),
+        runAttackIqr: iqr(at[n]!.dsl),
+        bareMs: median(at[n]!.bare),
+        bareIqr: iqr(at[n]!.bare),
+        withPredictionsMs: median(at[n]!.withPredictions),
+        ratioBare: median(at[n]!.dsl) / median(at[n]!.bare),
+        ratioWithPredictions: median(at[n]!.dsl) / median(at[n]!.withPredictions),
+      })),
+      perStepMs: perStep,
+      perStepOverhead: perStep.dsl / perStep.bare - 1,
+      fixedMs: median(at[lo]!.dsl) - lo * perStep.dsl - (median(at[lo]!.bare) - lo * perStep.bare),
+    })
+  }
+}
+for (const s of subjects) s.x.dispose()
+mlp.dispose()
+net.dispose()
+
+const meta = { ...benchMeta(backend), reps: 3 * reps }
+console.log(`DSL overhead, backend ${backend}, ${3 * reps} timed runs per cell (median, interquartile range):`)
+console.log('| model | attack | steps | runAttack (ms) | hand loop (ms) | ratio | hand loop + predictions (ms) | ratio |')
+console.log('|---|---|---|---|---|---|---|---|')
+for (const r of rows)
+  for (const c of r.steps)
+    console.log(
+      `| ${r.model} | ${r.attack} | ${c.steps} | ${c.runAttackMs.toFixed(1)} (${c.runAttackIqr}) | ${c.bareMs.toFixed(1)} (${c.bareIqr}) | ${c.ratioBare.toFixed(3)} | ${c.withPredictionsMs.toFixed(1)} | ${c.ratioWithPredictions.toFixed(3)} |`,
+    )
+console.log('\n| model | attack | per step: runAttack (ms) | per step: hand loop (ms) | per-step overhead | fixed cost per run (ms) |')
+console.log('|---|---|---|---|---|---|')
+for (const r of rows)
+  console.log(`| ${r.model} | ${r.attack} | ${r.perStepMs.dsl.toFixed(2)} | ${r.perStepMs.bare.toFixed(2)} | ${(100 * r.perStepOverhead).toFixed(1)}% | ${r.fixedMs.toFixed(1)} |`)
 await mkdir('bench/results', { recursive: true })
 await writeFileAtomic('bench/results/overhead.json', JSON.stringify({ meta, rows }, null, 2) + '\n')

@@ -1,7 +1,10 @@
 /**
  * One attack step's model work — forward + input gradient of the cross-entropy — of 3D ResNet-18
- * (torchvision layout, 101 classes) at 1x16x112x112x3: multav on wasm (custom-gradient conv3d) vs
- * PyTorch CPU (Debian's python3-torch) with 1 and 2 threads, in the same run on the same machine.
+ * (torchvision layout) in multav on wasm (custom-gradient conv3d) and in PyTorch CPU (Debian's
+ * python3-torch), each with 1 and 2 threads, in the same run on the same machine, for two models:
+ * the full network (widths 64-128-256-512, 101 classes) on one 16x112x112 clip, and the shipped
+ * default model's architecture (widths 8-16-32-64, 6 classes) on a batch of 8 benchmark-sized
+ * 8x32x32 clips (what `multav eval` runs). Each multav thread count runs in its own process.
  * Writes bench/results/r3d-vs-pytorch.json.
  *
  * Run: node --import tsx bench/r3d-vs-pytorch.ts [--frames 16] [--size 112] [--reps 3]
@@ -10,30 +13,64 @@ import * as tf from '@tensorflow/tfjs-core'
 import writeFileAtomic from 'write-file-atomic'
 import { execFileSync } from 'node:child_process'
 import { mkdir } from 'node:fs/promises'
-import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { initBackend } from '../src/interpreters/backend.js'
 import { r3d18 } from '../src/models/r3d.js'
+import { benchMeta } from './meta.js'
 
-const { values } = parseArgs({ options: { frames: { type: 'string', default: '16' }, size: { type: 'string', default: '112' }, reps: { type: 'string', default: '3' } } })
-const [T, S, reps] = [Number(values.frames), Number(values.size), Number(values.reps)]
+const { values } = parseArgs({
+  options: {
+    frames: { type: 'string', default: '16' },
+    size: { type: 'string', default: '112' },
+    reps: { type: 'string', default: '3' },
+    // internal: time one case in this process and print JSON
+    probe: { type: 'string' },
+  },
+})
+const reps = Number(values.reps)
 
-const backend = await initBackend('wasm')
-const model = r3d18({ layout: 'torchvision', classes: 101 })
-const oneHot = tf.oneHot(tf.tensor1d([0], 'int32'), 101)
-const times: number[] = []
-for (let r = 0; r <= reps; r++) {
-  const x = tf.randomUniform([1, T, S, S, 3], 0, 1, 'float32', r + 1) as tf.Tensor5D
-  const t0 = performance.now()
-  const g = tf.grad((v: tf.Tensor) => tf.losses.softmaxCrossEntropy(oneHot, model.model(v as tf.Tensor5D)))(x)
-  await g.data()
-  if (r > 0) times.push((performance.now() - t0) / 1000)
-  tf.dispose([x, g])
+interface Case {
+  readonly name: string
+  readonly batch: number
+  readonly T: number
+  readonly S: number
+  readonly widths: readonly [number, number, number, number]
+  readonly classes: number
 }
-model.dispose()
-oneHot.dispose()
-times.sort((a, b) => a - b)
-const multav = { median: times[Math.floor(times.length / 2)]!, min: times[0]!, max: times.at(-1)! }
+const CASES: ReadonlyArray<Case> = [
+  { name: 'full', batch: 1, T: Number(values.frames), S: Number(values.size), widths: [64, 128, 256, 512], classes: 101 },
+  { name: 'default', batch: 8, T: 8, S: 32, widths: [8, 16, 32, 64], classes: 6 },
+]
+interface Times {
+  median: number
+  min: number
+  max: number
+}
+
+/** Seconds per step of multav in this process: `reps` timed runs after a warm-up. */
+const timeMultav = async (c: Case): Promise<Times> => {
+  await initBackend('wasm')
+  const net = r3d18({ layout: 'torchvision', classes: c.classes, widths: [...c.widths], seed: 0 })
+  const oneHot = tf.oneHot(tf.zeros([c.batch], 'int32') as tf.Tensor1D, c.classes)
+  const times: number[] = []
+  for (let r = 0; r <= reps; r++) {
+    const x = tf.randomUniform([c.batch, c.T, c.S, c.S, 3], 0, 1, 'float32', r + 1) as tf.Tensor5D
+    const t0 = performance.now()
+    const g = tf.grad((v: tf.Tensor) => tf.losses.softmaxCrossEntropy(oneHot, net.model(v as tf.Tensor5D)))(x)
+    await g.data()
+    if (r > 0) times.push((performance.now() - t0) / 1000)
+    tf.dispose([x, g])
+  }
+  net.dispose()
+  oneHot.dispose()
+  times.sort((a, b) => a - b)
+  return { median: times[Math.floor(times.length / 2)]!, min: times[0]!, max: times.at(-1)! }
+}
+
+if (values.probe !== undefined) {
+  process.stdout.write(JSON.stringify(await timeMultav(CASES.find((c) => c.name === values.probe)!)))
+  process.exit(0)
+}
 
 const python = ['/usr/bin/python3', 'python3'].find((p) => {
   try {
@@ -43,17 +80,36 @@ const python = ['/usr/bin/python3', 'python3'].find((p) => {
     return false
   }
 })
-const torch = python
-  ? (JSON.parse(execFileSync(python, ['bench/fixtures_r3d18_torch.py', String(T), String(S), String(reps)], { encoding: 'utf8' })) as Record<string, { median: number }>)
-  : undefined
+const rows = []
+for (const c of CASES) {
+  const multav: Record<string, Times> = {}
+  for (const threads of [1, 2]) {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/r3d-vs-pytorch.ts', '--probe', c.name, '--frames', values.frames!, '--size', values.size!, '--reps', String(reps)], {
+      encoding: 'utf8',
+      env: { ...process.env, MULTAV_THREADS: String(threads) },
+    })
+    multav[`threads${threads}`] = JSON.parse(out) as Times
+  }
+  const torch = python
+    ? (JSON.parse(
+        execFileSync(python, ['bench/fixtures_r3d18_torch.py', String(c.T), String(c.S), String(reps), c.widths.join(','), String(c.classes), String(c.batch)], { encoding: 'utf8' }),
+      ) as Record<string, Times | string>)
+    : null
+  rows.push({ ...c, clip: [c.batch, c.T, c.S, c.S, 3], multav, torch })
+}
 
-const meta = { date: new Date().toISOString(), backend, node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, clip: [1, T, S, S, 3], reps }
-console.log(`forward + input gradient, 3D ResNet-18 (torchvision layout) at 1x${T}x${S}x${S}x3, median of ${reps} after a warm-up:`)
-console.log(`  multav, wasm (1 thread):  ${multav.median.toFixed(2)} s (${multav.min.toFixed(2)}–${multav.max.toFixed(2)})`)
-if (torch) {
-  console.log(`  PyTorch ${torch['torch']}, 1 thread:  ${torch['threads1']!.median.toFixed(2)} s`)
-  console.log(`  PyTorch ${torch['torch']}, 2 threads: ${torch['threads2']!.median.toFixed(2)} s`)
-  console.log(`  ratio PyTorch(2 threads) / multav: ${(torch['threads2']!.median / multav.median).toFixed(2)}`)
-} else console.log('  PyTorch not found (install Debian python3-torch python3-torchvision)')
+const meta = { ...benchMeta('wasm', 2), reps }
+const s = (t: Times | undefined) => (t ? `${t.median.toFixed(3)} (${t.min.toFixed(3)}–${t.max.toFixed(3)})` : 'n/a')
+console.log(`forward + input gradient of 3D ResNet-18 (torchvision layout), seconds per step, median of ${reps} after a warm-up (min–max):`)
+console.log('| model | clip | multav wasm, 1 thread | multav wasm, 2 threads | PyTorch CPU, 1 thread | PyTorch CPU, 2 threads | PyTorch 2 threads / multav 2 threads |')
+console.log('|---|---|---|---|---|---|---|')
+for (const r of rows) {
+  const t1 = r.torch?.['threads1'] as Times | undefined
+  const t2 = r.torch?.['threads2'] as Times | undefined
+  const ratio = t2 ? (t2.median / r.multav['threads2']!.median).toFixed(2) : 'n/a'
+  console.log(`| ${r.widths.join('-')} | ${r.clip.join('x')} | ${s(r.multav['threads1'])} | ${s(r.multav['threads2'])} | ${s(t1)} | ${s(t2)} | ${ratio} |`)
+}
+if (!python) console.log('PyTorch not found (install Debian python3-torch python3-torchvision)')
+else console.log(`PyTorch ${String(rows[0]!.torch?.['torch'])}`)
 await mkdir('bench/results', { recursive: true })
-await writeFileAtomic('bench/results/r3d-vs-pytorch.json', JSON.stringify({ meta, multav, torch: torch ?? null }, null, 2) + '\n')
+await writeFileAtomic('bench/results/r3d-vs-pytorch.json', JSON.stringify({ meta, rows }, null, 2) + '\n')

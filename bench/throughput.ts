@@ -1,53 +1,47 @@
 /**
- * Throughput of the robustness evaluation: clips per minute of `runEval` on the shipped default model
- * and the benchmark's test split with 1 and 2 worker threads (same plan, same run), and how the time
- * of one attack grows with the clip (T·H·W) and with the steps. Prints tables and writes
- * bench/results/throughput.json.
+ * Throughput of the robustness evaluation: clips per minute of the `multav eval` command itself (a
+ * fresh process per configuration, startup included) on the shipped default model and the
+ * benchmark's first --clips test clips under Add-L∞ and Mult-L∞, with 1 worker on 1 and on 2 wasm
+ * threads, and 2 workers of 1 thread each; then how the time of one attack grows with the clip
+ * (T·H·W) and with the steps. Prints tables and writes bench/results/throughput.json.
  *
  * Run: node --import tsx bench/throughput.ts [--clips 48] [--reps 3]
  */
 import * as tf from '@tensorflow/tfjs-core'
 import writeFileAtomic from 'write-file-atomic'
+import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { availableParallelism, cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
-import { addLinf, multLinf } from '../src/dsl/attacks.js'
-import { encodeAttack } from '../src/dsl/codec.js'
-import { BENCHMARK_CLASSES } from '../src/data/benchmark.js'
-import { runEval } from '../src/eval/run.js'
+import { parseArgs, promisify } from 'node:util'
+import { multLinf } from '../src/dsl/attacks.js'
 import { initBackend } from '../src/interpreters/backend.js'
 import { runAttack } from '../src/interpreters/tensor.js'
 import { r3d18 } from '../src/models/r3d.js'
+import { benchMeta, median } from './meta.js'
 
+const run = promisify(execFile)
 const { values } = parseArgs({ options: { clips: { type: 'string', default: '48' }, reps: { type: 'string', default: '3' } } })
 const clips = Number(values.clips)
 const reps = Number(values.reps)
-const backend = await initBackend('wasm')
-const attacks = [addLinf(), multLinf()]
 
-// --- 1 vs 2 workers on the same plan -------------------------------------------------------------
-const workers: { workers: number; seconds: number; clipsPerMinute: number }[] = []
-for (const n of [1, 2]) {
+// --- multav eval: workers x threads ----------------------------------------------------------------
+const evalRuns: { workers: number; threads: number; seconds: number; clipsPerMinute: number }[] = []
+for (const [workers, threads] of [[1, 1], [1, 2], [2, 1]] as const) {
   const out = await mkdtemp(join(tmpdir(), 'multav-bench-'))
-  const plan = {
-    model: 'default',
-    classes: BENCHMARK_CLASSES,
-    data: { kind: 'benchmark' as const, split: 'test' as const, clip: { T: 8, H: 32, W: 32 } },
-    clips,
-    attacks: attacks.map(encodeAttack),
-    attackNames: attacks.map((a) => a.name),
-    batch: 8,
-    shard: { index: 0, count: 1 },
-  }
-  const r = await runEval({ plan, backend: 'wasm', out, resume: false, workers: n, pictureClips: 0 })
+  const args = ['--import', 'tsx', 'src/cli/bin.ts', 'eval', '--model', 'default', '--data', 'benchmark', '--limit', String(clips),
+    '--attacks', 'add-linf,mult-linf', '--workers', String(workers), '--threads', String(threads), '--pictures', '0', '--out', out, '--backend', 'wasm']
+  const t0 = performance.now()
+  await run(process.execPath, args, { maxBuffer: 16 << 20 })
+  const seconds = (performance.now() - t0) / 1000
   await rm(out, { recursive: true, force: true })
-  workers.push({ workers: n, seconds: r.seconds, clipsPerMinute: (60 * clips) / r.seconds })
+  evalRuns.push({ workers, threads, seconds, clipsPerMinute: (60 * clips) / seconds })
+  console.error(`eval, ${workers} worker(s) x ${threads} thread(s): ${seconds.toFixed(1)} s`)
 }
 
+const backend = await initBackend('wasm')
 // --- time of one attack against T·H·W and steps (random default-architecture model) ----------------
 const net = r3d18({ layout: 'torchvision', classes: 6, widths: [8, 16, 32, 64], seed: 0 })
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!
 const timeAttack = async (T: number, S: number, steps: number): Promise<number> => {
   const x = tf.tidy(() => tf.randomUniform([1, T, S, S, 3], 0.05, 1, 'float32', 7)) as tf.Tensor5D
   const times: number[] = []
@@ -58,24 +52,25 @@ const timeAttack = async (T: number, S: number, steps: number): Promise<number> 
     if (r > 0) times.push((performance.now() - t0) / 1000) // the first run warms up
   }
   x.dispose()
-  return median(times)
+  return median(times.sort((a, b) => a - b))
 }
 const scaling: { T: number; H: number; W: number; steps: number; seconds: number; perValueStep: number }[] = []
-for (const [T, S, steps] of [[8, 32, 5], [16, 32, 5], [8, 64, 5], [16, 64, 5], [8, 32, 10], [8, 32, 20]] as const) {
+for (const [T, S, steps] of [[8, 32, 5], [16, 32, 5], [8, 64, 5], [16, 64, 5], [16, 112, 5], [8, 64, 10], [8, 64, 20]] as const) {
   const seconds = await timeAttack(T, S, steps)
-  // each run costs `steps` gradients + 2 forward passes ≈ (steps + 2/3) gradients
-  scaling.push({ T, H: S, W: S, steps, seconds, perValueStep: seconds / (T * S * S * (steps + 2 / 3)) })
+  // a run costs `steps` gradients + 1 forward pass (the clean pass comes from the first step) ≈ (steps + 1/3) gradients
+  scaling.push({ T, H: S, W: S, steps, seconds, perValueStep: seconds / (T * S * S * (steps + 1 / 3)) })
 }
 net.dispose()
 
-const meta = { date: new Date().toISOString(), node: process.version, backend, cpus: cpus().length, cores: availableParallelism(), cpu: cpus()[0]?.model, clips, reps }
-console.log(`multav eval throughput, default model, ${clips} test clips x [add-linf, mult-linf] (5 steps), batch 8, ${backend}:`)
-console.log('| workers | seconds | clips / minute | speed-up |')
+const meta = { ...benchMeta(backend), clips, reps }
+const base = evalRuns[0]!
+console.log(`multav eval, default model, ${clips} test clips x [add-linf, mult-linf] (5 steps), batch 8, wasm, process start included:`)
+console.log('| workers x wasm threads | seconds | clips / minute | speed-up |')
 console.log('|---|---|---|---|')
-for (const w of workers) console.log(`| ${w.workers} | ${w.seconds.toFixed(1)} | ${w.clipsPerMinute.toFixed(1)} | ${(w.clipsPerMinute / workers[0]!.clipsPerMinute).toFixed(2)} |`)
-console.log(`\nmult-linf on one clip, random default-architecture model, median of ${reps} after a warm-up:`)
+for (const w of evalRuns) console.log(`| ${w.workers} x ${w.threads} | ${w.seconds.toFixed(1)} | ${w.clipsPerMinute.toFixed(1)} | ${(w.clipsPerMinute / base.clipsPerMinute).toFixed(2)} |`)
+console.log(`\nmult-linf on one clip, random default-architecture model, ${meta.wasmThreads} wasm threads, median of ${reps} after a warm-up:`)
 console.log('| T x H x W | steps | seconds | µs per value per gradient |')
 console.log('|---|---|---|---|')
 for (const s of scaling) console.log(`| ${s.T}x${s.H}x${s.W} | ${s.steps} | ${s.seconds.toFixed(3)} | ${(1e6 * s.perValueStep).toFixed(3)} |`)
 await mkdir('bench/results', { recursive: true })
-await writeFileAtomic('bench/results/throughput.json', JSON.stringify({ meta, workers, scaling }, null, 2) + '\n')
+await writeFileAtomic('bench/results/throughput.json', JSON.stringify({ meta, eval: evalRuns, scaling }, null, 2) + '\n')

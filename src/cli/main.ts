@@ -197,7 +197,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   eval: {
     usage: `multav eval [--model default|DIR] [--data benchmark|DIR] [--split test|train] [--limit N]
             [--attacks all|all-scaled|name[:key=value…],spec.json,…] [--sweep key=v1,v2,…]
-            [--batch 8] [--workers N] [--shard i/n] [--pictures 1] [--out DIR] [--resume] [--backend …]
+            [--batch 8] [--workers N] [--shard i/n] [--pictures 1] [--out DIR] [--resume] [--backend …] [--threads N]
     clean accuracy and accuracy under each attack: a table (terminal and results.md), results.json
     with one row per clip and attack, and pictures (clean | adversarial | difference x15).
     DIR data: a UCF-101 root (with ucfTrainTestlist/) or <class>/<video file | frame folder>.

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { availableParallelism } from 'node:os'
 import { isMainThread } from 'node:worker_threads'
+import { guardWasmHeap } from './wasm-heap.js'
 import { registerThreadedWasm, WASM_PRIORITY, type BackendFactory } from './wasm-threads.js'
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
@@ -78,9 +79,13 @@ export const initBackend = async (choice?: BackendChoice, options: BackendOption
   for (const name of order) {
     try {
       await loaders[name]()
-      if (name === 'wasm' && threads > 1 && !tf.findBackend('wasm') && (await selectThreadedWasm(threads))) return name
+      if (name === 'wasm' && threads > 1 && !tf.findBackend('wasm') && (await selectThreadedWasm(threads))) {
+        guardWasmHeap()
+        return name
+      }
       if (await tf.setBackend(name)) {
         await tf.ready()
+        if (name === 'wasm') guardWasmHeap() // a full heap throws a WasmHeapError, not a crash
         return name
       }
       failures.push(`${name}: failed to initialise`)

@@ -88,25 +88,50 @@ export const runAttack = async (
   const labels = Array.isArray(y) ? [...(y as ReadonlyArray<number>)] : Array.from(await (y as tf.Tensor1D).data())
   await checkInputs(attack, x, labels)
   const seed = options.seed ?? attack.seed
-  // One forward pass on the clean clips: checks the model's output against the labels (outside any
-  // gradient scope) and records what the model said before the attack.
-  const { classes, cleanPredictions } = await cleanPass(model, x, labels)
-  const goal = goalOf(attack.loss, labels, classes)
+  const goal = goalOf(attack.loss, labels)
+  const rects = searchedRects(attack)
+  // What the model says on the clean clips (and the check of its output against the labels) comes
+  // from the first step's forward pass when the attack starts at the clean clip; otherwise from one
+  // forward pass before the attack (outside any gradient scope).
+  const fromFirstStep = attack.init._tag === 'Clean' && attack.steps > 0 && rects.length === 0
+  const clean = fromFirstStep ? undefined : await cleanPass(model, x, labels, attack.loss)
   // Searched rectangles are placed once, before the attack, on the clean clips.
-  const searched = await searchRegions(searchedRects(attack), { model, x, loss: lossPerClip(attack.loss, goal, classes) })
-  const run = prepare(attack, model, x, goal, classes, seed, searched)
+  const searched = await searchRegions(rects, { model, x, loss: lossPerClip(attack.loss, goal) })
+  const run = prepare(attack, model, x, goal, seed, searched)
   let xAdv: tf.Tensor5D | undefined
+  let firstPredictions: tf.Tensor | undefined
   try {
     xAdv = initialise(attack.init, x, seed, run)
     for (let i = 0; i < attack.steps; i++) {
       const step = attack.body[i % attack.body.length] as Step
       const current: tf.Tensor5D = xAdv
+      // tfjs leaks tensors when an error is thrown inside tf.valueAndGrad: the first step's checks
+      // (and a model that throws) stash their error, return a zero objective, and throw below.
+      let failure: unknown
+      const objective =
+        i === 0 && fromFirstStep
+          ? (v: tf.Tensor5D): tf.Scalar => {
+              try {
+                const logits = model(v)
+                checkLogits(logits, labels, attack.loss)
+                firstPredictions = tf.keep(tf.argMax(logits, 1))
+                return run.objectiveOf(logits)
+              } catch (e) {
+                failure = e
+                return tf.sum(tf.mul(v, 0))
+              }
+            }
+          : run.objective
       const [next, loss] = tf.tidy(() => {
-        const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => run.objective(v as tf.Tensor5D))(current)
+        const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => objective(v as tf.Tensor5D))(current)
         return [applyStep(step, current, grad as tf.Tensor5D, run), value]
       }) as [tf.Tensor5D, tf.Scalar]
       xAdv.dispose()
       xAdv = next
+      if (failure !== undefined) {
+        loss.dispose()
+        throw failure
+      }
       try {
         if (options.onStep) await options.onStep({ step: i + 1, steps: attack.steps, loss: (await loss.data())[0]! })
       } finally {
@@ -120,11 +145,13 @@ export const runAttack = async (
     xAdv = projected
     const certificate = certify({ ...attack, seed })
     const backend = tf.getBackend()
+    const cleanPredictions = clean ?? Array.from(await firstPredictions!.data())
     return { ...(await evaluate(projected, x, labels, run)), cleanPredictions, adversarial: projected, certificate, searched, seed, backend }
   } catch (error) {
     xAdv?.dispose()
     throw error
   } finally {
+    firstPredictions?.dispose()
     run.dispose()
   }
 }
@@ -175,35 +202,35 @@ interface Run {
   readonly dispose: () => void
 }
 
-/** The model on the clean clips: its number of classes K (checked against the labels) and its classes. */
-const cleanPass = async (
-  model: Model,
-  x: tf.Tensor5D,
-  labels: ReadonlyArray<number>,
-): Promise<{ readonly classes: number; readonly cleanPredictions: ReadonlyArray<number> }> => {
-  const logits = tf.tidy(() => model(x))
+/** Checks `[N, K]` logits against the labels and the attack's target class. */
+const checkLogits = (logits: tf.Tensor, labels: ReadonlyArray<number>, loss: Loss): void => {
+  if (logits.rank !== 2 || logits.shape[0] !== labels.length)
+    throw new Error(`runAttack: the model must return [${labels.length}, K] logits, got shape [${logits.shape.join(', ')}]`)
+  const K = logits.shape[1]!
+  const bad = labels.findIndex((l) => l >= K)
+  if (bad >= 0) throw new Error(`runAttack: label ${labels[bad]} (sample ${bad}) is not below the model's ${K} classes`)
+  if (loss.target._tag === 'Targeted' && loss.target.label >= K)
+    throw new Error(`runAttack: the target class ${loss.target.label} is not below the model's ${K} classes`)
+}
+
+/** The model's classes on the clean clips (one forward pass), its output checked first. */
+const cleanPass = async (model: Model, x: tf.Tensor5D, labels: ReadonlyArray<number>, loss: Loss): Promise<ReadonlyArray<number>> => {
+  const predictions = tf.tidy(() => {
+    const logits = model(x)
+    checkLogits(logits, labels, loss)
+    return tf.argMax(logits, 1)
+  })
   try {
-    if (logits.rank !== 2 || logits.shape[0] !== labels.length)
-      throw new Error(`runAttack: the model must return [${labels.length}, K] logits, got shape [${logits.shape.join(', ')}]`)
-    const K = logits.shape[1]
-    const bad = labels.findIndex((l) => l >= K)
-    if (bad >= 0) throw new Error(`runAttack: label ${labels[bad]} (sample ${bad}) is not below the model's ${K} classes`)
-    const predictions = tf.argMax(logits, 1)
-    const cleanPredictions = Array.from(await predictions.data())
-    predictions.dispose()
-    return { classes: K, cleanPredictions }
+    return Array.from(await predictions.data())
   } finally {
-    logits.dispose()
+    predictions.dispose()
   }
 }
 
 /** Per sample, the class the attack pushes towards (targeted) or away from (untargeted). */
-const goalOf = (loss: Loss, labels: ReadonlyArray<number>, classes: number): ReadonlyArray<number> => {
+const goalOf = (loss: Loss, labels: ReadonlyArray<number>): ReadonlyArray<number> => {
   const target = loss.target
-  if (target._tag === 'Untargeted') return labels
-  if (target.label >= classes)
-    throw new Error(`runAttack: the target class ${target.label} is not below the model's ${classes} classes`)
-  return labels.map(() => target.label)
+  return target._tag === 'Untargeted' ? labels : labels.map(() => target.label)
 }
 
 /**
@@ -211,9 +238,9 @@ const goalOf = (loss: Loss, labels: ReadonlyArray<number>, classes: number): Rea
  * CE(goal), negated when targeted. Call inside a tidy.
  */
 const lossPerClip =
-  (loss: Loss, goal: ReadonlyArray<number>, classes: number) =>
+  (loss: Loss, goal: ReadonlyArray<number>) =>
   (logits: tf.Tensor2D, reps: number): tf.Tensor1D =>
-    attackerLoss(loss, logits, oneHotOf(Array.from({ length: reps }, () => goal).flat(), classes))
+    attackerLoss(loss, logits, oneHotOf(Array.from({ length: reps }, () => goal).flat(), logits.shape[1]))
 
 /** Float one-hot rows for class indices. */
 const oneHotOf = (classes: ReadonlyArray<number>, K: number): tf.Tensor2D =>
@@ -241,7 +268,6 @@ const prepare = (
   model: Model,
   x: tf.Tensor5D,
   goal: ReadonlyArray<number>,
-  classes: number,
   seed: number,
   searched: Searched,
 ): Run => {
@@ -256,8 +282,10 @@ const prepare = (
     return m
   }
   const targeted = attack.loss.target._tag === 'Targeted'
-  const oneHot = tf.tidy(() => oneHotOf(goal, classes))
-  const objectiveOf = (logits: tf.Tensor2D): tf.Scalar => tf.mean(attackerLoss(attack.loss, logits, oneHot))
+  // the goal's one-hot rows, made at the first use (when the number of classes K is known) and kept
+  let oneHot: tf.Tensor2D | undefined
+  const oneHotFor = (K: number): tf.Tensor2D => (oneHot ??= tf.keep(oneHotOf(goal, K)))
+  const objectiveOf = (logits: tf.Tensor2D): tf.Scalar => tf.mean(attackerLoss(attack.loss, logits, oneHotFor(logits.shape[1])))
   const objective = (xAdv: tf.Tensor5D): tf.Scalar => objectiveOf(model(xAdv))
   return {
     clean: x,
@@ -270,7 +298,7 @@ const prepare = (
     targeted,
     dispose: () => {
       masks.forEach((m) => m.dispose())
-      oneHot.dispose()
+      oneHot?.dispose()
     },
   }
 }
@@ -427,44 +455,48 @@ const evaluate = async (
   labels: ReadonlyArray<number>,
   run: Run,
 ): Promise<Omit<AttackResult, 'adversarial' | 'certificate' | 'seed' | 'cleanPredictions' | 'searched' | 'backend'>> => {
+  const N = x.shape[0]
+  // every figure in one float32 vector, read back in one transfer:
+  // [predictions (N), loss, linf (N), l2 (N), ratioLinf (N), logRatioL2 (N), nanCount, min, max]
   const stats = tf.tidy(() => {
     const delta = tf.sub(xAdv, x)
     const positive = tf.greater(x, 0)
     const ratio = ratioOf(x, xAdv, positive)
     const finite = tf.isFinite(xAdv)
     const logits = run.model(xAdv)
-    return {
-      predictions: tf.argMax(logits, 1),
-      loss: run.objectiveOf(logits),
-      linf: tf.max(tf.abs(delta), SAMPLE_AXES),
-      l2: tf.sqrt(tf.sum(tf.square(delta), SAMPLE_AXES)),
-      ratioLinf: tf.max(tf.maximum(ratio, tf.reciprocal(ratio)), SAMPLE_AXES),
-      logRatioL2: tf.sqrt(tf.sum(tf.square(tf.log(ratio)), SAMPLE_AXES)),
-      nanCount: tf.sum(tf.cast(tf.logicalNot(finite), 'int32')),
-      min: tf.min(tf.where(finite, xAdv, tf.fill(xAdv.shape, Infinity))),
-      max: tf.max(tf.where(finite, xAdv, tf.fill(xAdv.shape, -Infinity))),
-    }
+    return tf.concat([
+      tf.cast(tf.argMax(logits, 1), 'float32'),
+      tf.reshape(run.objectiveOf(logits), [1]),
+      tf.max(tf.abs(delta), SAMPLE_AXES),
+      tf.sqrt(tf.sum(tf.square(delta), SAMPLE_AXES)),
+      tf.max(tf.maximum(ratio, tf.reciprocal(ratio)), SAMPLE_AXES),
+      tf.sqrt(tf.sum(tf.square(tf.log(ratio)), SAMPLE_AXES)),
+      tf.reshape(tf.cast(tf.sum(tf.cast(tf.logicalNot(finite), 'int32')), 'float32'), [1]),
+      tf.reshape(tf.min(tf.where(finite, xAdv, tf.fill(xAdv.shape, Infinity))), [1]),
+      tf.reshape(tf.max(tf.where(finite, xAdv, tf.fill(xAdv.shape, -Infinity))), [1]),
+    ])
   })
-  const read = async (t: tf.Tensor) => Array.from(await t.data())
+  let v: Float32Array
   try {
-    const predictions = await read(stats.predictions)
-    const success = predictions.map((p, i) => (run.targeted ? p === run.goal[i] : p !== labels[i]))
-    return {
-      predictions,
-      success,
-      loss: (await read(stats.loss))[0]!,
-      sanity: {
-        linf: await read(stats.linf),
-        l2: await read(stats.l2),
-        ratioLinf: await read(stats.ratioLinf),
-        logRatioL2: await read(stats.logRatioL2),
-        nanCount: (await read(stats.nanCount))[0]!,
-        min: (await read(stats.min))[0]!,
-        max: (await read(stats.max))[0]!,
-      },
-    }
+    v = (await stats.data()) as Float32Array
   } finally {
-    tf.dispose(Object.values(stats))
+    stats.dispose()
+  }
+  const part = (offset: number, length: number) => Array.from(v.subarray(offset, offset + length))
+  const predictions = part(0, N)
+  return {
+    predictions,
+    success: predictions.map((p, i) => (run.targeted ? p === run.goal[i] : p !== labels[i])),
+    loss: v[N]!,
+    sanity: {
+      linf: part(N + 1, N),
+      l2: part(2 * N + 1, N),
+      ratioLinf: part(3 * N + 1, N),
+      logRatioL2: part(4 * N + 1, N),
+      nanCount: v[5 * N + 1]!,
+      min: v[5 * N + 2]!,
+      max: v[5 * N + 3]!,
+    },
   }
 }
 

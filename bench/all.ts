@@ -1,0 +1,38 @@
+/**
+ * `npm run bench`: every benchmark, each in its own process, then one machine-readable file with all
+ * their results: bench/results/latest.json (each benchmark also keeps its own file beside it).
+ *
+ * Run: npm run bench [-- --quick]   (--quick: fewer repetitions and sizes, a smoke run of minutes)
+ */
+import writeFileAtomic from 'write-file-atomic'
+import { spawnSync } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
+const quick = values.quick
+const BENCHES: ReadonlyArray<{ name: string; file: string; args: string[] }> = [
+  { name: 'overhead', file: 'bench/overhead.ts', args: quick ? ['--reps', '2'] : [] },
+  { name: 'conv3d', file: 'bench/conv3d.ts', args: quick ? ['--reps', '2'] : [] },
+  { name: 'r3d-vs-pytorch', file: 'bench/r3d-vs-pytorch.ts', args: quick ? ['--frames', '4', '--size', '56', '--reps', '1'] : [] },
+  { name: 'throughput', file: 'bench/throughput.ts', args: quick ? ['--clips', '16', '--reps', '1'] : [] },
+  { name: 'memory', file: 'bench/memory.ts', args: quick ? ['--quick'] : [] },
+]
+
+const results: Record<string, unknown> = {}
+const failed: string[] = []
+for (const b of BENCHES) {
+  console.log(`\n== ${b.name} (${b.file} ${b.args.join(' ')})`)
+  const t0 = performance.now()
+  const r = spawnSync(process.execPath, ['--import', 'tsx', b.file, ...b.args], { stdio: 'inherit' })
+  const seconds = (performance.now() - t0) / 1000
+  if (r.status !== 0) {
+    failed.push(b.name)
+    results[b.name] = { failed: true, status: r.status, signal: r.signal, seconds }
+    continue
+  }
+  results[b.name] = { seconds, ...(JSON.parse(await readFile(`bench/results/${b.name}.json`, 'utf8')) as object) }
+}
+await writeFileAtomic('bench/results/latest.json', JSON.stringify({ date: new Date().toISOString(), quick, results }, null, 2) + '\n')
+console.log(`\nwrote bench/results/latest.json${failed.length ? `; failed: ${failed.join(', ')}` : ''}`)
+process.exitCode = failed.length ? 1 : 0
