@@ -1,10 +1,10 @@
-"""Times one attack step's model work (forward + input gradient of the cross-entropy) of a 3D ResNet-18
-in PyTorch on CPU, for bench/r3d-vs-pytorch.ts. Widths 64,128,256,512 is torchvision's r3d_18 itself;
+"""Times one Mult-L∞ attack step (forward, input gradient of the cross-entropy, x' = clip(x' · 1.01^sign(g),
+x/1.04, 1.04·x) clipped to [0, 1]) of a 3D ResNet-18 in PyTorch on CPU, for bench/r3d-vs-pytorch.ts. Widths 64,128,256,512 is torchvision's r3d_18 itself;
 other widths build the same architecture (torchvision layout) at those widths, as multav's r3d18 does.
 Prints JSON: median seconds per thread count.
 
 Run: python3 bench/fixtures_r3d18_torch.py FRAMES SIZE REPS [WIDTHS CLASSES BATCH]"""
-import json, statistics, sys, time
+import json, math, statistics, sys, time
 import torch, torchvision
 from torch import nn
 
@@ -44,11 +44,18 @@ out = {"torch": torch.__version__, "widths": widths, "batch": batch}
 for threads in (1, 2):
     torch.set_num_threads(threads)
     times = []
+    clean = torch.rand(batch, 3, frames, size, size) * 0.95 + 0.05
+    labels = torch.zeros(batch, dtype=torch.long)
+    adv = clean.clone()
     for r in range(reps + 1):
-        x = torch.rand(batch, 3, frames, size, size, requires_grad=True)
         t0 = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(model(x), torch.zeros(batch, dtype=torch.long))
-        loss.backward()
+        adv.requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(model(adv), labels)
+        (g,) = torch.autograd.grad(loss, adv)
+        with torch.no_grad():
+            stepped = adv * torch.exp(torch.sign(g) * math.log(1.01))
+            adv = torch.minimum(torch.maximum(stepped, clean / 1.04), clean * 1.04).clamp(0, 1)
+        loss.item()
         if r > 0:
             times.append(time.perf_counter() - t0)
     out[f"threads{threads}"] = {"median": statistics.median(times), "min": min(times), "max": max(times)}

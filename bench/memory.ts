@@ -29,6 +29,9 @@ const configs = values.quick
       { ...FULL, clip: '1,32,112' },
       { ...FULL, clip: '3,16,112' },
       { ...FULL, clip: '1,48,112' },
+      { ...FULL, clip: '4,16,112' },
+      { ...FULL, clip: '1,64,112' },
+      { ...FULL, clip: '6,16,112' },
     ]
 
 interface Probe {

@@ -1,7 +1,7 @@
 /**
- * One attack step's model work — forward + input gradient of the cross-entropy — of 3D ResNet-18
- * (torchvision layout) in multav on wasm (custom-gradient conv3d) and in PyTorch CPU (Debian's
- * python3-torch), each with 1 and 2 threads, in the same run on the same machine, for two models:
+ * One attack step — forward, input gradient of the cross-entropy, the Mult-L∞ update and projection —
+ * of 3D ResNet-18 (torchvision layout) in multav on wasm (custom-gradient conv3d) and in PyTorch CPU
+ * (Debian's python3-torch, the same step written by hand), each with 1 and 2 threads, in the same run on the same machine, for two models:
  * the full network (widths 64-128-256-512, 101 classes) on one 16x112x112 clip, and the shipped
  * default model's architecture (widths 8-16-32-64, 6 classes) on a batch of 8 benchmark-sized
  * 8x32x32 clips (what `multav eval` runs). Each multav thread count runs in its own process.
@@ -14,7 +14,9 @@ import writeFileAtomic from 'write-file-atomic'
 import { execFileSync } from 'node:child_process'
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import { multLinf } from '../src/dsl/attacks.js'
 import { initBackend } from '../src/interpreters/backend.js'
+import { runAttack } from '../src/interpreters/tensor.js'
 import { r3d18 } from '../src/models/r3d.js'
 import { benchMeta } from './meta.js'
 
@@ -47,23 +49,25 @@ interface Times {
   max: number
 }
 
-/** Seconds per step of multav in this process: `reps` timed runs after a warm-up. */
+/**
+ * Seconds per attack step of multav in this process: the steps of one runAttack (Mult-L∞: forward,
+ * input gradient, update and projection), timed between its onStep callbacks (each reads the loss
+ * back, a device sync). The first step is the warm-up (it also fills conv3d's sub-filter cache).
+ */
 const timeMultav = async (c: Case): Promise<Times> => {
   await initBackend('wasm')
   const net = r3d18({ layout: 'torchvision', classes: c.classes, widths: [...c.widths], seed: 0 })
-  const oneHot = tf.oneHot(tf.zeros([c.batch], 'int32') as tf.Tensor1D, c.classes)
-  const times: number[] = []
-  for (let r = 0; r <= reps; r++) {
-    const x = tf.randomUniform([c.batch, c.T, c.S, c.S, 3], 0, 1, 'float32', r + 1) as tf.Tensor5D
-    const t0 = performance.now()
-    const g = tf.grad((v: tf.Tensor) => tf.losses.softmaxCrossEntropy(oneHot, net.model(v as tf.Tensor5D)))(x)
-    await g.data()
-    if (r > 0) times.push((performance.now() - t0) / 1000)
-    tf.dispose([x, g])
-  }
+  const x = tf.randomUniform([c.batch, c.T, c.S, c.S, 3], 0.05, 1, 'float32', 1) as tf.Tensor5D
+  const stamps: number[] = [performance.now()]
+  const r = await runAttack(multLinf({ steps: reps + 1 }), net.model, x, Array.from({ length: c.batch }, () => 0), {
+    onStep: () => void stamps.push(performance.now()),
+  })
+  tf.dispose([x, r.adversarial])
   net.dispose()
-  oneHot.dispose()
-  times.sort((a, b) => a - b)
+  const times = stamps
+    .slice(2)
+    .map((t, i) => (t - stamps[i + 1]!) / 1000)
+    .sort((a, b) => a - b)
   return { median: times[Math.floor(times.length / 2)]!, min: times[0]!, max: times.at(-1)! }
 }
 
@@ -100,7 +104,7 @@ for (const c of CASES) {
 
 const meta = { ...benchMeta('wasm', 2), reps }
 const s = (t: Times | undefined) => (t ? `${t.median.toFixed(3)} (${t.min.toFixed(3)}–${t.max.toFixed(3)})` : 'n/a')
-console.log(`forward + input gradient of 3D ResNet-18 (torchvision layout), seconds per step, median of ${reps} after a warm-up (min–max):`)
+console.log(`one Mult-L∞ attack step of 3D ResNet-18 (torchvision layout), seconds per step, median of ${reps} after a warm-up (min–max):`)
 console.log('| model | clip | multav wasm, 1 thread | multav wasm, 2 threads | PyTorch CPU, 1 thread | PyTorch CPU, 2 threads | PyTorch 2 threads / multav 2 threads |')
 console.log('|---|---|---|---|---|---|---|')
 for (const r of rows) {

@@ -5,7 +5,7 @@
  * threads, and 2 workers of 1 thread each; then how the time of one attack grows with the clip
  * (T·H·W) and with the steps. Prints tables and writes bench/results/throughput.json.
  *
- * Run: node --import tsx bench/throughput.ts [--clips 48] [--reps 3]
+ * Run: node --import tsx bench/throughput.ts [--clips 240] [--reps 3]
  */
 import * as tf from '@tensorflow/tfjs-core'
 import writeFileAtomic from 'write-file-atomic'
@@ -21,7 +21,7 @@ import { r3d18 } from '../src/models/r3d.js'
 import { benchMeta, median } from './meta.js'
 
 const run = promisify(execFile)
-const { values } = parseArgs({ options: { clips: { type: 'string', default: '48' }, reps: { type: 'string', default: '3' } } })
+const { values } = parseArgs({ options: { clips: { type: 'string', default: '240' }, reps: { type: 'string', default: '3' } } })
 const clips = Number(values.clips)
 const reps = Number(values.reps)
 

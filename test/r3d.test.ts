@@ -5,6 +5,7 @@ import * as attacks from '../src/dsl/attacks.js'
 import { initBackend } from '../src/interpreters/backend.js'
 import { runAttack } from '../src/interpreters/tensor.js'
 import { r3d18 } from '../src/models/r3d.js'
+import { filterCacheSize, withFilterCache } from '../src/ops/conv3d.js'
 
 const small = { classes: 5, widths: [8, 8, 16, 16] } as const
 const clip = () => tf.tensor5d(Float32Array.from({ length: 2 * 8 * 32 * 32 * 3 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2), [2, 8, 32, 32, 3])
@@ -80,6 +81,36 @@ test.serial('runAttack works on the model directly (wasm) and raises its loss', 
   t.true(r.loss > losses[0]!, `loss ${losses[0]} → ${r.loss}`)
   t.true(Math.max(...r.sanity.ratioLinf) <= 1.04 * (1 + 1e-6))
   tf.dispose([x, r.adversarial])
+  m.dispose()
+  t.is(tf.memory().numTensors, before)
+})
+
+test.serial("an attack's steps keep a constant tensor count; conv3d's cached sub-filters change no gradient and are released", async (t) => {
+  await initBackend('wasm')
+  const before = tf.memory().numTensors
+  const m = r3d18({ layout: 'torchvision', ...small })
+  const x = clip()
+  const counts: number[] = []
+  const cached: number[] = []
+  const r = await runAttack(attacks.multLinf({ steps: 4 }), m.model, x, [0, 1], {
+    onStep: () => {
+      counts.push(tf.memory().numTensors)
+      cached.push(filterCacheSize())
+    },
+  })
+  t.is(counts.length, 4)
+  t.true(counts.every((c) => c === counts[0]), `tensors alive at each step: ${counts.join(', ')}`)
+  t.true(cached[0]! > 0 && cached.every((c) => c === cached[0]), `cached sub-filters: ${cached.join(', ')}`)
+  t.is(filterCacheSize(), 0)
+  r.adversarial.dispose()
+
+  const oneHot = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1], 'int32'), small.classes))
+  const gradient = () => tf.grad((v: tf.Tensor) => tf.losses.softmaxCrossEntropy(oneHot, m.model(v as tf.Tensor5D)))(x)
+  const plain = gradient()
+  const [first, again] = await withFilterCache(async () => [gradient(), gradient()])
+  t.deepEqual(Array.from(await first!.data()), Array.from(await plain.data()))
+  t.deepEqual(Array.from(await again!.data()), Array.from(await plain.data()))
+  tf.dispose([plain, first!, again!, oneHot, x])
   m.dispose()
   t.is(tf.memory().numTensors, before)
 })

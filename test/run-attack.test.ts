@@ -39,6 +39,12 @@ test.serial('bad input is rejected with a specific message', async (t) => {
     "runAttack: the target class 7 is not below the model's 3 classes")
   await rejects(t, () => runAttack(attacks.multLinf(), () => tf.zeros([1, 3]) as tf.Tensor2D, x, [0, 1]),
     'runAttack: the model must return [2, K] logits, got shape [1, 3]')
+  // the same checks on the path with a forward pass before the attack (a random start) …
+  await rejects(t, () => runAttack(attacks.addLinf(), model, x, [0, 3]), 'runAttack: label 3 (sample 1) is not below the model\'s 3 classes')
+  await rejects(t, () => runAttack(attacks.addLinf(), () => tf.zeros([1, 3]) as tf.Tensor2D, x, [0, 1]),
+    'runAttack: the model must return [2, K] logits, got shape [1, 3]')
+  // … and a model that throws during the first step's forward pass
+  await rejects(t, () => runAttack(attacks.multLinf(), () => { throw new Error('model exploded') }, x, [0, 1]), 'model exploded')
   const wide = clip((i) => i / 10)
   await rejects(t, () => runAttack(attacks.multLinf(), model, wide, [0, 1]), 'runAttack: x must lie in [0, 1], got values in [0, 4.699999809265137]')
   const nan = clip((i) => (i === 5 ? Number.NaN : 0.5))

@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers'
 import { validateAttack } from '../dsl/codec.js'
 import type { Attack, Constraint, Direction, Init, Loss, RatioReading, Region, Step, Units } from '../dsl/types.js'
+import { withFilterCache } from '../ops/conv3d.js'
 import { certify, type Certificate } from './certify.js'
 import { gaussianNoise, uniformNoise } from './noise.js'
 import { batchMask, regionKey, searchedIn, type Searched } from './regions.js'
@@ -76,13 +77,23 @@ export interface AttackResult {
 /**
  * Runs `attack` against `model` on clips `x` with true labels `y`.
  * Rejects with a specific message on an invalid attack, shape, range, or label.
+ * The model's weights are constants for the run: conv3d's gradient sub-filters are made once
+ * (`withFilterCache`) and released when it ends.
  */
-export const runAttack = async (
+export const runAttack = (
   attack: Attack,
   model: Model,
   x: tf.Tensor5D,
   y: tf.Tensor1D | ReadonlyArray<number>,
   options: RunOptions = {},
+): Promise<AttackResult> => withFilterCache(() => attackOnce(attack, model, x, y, options))
+
+const attackOnce = async (
+  attack: Attack,
+  model: Model,
+  x: tf.Tensor5D,
+  y: tf.Tensor1D | ReadonlyArray<number>,
+  options: RunOptions,
 ): Promise<AttackResult> => {
   assertBackend()
   const labels = Array.isArray(y) ? [...(y as ReadonlyArray<number>)] : Array.from(await (y as tf.Tensor1D).data())
@@ -215,15 +226,17 @@ const checkLogits = (logits: tf.Tensor, labels: ReadonlyArray<number>, loss: Los
 
 /** The model's classes on the clean clips (one forward pass), its output checked first. */
 const cleanPass = async (model: Model, x: tf.Tensor5D, labels: ReadonlyArray<number>, loss: Loss): Promise<ReadonlyArray<number>> => {
-  const predictions = tf.tidy(() => {
-    const logits = model(x)
-    checkLogits(logits, labels, loss)
-    return tf.argMax(logits, 1)
-  })
+  const logits = tf.tidy(() => model(x))
   try {
-    return Array.from(await predictions.data())
+    checkLogits(logits, labels, loss)
+    const predictions = tf.argMax(logits, 1)
+    try {
+      return Array.from(await predictions.data())
+    } finally {
+      predictions.dispose()
+    }
   } finally {
-    predictions.dispose()
+    logits.dispose()
   }
 }
 

@@ -177,7 +177,8 @@ const tapConv3d = (x: tf.Tensor5D, filter: tf.Tensor5D, g: Conv3dGeometry): tf.T
       save([filter])
       return {
         value: forward(xIn, filter, g),
-        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => tf.tidy(() => inputGradient(dy, saved[0] as tf.Tensor5D, x.shape, g)),
+        // the saved copy is a new tensor per call; the caller's filter identifies the weights
+        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => tf.tidy(() => inputGradient(dy, saved[0] as tf.Tensor5D, x.shape, g, filter.dataId)),
       }
     })
     const filterPath = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -324,7 +325,60 @@ const subFilter = (w: tf.Tensor5D, at: ReadonlyArray<number>, bt: ReadonlyArray<
   return swap(tf.reshape(picked, [at.length, bt.length, ct.length, ci, co]) as tf.Tensor5D)
 }
 
-const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<number>, g: Conv3dGeometry): tf.Tensor5D => {
+// -------------------------------------------------------------------------------------------------
+// sub-filters kept across the steps of an attack
+// -------------------------------------------------------------------------------------------------
+
+/** More distinct filters than a 3D ResNet-18 with denoising blocks has (~30). */
+const MAX_CACHED_FILTERS = 256
+
+/** Open `withFilterCache` scope: sub-filters by filter (its dataId, which changes when it is assigned) and phase. */
+let filterCache: Map<object, Map<string, tf.Tensor5D>> | undefined
+
+/**
+ * Runs `f` with the input gradient's flipped sub-filters computed once per filter and kept until `f`
+ * settles (then disposed), instead of once per gradient: an attack takes many input gradients
+ * through the same, constant weights. Nested scopes share the outermost one's cache. Inside the
+ * scope a filter must not be changed in place except by assignment (tf.Variable.assign gives it a
+ * new dataId, so it is not mistaken for the old one).
+ */
+export const withFilterCache = async <A>(f: () => Promise<A>): Promise<A> => {
+  if (filterCache) return f()
+  const cache = new Map<object, Map<string, tf.Tensor5D>>()
+  filterCache = cache
+  try {
+    return await f()
+  } finally {
+    if (filterCache === cache) filterCache = undefined
+    for (const byPhase of cache.values()) for (const t of byPhase.values()) t.dispose()
+  }
+}
+
+/** Tensors the open filter cache holds (0 outside a scope). */
+export const filterCacheSize = (): number => [...(filterCache?.values() ?? [])].reduce((n, m) => n + m.size, 0)
+
+/** subFilter of the filter whose dataId is `filterId` (`w` holds its values), from the open cache if any. */
+const cachedSubFilter = (
+  filterId: object,
+  w: tf.Tensor5D,
+  at: ReadonlyArray<number>,
+  bt: ReadonlyArray<number>,
+  ct: ReadonlyArray<number>,
+): tf.Tensor5D => {
+  // a filter computed anew at every call (a new dataId each time) would fill the cache step after
+  // step: past MAX_CACHED_FILTERS distinct filters, new ones are not cached
+  if (!filterCache || (!filterCache.has(filterId) && filterCache.size >= MAX_CACHED_FILTERS)) return subFilter(w, at, bt, ct)
+  const byPhase = filterCache.get(filterId) ?? new Map<string, tf.Tensor5D>()
+  filterCache.set(filterId, byPhase)
+  const key = `${at.join(',')}|${bt.join(',')}|${ct.join(',')}`
+  const hit = byPhase.get(key)
+  if (hit && !hit.isDisposed) return hit
+  const made = tf.keep(tf.tidy(() => subFilter(w, at, bt, ct)))
+  byPhase.set(key, made)
+  return made
+}
+
+const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<number>, g: Conv3dGeometry, filterId: object): tf.Tensor5D => {
   const [N, T, H, W, Ci] = xShape as [number, number, number, number, number]
   const [kd, kh, kw] = w.shape
   const [, To, Ho, Wo] = dy.shape
@@ -335,7 +389,7 @@ const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<nu
   const phase = (a: Phase, b: Phase, c: Phase): tf.Tensor5D => {
     if (a.taps.length === 0 || b.taps.length === 0 || c.taps.length === 0) return tf.zeros([N, pt.m, ph.m, pw.m, Ci])
     return tf.tidy(() => {
-      const sub = subFilter(w, a.taps, b.taps, c.taps)
+      const sub = cachedSubFilter(filterId, w, a.taps, b.taps, c.taps)
       const win = window3(dy, [a.start, b.start, c.start], [a.length, b.length, c.length])
       return sumOfTaps(win, sub, [1, 1, 1], pt.m)
     })

@@ -3,5 +3,5 @@
  *
  * @since 0.1.0
  */
-export { conv3d, conv3dGeometry } from './conv3d.js'
+export { conv3d, conv3dGeometry, withFilterCache, filterCacheSize } from './conv3d.js'
 export type { Conv3dGeometry, Conv3dOptions, Conv3dPadding, Pads3, Triple } from './conv3d.js'
