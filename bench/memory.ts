@@ -67,7 +67,8 @@ console.log('| model | clip N×T×H×W×C | fits | tensors alive at each step | 
 console.log('|---|---|---|---|---|---|---|')
 for (const r of rows)
   console.log(
-    `| ${r.model} | ${r.clip.join('×')} | ${r.ok ? 'yes' : `no: ${r.error}`} | ${r.tensorsPerStep.join(', ') || '–'} | ${r.wasmHeapMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | ${r.seconds.toFixed(1)} |`,
+    `| ${r.model} | ${r.clip.join('×')} | ${r.ok ? 'yes' : `no: ${r.error?.split(':')[0]}`} | ${r.tensorsPerStep.join(', ') || '–'} | ${r.wasmHeapMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | ${r.seconds.toFixed(1)} |`,
   )
+for (const r of rows.filter((r) => !r.ok)) console.log(`\n${r.clip.join('×')}: ${r.error}`)
 await mkdir('bench/results', { recursive: true })
 await writeFileAtomic('bench/results/memory.json', JSON.stringify({ meta, rows }, null, 2) + '\n')

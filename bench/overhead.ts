@@ -6,10 +6,11 @@
  *
  * Two baselines: the bare loop, and the loop followed by what a caller needs to know whether it
  * worked (one forward pass on the result and its predictions read back) — runAttack returns that.
+ * Both run inside conv3d's `withFilterCache`, as runAttack does, so that only the interpreter differs.
  * From the two step counts: the per-step overhead (slope) and the fixed per-run cost (intercept).
  * Prints tables and writes bench/results/overhead.json.
  *
- * Run: node --import tsx bench/overhead.ts [--backend wasm|cpu] [--reps 5]
+ * Run: node --import tsx bench/overhead.ts [--backend wasm|cpu] [--reps 15]
  */
 import * as tf from '@tensorflow/tfjs-core'
 import writeFileAtomic from 'write-file-atomic'
@@ -24,9 +25,10 @@ import { initBackend, type BackendChoice } from '../src/interpreters/backend.js'
 import { runAttack, type Model } from '../src/interpreters/tensor.js'
 import { pretrained } from '../src/models/pretrained.js'
 import { trainTinyMlp } from '../src/models/tiny.js'
+import { withFilterCache } from '../src/ops/conv3d.js'
 import { benchMeta, iqr, median } from './meta.js'
 
-const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, reps: { type: 'string', default: '5' } } })
+const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, reps: { type: 'string', default: '15' } } })
 const backend = await initBackend(values.backend as BackendChoice)
 const reps = Number(values.reps)
 
@@ -73,15 +75,11 @@ const handLoop = (s: Subject, kind: 'add' | 'mult', steps: number): tf.Tensor5D 
   return adv
 }
 
-/** Milliseconds of `f` (device sync included), sorted, after two warm-up runs. */
-const time = async (f: () => Promise<void>): Promise<number[]> => {
-  const out: number[] = []
-  for (let r = 0; r < reps + 2; r++) {
-    const t0 = performance.now()
-    await f()
-    if (r >= 2) out.push(performance.now() - t0)
-  }
-  return out.sort((a, b) => a - b)
+/** Milliseconds of one call of `f`, device sync included. */
+const once = async (f: () => Promise<void>): Promise<number> => {
+  const t0 = performance.now()
+  await f()
+  return performance.now() - t0
 }
 
 const variants = {
@@ -89,59 +87,71 @@ const variants = {
     const r = await runAttack(attack, s.model, s.x, s.labels)
     r.adversarial.dispose()
   },
-  bare: (s: Subject, kind: 'add' | 'mult', steps: number) => async () => {
-    const adv = handLoop(s, kind, steps)
-    await adv.data()
-    adv.dispose()
-  },
-  withPredictions: (s: Subject, kind: 'add' | 'mult', steps: number) => async () => {
-    const adv = handLoop(s, kind, steps)
-    const p = tf.tidy(() => tf.argMax(s.model(adv), 1))
-    await p.data()
-    tf.dispose([adv, p])
-  },
+  // the hand loops get conv3d's sub-filter cache too, as runAttack does: only the DSL differs
+  bare: (s: Subject, kind: 'add' | 'mult', steps: number) => () =>
+    withFilterCache(async () => {
+      const adv = handLoop(s, kind, steps)
+      await adv.data()
+      adv.dispose()
+    }),
+  withPredictions: (s: Subject, kind: 'add' | 'mult', steps: number) => () =>
+    withFilterCache(async () => {
+      const adv = handLoop(s, kind, steps)
+      const p = tf.tidy(() => tf.argMax(s.model(adv), 1))
+      await p.data()
+      tf.dispose([adv, p])
+    }),
 }
 
 const STEPS = [5, 20] as const
+const sorted = (v: number[]) => [...v].sort((a, b) => a - b)
 const rows = []
 for (const s of subjects) {
   for (const [label, kind, base] of [
     ['Add-L∞', 'add', attacks.addLinf({ randomStart: false })],
     ['Mult-L∞', 'mult', attacks.multLinf()],
   ] as const) {
-    const at: Record<number, { dsl: number[]; bare: number[]; withPredictions: number[] }> = {}
+    const cells = []
+    const medians: Record<number, { dsl: number; bare: number }> = {}
     for (const steps of STEPS) {
       const attack = withSteps(steps)(base)
-      // interleaved, so that drift of the machine's speed hits all three alike
+      const run = { dsl: variants.runAttack(s, attack), bare: variants.bare(s, kind, steps), pred: variants.withPredictions(s, kind, steps) }
+      for (let w = 0; w < 2; w++) for (const f of Object.values(run)) await once(f) // warm-up
+      // paired: the three run back to back in every round, so that drift of the machine's speed
+      // hits a pair alike; the ratio is the median of the per-round ratios
       const dsl: number[] = []
       const bare: number[] = []
-      const withPredictions: number[] = []
-      for (let round = 0; round < 3; round++) {
-        dsl.push(...(await time(variants.runAttack(s, attack))))
-        bare.push(...(await time(variants.bare(s, kind, steps))))
-        withPredictions.push(...(await time(variants.withPredictions(s, kind, steps))))
+      const pred: number[] = []
+      for (let r = 0; r < reps; r++) {
+        dsl.push(await once(run.dsl))
+        bare.push(await once(run.bare))
+        pred.push(await once(run.pred))
       }
-      at[steps] = { dsl: dsl.sort((a, b) => a - b), bare: bare.sort((a, b) => a - b), withPredictions: withPredictions.sort((a, b) => a - b) }
+      const ratioBare = sorted(dsl.map((d, i) => d / bare[i]!))
+      const ratioPred = sorted(dsl.map((d, i) => d / pred[i]!))
+      medians[steps] = { dsl: median(sorted(dsl)), bare: median(sorted(bare)) }
+      cells.push({
+        steps,
+        runAttackMs: median(sorted(dsl)),
+        runAttackIqr: iqr(sorted(dsl)),
+        bareMs: median(sorted(bare)),
+        bareIqr: iqr(sorted(bare)),
+        withPredictionsMs: median(sorted(pred)),
+        ratioBare: median(ratioBare),
+        ratioBareIqr: `${ratioBare[Math.floor(reps / 4)]!.toFixed(3)}–${ratioBare[Math.floor((3 * reps) / 4)]!.toFixed(3)}`,
+        ratioWithPredictions: median(ratioPred),
+      })
     }
     const [lo, hi] = STEPS
-    const slope = (v: 'dsl' | 'bare') => (median(at[hi]![v]) - median(at[lo]![v])) / (hi - lo)
+    const slope = (v: 'dsl' | 'bare') => (medians[hi]![v] - medians[lo]![v]) / (hi - lo)
     const perStep = { dsl: slope('dsl'), bare: slope('bare') }
     rows.push({
       model: s.name,
       attack: label,
-      steps: STEPS.map((n) => ({
-        steps: n,
-        runAttackMs: median(at[n]!.dsl),
-        runAttackIqr: iqr(at[n]!.dsl),
-        bareMs: median(at[n]!.bare),
-        bareIqr: iqr(at[n]!.bare),
-        withPredictionsMs: median(at[n]!.withPredictions),
-        ratioBare: median(at[n]!.dsl) / median(at[n]!.bare),
-        ratioWithPredictions: median(at[n]!.dsl) / median(at[n]!.withPredictions),
-      })),
+      steps: cells,
       perStepMs: perStep,
       perStepOverhead: perStep.dsl / perStep.bare - 1,
-      fixedMs: median(at[lo]!.dsl) - lo * perStep.dsl - (median(at[lo]!.bare) - lo * perStep.bare),
+      fixedMs: medians[lo]!.dsl - lo * perStep.dsl - (medians[lo]!.bare - lo * perStep.bare),
     })
   }
 }
@@ -149,14 +159,14 @@ for (const s of subjects) s.x.dispose()
 mlp.dispose()
 net.dispose()
 
-const meta = { ...benchMeta(backend), reps: 3 * reps }
-console.log(`DSL overhead, backend ${backend}, ${3 * reps} timed runs per cell (median, interquartile range):`)
-console.log('| model | attack | steps | runAttack (ms) | hand loop (ms) | ratio | hand loop + predictions (ms) | ratio |')
+const meta = { ...benchMeta(backend), reps }
+console.log(`DSL overhead, backend ${backend}, ${reps} paired rounds per cell after 2 warm-ups (median, interquartile range):`)
+console.log('| model | attack | steps | runAttack (ms) | hand loop (ms) | ratio (paired) | hand loop + predictions (ms) | ratio (paired) |')
 console.log('|---|---|---|---|---|---|---|---|')
 for (const r of rows)
   for (const c of r.steps)
     console.log(
-      `| ${r.model} | ${r.attack} | ${c.steps} | ${c.runAttackMs.toFixed(1)} (${c.runAttackIqr}) | ${c.bareMs.toFixed(1)} (${c.bareIqr}) | ${c.ratioBare.toFixed(3)} | ${c.withPredictionsMs.toFixed(1)} | ${c.ratioWithPredictions.toFixed(3)} |`,
+      `| ${r.model} | ${r.attack} | ${c.steps} | ${c.runAttackMs.toFixed(1)} (${c.runAttackIqr}) | ${c.bareMs.toFixed(1)} (${c.bareIqr}) | ${c.ratioBare.toFixed(3)} (${c.ratioBareIqr}) | ${c.withPredictionsMs.toFixed(1)} | ${c.ratioWithPredictions.toFixed(3)} |`,
     )
 console.log('\n| model | attack | per step: runAttack (ms) | per step: hand loop (ms) | per-step overhead | fixed cost per run (ms) |')
 console.log('|---|---|---|---|---|---|')

@@ -27,14 +27,14 @@ export class WasmHeapError extends Error {
     super(
       `wasm heap exhausted: could not allocate ${gib(requestedBytes)} for a tensor; the heap is ${gib(heapBytes)} ` +
         `of at most ${gib(WASM_HEAP_MAX_BYTES)} (${gib(WASM_HEAP_RESERVE_BYTES)} kept for kernels) and live tensors hold ${gib(tensorBytes)}. ` +
-        'Use a smaller batch or clip (a 3D ResNet-18 gradient at 1x16x112x112x3 needs about 2.5 GB), ' +
+        'Use a smaller batch or clip (an attack on a 3D ResNet-18 takes about 1.5 GiB at 1x16x112x112x3 and 3.3 GiB at 3x16x112x112x3), ' +
         'fewer wasm threads, or the tensorflow backend (@tensorflow/tfjs-node-gpu).',
     )
     this.name = 'WasmHeapError'
   }
 }
 
-const gib = (bytes: number): string => `${(bytes / GiB).toFixed(2)} GiB`
+const gib = (bytes: number): string => (bytes < GiB / 4 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / GiB).toFixed(2)} GiB`)
 
 interface WasmModule {
   _malloc: (bytes: number) => number
