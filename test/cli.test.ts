@@ -27,10 +27,10 @@ test('an unknown command or option exits 2 and says which', async (t) => {
   t.is(none.code, 2)
   const threads = failure(await t.throwsAsync(multav(['check', 'mult-linf', '--runs', '1', '--threads', '0'])))
   t.is(threads.code, 2)
-  t.regex(threads.stderr, /--threads must be a whole number from 1 to 64, got "0"/)
+  t.regex(threads.stderr, /--threads must be a whole number from 1 to 8, got "0"/)
   const env = failure(await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'check', 'mult-linf', '--runs', '1'], { env: { ...process.env, MULTAV_THREADS: 'lots' } })))
   t.is(env.code, 2)
-  t.regex(env.stderr, /MULTAV_THREADS must be a whole number from 1 to 64, got "lots"/)
+  t.regex(env.stderr, /MULTAV_THREADS must be a whole number from 1 to 8, got "lots"/)
 })
 
 test('multav check: a built-in passes (exit 0); bad input exits 2', async (t) => {

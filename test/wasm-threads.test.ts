@@ -12,10 +12,10 @@ test('resolveThreads: the option, then MULTAV_THREADS, then the default; bad val
   const byDefault = resolveThreads(undefined, undefined)
   t.true(byDefault >= 1 && byDefault <= 4)
   t.is(resolveThreads(undefined, ''), byDefault)
-  t.throws(() => resolveThreads(0), { message: 'threads must be a whole number from 1 to 64, got 0' })
-  t.throws(() => resolveThreads(1.5), { message: 'threads must be a whole number from 1 to 64, got 1.5' })
-  t.throws(() => resolveThreads(undefined, 'many'), { message: 'MULTAV_THREADS must be a whole number from 1 to 64, got "many"' })
-  t.throws(() => resolveThreads(undefined, '65'), { message: 'MULTAV_THREADS must be a whole number from 1 to 64, got "65"' })
+  t.throws(() => resolveThreads(0), { message: 'threads must be a whole number from 1 to 8, got 0' })
+  t.throws(() => resolveThreads(1.5), { message: 'threads must be a whole number from 1 to 8, got 1.5' })
+  t.throws(() => resolveThreads(undefined, 'many'), { message: 'MULTAV_THREADS must be a whole number from 1 to 8, got "many"' })
+  t.throws(() => resolveThreads(undefined, '9'), { message: 'MULTAV_THREADS must be a whole number from 1 to 8, got "9"' })
 })
 
 const probe = async (threads: number) => {

@@ -36,7 +36,7 @@ const BACKEND_OPTION: Options = { backend: { type: 'string' }, threads: { type: 
 const backendOf = (values: Record<string, unknown>): BackendChoice => {
   const threads = values['threads'] as string | undefined
   if (threads !== undefined) {
-    if (!/^\d+$/.test(threads) || Number(threads) < 1 || Number(threads) > 64) throw new UsageError(`--threads must be a whole number from 1 to 64, got "${threads}"`)
+    if (!/^\d+$/.test(threads) || Number(threads) < 1 || Number(threads) > 8) throw new UsageError(`--threads must be a whole number from 1 to 8, got "${threads}"`)
     process.env['MULTAV_THREADS'] = threads
   }
   try {

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { availableParallelism } from 'node:os'
 import { isMainThread } from 'node:worker_threads'
 import { guardWasmHeap } from './wasm-heap.js'
-import { registerThreadedWasm, WASM_PRIORITY, type BackendFactory } from './wasm-threads.js'
+import { registerThreadedWasm, WASM_MAX_THREADS, WASM_PRIORITY, type BackendFactory } from './wasm-threads.js'
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
 export type BackendChoice = 'auto' | BackendName
@@ -47,13 +47,13 @@ const loaders: Record<BackendName, () => Promise<void>> = {
 }
 
 export interface BackendOptions {
-  /** wasm only: threads for XNNPACK kernels, 1–64 (default: see the module comment). */
+  /** wasm only: threads for XNNPACK kernels, 1–8 (default: see the module comment). */
   readonly threads?: number
 }
 
 /** The most threads the default picks: XNNPACK's gains flatten beyond a few for one clip. */
 const DEFAULT_MAX_THREADS = 4
-const MAX_THREADS = 64
+const MAX_THREADS = WASM_MAX_THREADS
 
 /** Threads for the wasm backend: the option, else MULTAV_THREADS, else the default for this thread. */
 export const resolveThreads = (threads?: number, env: string | undefined = process.env['MULTAV_THREADS']): number => {

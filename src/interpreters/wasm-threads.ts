@@ -3,8 +3,9 @@
  * pthreadpool) but never uses it in Node: its multithread flag is forced off there
  * (tensorflow/tfjs#3830), and its loader hands Emscripten `blob:` URLs, which Node's `Worker` refuses.
  * This registers the 'wasm' backend from that same build with file paths instead: the pthread worker's
- * source (shipped inside the package as a string) is written once to a file under the OS temp folder,
- * and the worker loads the module's script from the package itself.
+ * source (shipped inside the package as a string) is written to a private temporary folder (mode
+ * 0700, removed once the threads have started), and the worker loads the module's script from the
+ * package itself. The build starts 8 pthread workers, hence at most 8 threads.
  *
  * The C side sizes its thread pool as min(requested, logical cores / 2) (it assumes two hardware
  * threads per core), so on a 2-vCPU machine it would never use a second thread; while the module
@@ -13,12 +14,10 @@
  * Only XNNPACK kernels (conv2d, matMul, …) run on several threads; element-wise kernels stay on one.
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
-import writeFileAtomic from 'write-file-atomic'
 
 const WASM_PRIORITY = 2 // the stock registration's priority (above cpu, below tensorflow)
 /** What `tf.registerBackend` takes. */
@@ -50,15 +49,20 @@ const threadedBuild = () => {
   }
 }
 
-/** Writes the pthread worker's source to a content-addressed file (atomically; reused when present). */
-const workerFile = async (source: string): Promise<string> => {
+/** Threads the build can start without spawning workers mid-initialisation (its PTHREAD_POOL_SIZE). */
+export const WASM_MAX_THREADS = 8
+
+/**
+ * Writes the pthread worker's source into a fresh private folder; returns the file and a cleanup.
+ * (A fixed name under the shared temp folder could be planted by another user of the machine.)
+ */
+const workerFile = async (source: string): Promise<{ file: string; remove: () => Promise<void> }> => {
+  const dir = await mkdtemp(join(os.tmpdir(), 'multav-wasm-'))
+  const file = join(dir, 'pthread-worker.cjs')
   // the package escapes newlines the same way before making its Blob: the source holds "\n" escapes
   // inside string literals that must stay escapes in the file
-  const text = source.replace(/\n/g, '\\n')
-  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16)
-  const file = join(os.tmpdir(), `multav-tfjs-wasm-worker-${hash}.cjs`)
-  if (!existsSync(file)) await writeFileAtomic(file, text)
-  return file
+  await writeFile(file, source.replace(/\n/g, '\\n'), { mode: 0o600 })
+  return { file, remove: () => rm(dir, { recursive: true, force: true }) }
 }
 
 /** Runs `f` while `os.cpus()` reports at least `count` entries. */
@@ -81,18 +85,23 @@ const withLogicalCores = async <A>(count: number, f: () => Promise<A>): Promise<
  */
 export const registerThreadedWasm = async (threads: number): Promise<BackendFactory | undefined> => {
   const wasm = requireHere('@tensorflow/tfjs-backend-wasm') as WasmPackage
+  if (!Number.isInteger(threads) || threads < 2 || threads > WASM_MAX_THREADS)
+    throw new Error(`registerThreadedWasm: threads must be a whole number from 2 to ${WASM_MAX_THREADS}, got ${threads}`)
   const build = threadedBuild()
-  const worker = await workerFile(build.workerSource)
   const stock = tf.findBackendFactory('wasm') ?? undefined
   tf.removeBackend('wasm')
   tf.registerBackend(
     'wasm',
     () =>
       withLogicalCores(2 * threads, async () => {
-        const module = await build.factory({
-          locateFile: (file: string) => (file.endsWith('.worker.js') ? worker : file.endsWith('.wasm') ? build.binary : join(dirname(build.script), file)),
-          mainScriptUrlOrBlob: build.script,
-        })
+        const worker = await workerFile(build.workerSource)
+        // resolves once every pthread worker has loaded its script: the file can go afterwards
+        const module = await build
+          .factory({
+            locateFile: (file: string) => (file.endsWith('.worker.js') ? worker.file : file.endsWith('.wasm') ? build.binary : join(dirname(build.script), file)),
+            mainScriptUrlOrBlob: build.script,
+          })
+          .finally(worker.remove)
         // the bridge tfjs-backend-wasm's own init() installs (dist/backend_wasm.js)
         module.tfjs = {
           init: module.cwrap('init', null, []),
