@@ -15,7 +15,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { initBackend } from '../src/interpreters/backend.js'
-import { benchMeta } from './meta.js'
+import { benchMeta, median } from './meta.js'
 import { conv3d } from '../src/ops/conv3d.js'
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' } } })
@@ -31,11 +31,6 @@ const xData = uniform(xShape.reduce((a: number, b: number) => a * b, 1), 1)
 const wData = uniform(wShape.reduce((a: number, b: number) => a * b, 1), 2)
 
 type Conv = (x: tf.Tensor5D, w: tf.Tensor5D) => tf.Tensor5D
-
-const median = (v: ReadonlyArray<number>): number => {
-  const s = [...v].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]!
-}
 
 type Mode = 'forward' | 'dx' | 'dx+dw'
 

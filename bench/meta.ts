@@ -16,9 +16,16 @@ export const benchMeta = (backend: string, threads?: number) => ({
   memoryGiB: Math.round(totalmem() / 2 ** 30),
 })
 
-/** Median of values sorted ascending. */
-export const median = (sorted: ReadonlyArray<number>): number => sorted[Math.floor(sorted.length / 2)]!
+const ascending = (v: ReadonlyArray<number>): number[] => [...v].sort((a, b) => a - b)
 
-/** Interquartile range of values sorted ascending, as "a–b" (1 decimal). */
-export const iqr = (sorted: ReadonlyArray<number>): string =>
-  `${sorted[Math.floor(sorted.length / 4)]!.toFixed(1)}–${sorted[Math.floor((3 * sorted.length) / 4)]!.toFixed(1)}`
+/** Median (the upper one for an even count). */
+export const median = (v: ReadonlyArray<number>): number => ascending(v)[Math.floor(v.length / 2)]!
+
+/** Interquartile range as "a–b". */
+export const iqr = (v: ReadonlyArray<number>, digits = 1): string => {
+  const s = ascending(v)
+  return `${s[Math.floor(s.length / 4)]!.toFixed(digits)}–${s[Math.floor((3 * s.length) / 4)]!.toFixed(digits)}`
+}
+
+/** Median, min and max. */
+export const spread = (v: ReadonlyArray<number>): { median: number; min: number; max: number } => ({ median: median(v), min: Math.min(...v), max: Math.max(...v) })

@@ -104,7 +104,6 @@ const variants = {
 }
 
 const STEPS = [5, 20] as const
-const sorted = (v: number[]) => [...v].sort((a, b) => a - b)
 const rows = []
 for (const s of subjects) {
   for (const [label, kind, base] of [
@@ -127,18 +126,18 @@ for (const s of subjects) {
         bare.push(await once(run.bare))
         pred.push(await once(run.pred))
       }
-      const ratioBare = sorted(dsl.map((d, i) => d / bare[i]!))
-      const ratioPred = sorted(dsl.map((d, i) => d / pred[i]!))
-      medians[steps] = { dsl: median(sorted(dsl)), bare: median(sorted(bare)) }
+      const ratioBare = dsl.map((d, i) => d / bare[i]!)
+      const ratioPred = dsl.map((d, i) => d / pred[i]!)
+      medians[steps] = { dsl: median(dsl), bare: median(bare) }
       cells.push({
         steps,
-        runAttackMs: median(sorted(dsl)),
-        runAttackIqr: iqr(sorted(dsl)),
-        bareMs: median(sorted(bare)),
-        bareIqr: iqr(sorted(bare)),
-        withPredictionsMs: median(sorted(pred)),
+        runAttackMs: median(dsl),
+        runAttackIqr: iqr(dsl),
+        bareMs: median(bare),
+        bareIqr: iqr(bare),
+        withPredictionsMs: median(pred),
         ratioBare: median(ratioBare),
-        ratioBareIqr: `${ratioBare[Math.floor(reps / 4)]!.toFixed(3)}–${ratioBare[Math.floor((3 * reps) / 4)]!.toFixed(3)}`,
+        ratioBareIqr: iqr(ratioBare, 3),
         ratioWithPredictions: median(ratioPred),
       })
     }

@@ -18,7 +18,7 @@ import { multLinf } from '../src/dsl/attacks.js'
 import { initBackend } from '../src/interpreters/backend.js'
 import { runAttack } from '../src/interpreters/tensor.js'
 import { r3d18 } from '../src/models/r3d.js'
-import { benchMeta } from './meta.js'
+import { benchMeta, spread } from './meta.js'
 
 const { values } = parseArgs({
   options: {
@@ -64,11 +64,7 @@ const timeMultav = async (c: Case): Promise<Times> => {
   })
   tf.dispose([x, r.adversarial])
   net.dispose()
-  const times = stamps
-    .slice(2)
-    .map((t, i) => (t - stamps[i + 1]!) / 1000)
-    .sort((a, b) => a - b)
-  return { median: times[Math.floor(times.length / 2)]!, min: times[0]!, max: times.at(-1)! }
+  return spread(stamps.slice(2).map((t, i) => (t - stamps[i + 1]!) / 1000))
 }
 
 if (values.probe !== undefined) {

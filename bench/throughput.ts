@@ -57,7 +57,7 @@ const timeAttack = async (T: number, S: number, steps: number): Promise<number> 
     if (r > 0) times.push((performance.now() - t0) / 1000) // the first run warms up
   }
   x.dispose()
-  return median(times.sort((a, b) => a - b))
+  return median(times)
 }
 const scaling: { T: number; H: number; W: number; steps: number; seconds: number; perValueStep: number }[] = []
 for (const [T, S, steps] of [[8, 32, 5], [16, 32, 5], [8, 64, 5], [16, 64, 5], [16, 112, 5], [8, 64, 10], [8, 64, 20]] as const) {
