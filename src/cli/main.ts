@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
-import { BACKEND_CHOICES, initBackend, resolveThreads, type BackendChoice } from '../interpreters/backend.js'
+import { BACKEND_CHOICES, initBackend, parseThreads, resolveThreads, type BackendChoice } from '../interpreters/backend.js'
 import { certify, describeCertificate } from '../interpreters/certify.js'
 import { explain, explainLatex } from '../interpreters/pretty.js'
 import { CHECK_USAGE, runCheck } from './check.js'
@@ -35,11 +35,8 @@ const BACKEND_OPTION: Options = { backend: { type: 'string' }, threads: { type: 
  */
 const backendOf = (values: Record<string, unknown>): BackendChoice => {
   const threads = values['threads'] as string | undefined
-  if (threads !== undefined) {
-    if (!/^\d+$/.test(threads) || Number(threads) < 1 || Number(threads) > 8) throw new UsageError(`--threads must be a whole number from 1 to 8, got "${threads}"`)
-    process.env['MULTAV_THREADS'] = threads
-  }
   try {
+    if (threads !== undefined) process.env['MULTAV_THREADS'] = String(parseThreads(threads, '--threads'))
     resolveThreads() // a bad MULTAV_THREADS fails here, before any work
   } catch (e) {
     throw new UsageError((e as Error).message)

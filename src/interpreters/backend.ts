@@ -55,14 +55,21 @@ export interface BackendOptions {
 const DEFAULT_MAX_THREADS = 4
 const MAX_THREADS = WASM_MAX_THREADS
 
+/** A thread count written as text (an environment variable, a flag): 1–8; `source` names it in the error. */
+export const parseThreads = (text: string, source: string): number => {
+  const value = Number(text)
+  if (!/^\d+$/.test(text) || value < 1 || value > MAX_THREADS) throw new Error(`${source} must be a whole number from 1 to ${MAX_THREADS}, got "${text}"`)
+  return value
+}
+
 /** Threads for the wasm backend: the option, else MULTAV_THREADS, else the default for this thread. */
 export const resolveThreads = (threads?: number, env: string | undefined = process.env['MULTAV_THREADS']): number => {
-  const value = threads ?? (env === undefined || env === '' ? undefined : Number(env))
-  const where = threads !== undefined ? 'threads' : 'MULTAV_THREADS'
-  if (value === undefined) return isMainThread ? Math.min(availableParallelism(), DEFAULT_MAX_THREADS) : 1
-  if (!Number.isInteger(value) || value < 1 || value > MAX_THREADS)
-    throw new Error(`${where} must be a whole number from 1 to ${MAX_THREADS}, got ${threads ?? `"${env}"`}`)
-  return value
+  if (threads !== undefined) {
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) throw new Error(`threads must be a whole number from 1 to ${MAX_THREADS}, got ${threads}`)
+    return threads
+  }
+  if (env !== undefined && env !== '') return parseThreads(env, 'MULTAV_THREADS')
+  return isMainThread ? Math.min(availableParallelism(), DEFAULT_MAX_THREADS) : 1
 }
 
 /**

@@ -7,13 +7,15 @@
  * `tf.customGrad` (see tapConv3d) whose input and filter gradients are themselves built only from `tf.conv2d`,
  * reshapes, slices, pads, transposes and small matMuls — never a conv backprop kernel:
  *
- * - forward: for each temporal tap k, frames k, k+s_t, … of the padded input, time folded into the
- *   batch axis ([N·T', H, W, C]), one `tf.conv2d` with the filter slice w[k]; the taps are summed.
+ * - forward: for each temporal tap k, the input frames it meets (s_t·t + k − front for the output
+ *   frames t whose frame lies inside the clip: no padded copy), time folded into the batch axis
+ *   ([N·T', H, W, C]), one `tf.conv2d` with the filter slice w[k] and the spatial pads as its explicit
+ *   padding; the taps are summed (see sumOfTaps).
  * - input gradient: along each axis of stride s, input positions split into s residue classes
  *   ("phases"); phase r only meets the taps j ≡ r + pad (mod s), at consecutive offsets of dy. So each
  *   phase is a stride-1 correlation of dy (padded or cropped) with the flipped sub-filter, input and
  *   output channels swapped — the forward routine again — and the phases are interleaved with
- *   stack + reshape.
+ *   stack + reshape. The sub-filters are kept for the length of an attack (withFilterCache).
  * - filter gradient: for each temporal tap, a correlation of the selected input frames with dy,
  *   dilated by the spatial strides, with the batch and channel axes swapped (channels of x become the
  *   batch, (T', N) becomes the contracted channel axis).
@@ -395,7 +397,7 @@ const cachedSubFilter = (
   filterCache.set(filterId, byPhase)
   const key = `${at.join(',')}|${bt.join(',')}|${ct.join(',')}`
   const hit = byPhase.get(key)
-  if (hit && !hit.isDisposed) return hit
+  if (hit) return hit
   const made = tf.keep(tf.tidy(() => subFilter(w, at, bt, ct)))
   byPhase.set(key, made)
   return made
