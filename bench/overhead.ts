@@ -26,6 +26,7 @@ import { runAttack, type Model } from '../src/interpreters/tensor.js'
 import { pretrained } from '../src/models/pretrained.js'
 import { trainTinyMlp } from '../src/models/tiny.js'
 import { withFilterCache } from '../src/ops/conv3d.js'
+import { sign } from '../src/ops/sign.js'
 import { benchMeta, iqr, median } from './meta.js'
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, reps: { type: 'string', default: '15' } } })
@@ -61,11 +62,11 @@ const handLoop = (s: Subject, kind: 'add' | 'mult', steps: number): tf.Tensor5D 
       const g = tf.grad(loss)(adv)
       if (kind === 'add') {
         const [eps, alpha] = [4 / 255, 1 / 255]
-        const stepped = tf.add(adv, tf.mul(tf.sign(g), alpha))
+        const stepped = tf.add(adv, tf.mul(sign(g), alpha))
         return tf.clipByValue(tf.add(x, tf.clipByValue(tf.sub(stepped, x), -eps, eps)), 0, 1)
       }
       const [eps, alpha] = [1.04, 1.01]
-      const stepped = tf.mul(adv, tf.exp(tf.mul(tf.sign(g), Math.log(alpha))))
+      const stepped = tf.mul(adv, tf.exp(tf.mul(sign(g), Math.log(alpha))))
       return tf.clipByValue(tf.minimum(tf.maximum(stepped, tf.div(x, eps)), tf.mul(x, eps)), 0, 1)
     }) as tf.Tensor5D
     adv.dispose()

@@ -14,6 +14,7 @@ import '@tensorflow/tfjs-layers'
 import { validateAttack } from '../dsl/codec.js'
 import type { Attack, Constraint, Direction, Init, Loss, RatioReading, Region, Step, Units } from '../dsl/types.js'
 import { withFilterCache } from '../ops/conv3d.js'
+import { sign } from '../ops/sign.js'
 import { certify, type Certificate } from './certify.js'
 import { gaussianNoise, uniformNoise } from './noise.js'
 import { batchMask, regionKey, searchedIn, type Searched } from './regions.js'
@@ -379,7 +380,8 @@ const direction = (d: Direction, g: tf.Tensor5D, run: Run): tf.Tensor => {
     case 'Gradient':
       return g
     case 'Sign':
-      return tf.sign(direction(d.of, g, run))
+      // exactly ±1 for every non-zero value (tf.sign has a dead zone below 1.19e-7 on wasm)
+      return sign(direction(d.of, g, run))
     case 'Normalize': {
       const v = direction(d.of, g, run)
       return tf.div(v, safeNorm(v, d.scope === 'sample' ? SAMPLE_AXES : FRAME_AXES))

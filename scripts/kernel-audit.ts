@@ -1,0 +1,372 @@
+/**
+ * Kernel audit: every TensorFlow.js kernel the interpreters and models rely on, checked on each
+ * backend against a float64 reference in plain TypeScript, at the magnitudes real models produce:
+ * gradients from 1e-30 to 1e-6, float32 denormals, ±0, exact zeros, values at 1, ratios up to 1e30.
+ *
+ * A check passes when every output is within its tolerance of the reference (relative, with an
+ * absolute floor of a few denormal steps), and NaN/±Infinity/±0 where the reference has them
+ * (−0 and +0 count as equal). `multav` checks are multav's own routes around a deviating kernel.
+ *
+ * Run: node --import tsx scripts/kernel-audit.ts [--backends cpu,wasm] [--markdown]
+ * (npm run audit). test/kernel-audit.test.ts runs the same table and fails on a new deviation.
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import '@tensorflow/tfjs-layers'
+import { parseArgs } from 'node:util'
+import { pathToFileURL } from 'node:url'
+import { initBackend, type BackendName } from '../src/interpreters/backend.js'
+import { sign as exactSign } from '../src/ops/sign.js'
+import { conv3d } from '../src/ops/conv3d.js'
+
+// -------------------------------------------------------------------------------------------------
+// probe values
+// -------------------------------------------------------------------------------------------------
+
+const DENORMAL_MIN = 2 ** -149
+const NORMAL_MIN = 2 ** -126
+const EPS32 = 2 ** -23
+
+/** Magnitudes a gradient, a pixel or a ratio takes: denormals, tiny gradients, pixels, huge ratios. */
+const MAGNITUDES = [
+  DENORMAL_MIN, 1e-44, 1e-40, NORMAL_MIN, 1e-37, 1e-30, 1e-25, 1e-20, 1e-15, 1e-12, 1e-10, 1e-9, 1e-8,
+  5e-8, 1e-7, 1.1e-7, EPS32, 1.3e-7, 5e-7, 1e-6, 1e-5, 1e-3, 1 / 255, 0.04, 0.5, 1 - 2 ** -24, 1,
+  1 + EPS32, 1.04, 2, 255, 1e6, 1e15, 1e30, 3e38,
+]
+const SIGNED = Float32Array.from([0, -0, ...MAGNITUDES, ...MAGNITUDES.map((m) => -m)])
+const PIXELS = Float32Array.from([0, -0, DENORMAL_MIN, 1e-40, NORMAL_MIN, 1e-30, 1e-8, 1 / 255, 0.5, 1 - 2 ** -24, 1, 1 + EPS32, -DENORMAL_MIN, -1e-8])
+/** Exponents of α^d = exp(d·ln α): tiny d·ln α, the attack's ±ln 1.01, up to float32's overflow and underflow. */
+const EXPONENTS = Float32Array.from([0, -0, 1e-30, -1e-30, 1e-8, -1e-8, 1e-7, Math.log(1.01), -Math.log(1.01), Math.log(2), 1, -1, 69, -69, 87, -87, 88.7, -88.7, -100, -103, -104, 89, 1000, -1000])
+/** Ratios x'/x and pixels whose log the L2 ratio projection and the sanity record take. */
+const POSITIVE = Float32Array.from([0, DENORMAL_MIN, 1e-40, NORMAL_MIN, 1e-30, 1e-8, 1e-7, 0.5, 1 - 2 ** -24, 1, 1 + EPS32, 1.04, 2, 1e30, 3e38])
+
+// -------------------------------------------------------------------------------------------------
+// checks
+// -------------------------------------------------------------------------------------------------
+
+interface Check {
+  readonly name: string
+  /** What multav uses it for. */
+  readonly use: string
+  /** 'tfjs': the kernel itself; 'multav': multav's own route. */
+  readonly kind: 'tfjs' | 'multav'
+  /** The tensor result (run inside a tidy). */
+  readonly run: () => tf.Tensor
+  /** The float64 reference, same length as the result. */
+  readonly reference: () => ArrayLike<number>
+  /** Relative tolerance (absolute floor: 4 denormal steps, unless `absolute` is given). */
+  readonly relative: number
+  readonly absolute?: number
+}
+
+const t1 = (v: Float32Array) => tf.tensor1d(v)
+const map = (v: Float32Array, f: (x: number) => number) => Array.from(v, f)
+const pairs = (a: Float32Array, b: ArrayLike<number>) => Array.from(a, (x) => Array.from(b, (y) => [x, y] as const)).flat()
+
+/** Elementwise unary kernels over a probe set. */
+const unary = (name: string, use: string, values: Float32Array, op: (x: tf.Tensor) => tf.Tensor, ref: (x: number) => number, relative = 0): Check => ({
+  name, use, kind: 'tfjs', relative, run: () => op(t1(values)), reference: () => map(values, ref),
+})
+
+/** Elementwise binary kernels over every pair of two probe sets. */
+const binary = (name: string, use: string, a: Float32Array, b: ArrayLike<number>, op: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor, ref: (x: number, y: number) => number, relative = 0): Check => {
+  const ps = pairs(a, b)
+  return {
+    name, use, kind: 'tfjs', relative,
+    run: () => op(tf.tensor1d(ps.map((p) => p[0])), tf.tensor1d(ps.map((p) => p[1]))),
+    reference: () => ps.map(([x, y]) => ref(x, y)),
+  }
+}
+
+const f32 = Math.fround
+const mathSign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0)
+const SCALARS = Float32Array.from([1.04, 1 / 1.04, 1e-30, 1e30, 0.5, 2])
+
+/** Deterministic pseudo-random values in (−1, 1) (a fixed sine sequence), scaled. */
+const wave = (n: number, scale: number, phase = 0) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.37 + phase) * scale)
+
+/** A naive float64 conv3d (NDHWC, DHWIO filter, stride 1, 'same' zero padding) for the reference. */
+const conv3dReference = (x: Float32Array, [N, T, H, W, C]: number[], w: Float32Array, [kd, kh, kw, , O]: number[]): number[] => {
+  const out = new Array<number>(N * T * H * W * O).fill(0)
+  const [pd, ph, pw] = [(kd - 1) / 2, (kh - 1) / 2, (kw - 1) / 2]
+  for (let n = 0; n < N; n++)
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < H; h++)
+        for (let q = 0; q < W; q++)
+          for (let o = 0; o < O; o++) {
+            let s = 0
+            for (let a = 0; a < kd; a++)
+              for (let b = 0; b < kh; b++)
+                for (let c = 0; c < kw; c++) {
+                  const [tt, hh, ww] = [t + a - pd, h + b - ph, q + c - pw]
+                  if (tt < 0 || tt >= T || hh < 0 || hh >= H || ww < 0 || ww >= W) continue
+                  for (let i = 0; i < C; i++) s += x[(((n * T + tt) * H + hh) * W + ww) * C + i]! * w[(((a * kh + b) * kw + c) * C + i) * O + o]!
+                }
+            out[(((n * T + t) * H + h) * W + q) * O + o] = s
+          }
+  return out
+}
+
+/** Input gradient of Σ dy·conv3d(x, w) (a full correlation with the flipped filter), from the forward reference's linearity. */
+const conv3dInputGradReference = (dy: Float32Array, xShape: number[], w: Float32Array, wShape: number[]): number[] => {
+  const [N, T, H, W, C] = xShape as [number, number, number, number, number]
+  const [kd, kh, kw, , O] = wShape as [number, number, number, number, number]
+  const [pd, ph, pw] = [(kd - 1) / 2, (kh - 1) / 2, (kw - 1) / 2]
+  const dx = new Array<number>(N * T * H * W * C).fill(0)
+  for (let n = 0; n < N; n++)
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < H; h++)
+        for (let q = 0; q < W; q++)
+          for (let o = 0; o < O; o++) {
+            const g = dy[(((n * T + t) * H + h) * W + q) * O + o]!
+            for (let a = 0; a < kd; a++)
+              for (let b = 0; b < kh; b++)
+                for (let c = 0; c < kw; c++) {
+                  const [tt, hh, ww] = [t + a - pd, h + b - ph, q + c - pw]
+                  if (tt < 0 || tt >= T || hh < 0 || hh >= H || ww < 0 || ww >= W) continue
+                  for (let i = 0; i < C; i++) dx[(((n * T + tt) * H + hh) * W + ww) * C + i]! += g * w[(((a * kh + b) * kw + c) * C + i) * O + o]!
+                }
+          }
+  return dx
+}
+
+/** Gradient scales a real model's input gradient spans (batch-mean losses on large clips). */
+const GRAD_SCALES = [1, 1e-8, 1e-20, 1e-30, 1e-36]
+
+export const CHECKS: ReadonlyArray<Check> = [
+  // --- directions ---
+  unary('sign', 'sign(∇L) (Add-L∞, Mult-L∞, ROA, AF, SPA)', SIGNED, tf.sign, mathSign),
+  { ...unary('sign (multav ops.sign)', 'what the tensor interpreter uses', SIGNED, exactSign, mathSign), kind: 'multav' },
+  unary('abs', 'max |v| of L2 norms, ‖x′−x‖∞', SIGNED, tf.abs, Math.abs),
+  unary('neg', 'targeted losses', SIGNED, tf.neg, (x) => -x),
+  unary('square', 'Σv² of L2 norms (after scaling by max|v|)', SIGNED, tf.square, (x) => x * x, 1e-7),
+  unary('sqrt', '‖v‖₂', Float32Array.from(MAGNITUDES), tf.sqrt, Math.sqrt, 1e-7),
+  unary('reciprocal', 'x/x′ of the sanity record', POSITIVE, tf.reciprocal, (x) => 1 / x, 1e-7),
+  // --- multiplicative updates: α^d = exp(d·ln α), ratios, logs ---
+  unary('exp', 'α^d = exp(d·ln α), exp of log-ratios', EXPONENTS, tf.exp, Math.exp, 2e-7),
+  unary('log', 'log(x′/x) (Mult-L2 log reading, sanity)', POSITIVE, tf.log, Math.log, 2e-7),
+  binary('mul', 'x′ ⊙ α^d, ε·x, masks', SIGNED, SCALARS, tf.mul, (x, y) => x * y, 1e-7),
+  binary('div', 'x/ε, x′/x, v/‖v‖₂', SIGNED, SCALARS, tf.div, (x, y) => x / y, 1e-7),
+  binary('add', 'x′ + α·d', SIGNED, Float32Array.from([0, -0, 1 / 255, -1 / 255, 1e-30, 1]), tf.add, (x, y) => x + y, 1e-7),
+  binary('sub', 'x′ − x', PIXELS, PIXELS, tf.sub, (x, y) => x - y, 1e-7),
+  // --- projections and clips ---
+  binary('maximum', 'Π∞: max(x′, x/ε)', SIGNED, Float32Array.from([0, -0, DENORMAL_MIN, -DENORMAL_MIN, 1e-30, 1]), tf.maximum, Math.max),
+  binary('minimum', 'Π∞: min(x′, x·ε)', SIGNED, Float32Array.from([0, -0, DENORMAL_MIN, -DENORMAL_MIN, 1e-30, 1]), tf.minimum, Math.min),
+  unary('clipByValue [0, 1]', 'clip to the pixel range', SIGNED, (x) => tf.clipByValue(x, 0, 1), (x) => Math.min(1, Math.max(0, x))),
+  unary('greater than 0', 'the positive-pixel mask of ratios', SIGNED, (x) => tf.cast(tf.greater(x, 0), 'float32'), (x) => (x > 0 ? 1 : 0)),
+  unary('less than 0', 'ops.sign', SIGNED, (x) => tf.cast(tf.less(x, 0), 'float32'), (x) => (x < 0 ? 1 : 0)),
+  binary('greater (norm > ε)', 'L2 projections: only where the bound is broken', Float32Array.from(MAGNITUDES), Float32Array.from([1e-30, 1e-7, 0.13, 1]), (a, b) => tf.cast(tf.greater(a, b), 'float32'), (a, b) => (a > b ? 1 : 0)),
+  {
+    name: 'where', use: 'ratio taken as 1 where x = 0; projections', kind: 'tfjs', relative: 0,
+    run: () => tf.where(tf.greater(t1(SIGNED), 0), t1(SIGNED), tf.onesLike(t1(SIGNED))),
+    reference: () => map(SIGNED, (x) => (x > 0 ? x : 1)),
+  },
+  unary('isFinite', 'input checks, the sanity record', Float32Array.from([...SIGNED, Infinity, -Infinity, NaN]), (x) => tf.cast(tf.isFinite(x), 'float32'), (x) => (Number.isFinite(x) ? 1 : 0)),
+  // --- reductions ---
+  ...GRAD_SCALES.map((s): Check => {
+    const v = wave(4096, s)
+    return {
+      // the sum cancels: the floor is float32's rounding of the terms, 4096·2⁻²⁴·s
+      name: `sum of 4096 values ×${s}`, use: 'L2 norms, losses', kind: 'tfjs', relative: 1e-5, absolute: Math.max(4096 * 2 ** -24 * s, 64 * DENORMAL_MIN),
+      run: () => tf.sum(t1(v)), reference: () => [Array.from(v).reduce((a, b) => a + b, 0)],
+    }
+  }),
+  ...GRAD_SCALES.map((s): Check => {
+    const v = wave(4096, s, 0.3)
+    return {
+      name: `max / min of 4096 values ×${s}`, use: 'max |v|, sanity min/max', kind: 'tfjs', relative: 0,
+      run: () => tf.stack([tf.max(t1(v)), tf.min(t1(v))]), reference: () => [Math.max(...v), Math.min(...v)],
+    }
+  }),
+  {
+    name: 'argMax (ties → first)', use: 'predictions', kind: 'tfjs', relative: 0,
+    run: () => tf.cast(tf.argMax(tf.tensor2d([[1, 3, 3], [0, 0, 0], [-1e-30, 1e-30, 0], [DENORMAL_MIN, 0, DENORMAL_MIN]]), 1), 'float32'),
+    reference: () => [1, 0, 1, 0],
+  },
+  {
+    name: 'logSoftmax (logits spread 1e4, and ±1e-7)', use: 'cross-entropy', kind: 'tfjs', relative: 1e-6, absolute: 1e-7,
+    run: () => tf.logSoftmax(tf.tensor2d([[1e4, 0, -1e4], [1e-7, -1e-7, 0], [30, 29.9999, -30]])),
+    reference: () => {
+      const rows = [[1e4, 0, -1e4], [f32(1e-7), f32(-1e-7), 0], [30, f32(29.9999), -30]]
+      return rows.flatMap((r) => {
+        const m = Math.max(...r)
+        const lse = m + Math.log(r.reduce((a, v) => a + Math.exp(v - m), 0))
+        return r.map((v) => v - lse)
+      })
+    },
+  },
+  // --- model kernels and their gradients, with tiny upstream gradients ---
+  ...GRAD_SCALES.map((s): Check => {
+    const x = wave(64, 1, 0.7)
+    const dy = wave(64, s, 0.1)
+    return {
+      name: `relu gradient, dy ×${s}`, use: 'every ReLU of the 3D ResNets', kind: 'tfjs', relative: 1e-7,
+      run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), t1(dy))))(t1(x)),
+      reference: () => Array.from(x, (v, i) => (v > 0 ? dy[i]! : 0)),
+    }
+  }),
+  ...GRAD_SCALES.map((s): Check => {
+    // 1x4x4x4x2 → max pool 3, stride 2, pad 1 ('same'); ties broken by the first maximum
+    const shape: [number, number, number, number, number] = [1, 4, 4, 4, 2]
+    const x = Float32Array.from({ length: 128 }, (_, i) => Math.round(Math.sin(i * 2.1) * 4) / 4)
+    return {
+      name: `maxPool3d gradient (ties → last), dy ×${s}`, use: 'Hara layout stem pool', kind: 'tfjs', relative: 1e-6, absolute: 4 * DENORMAL_MIN,
+      run: () => tf.grad((v: tf.Tensor) => tf.mul(tf.sum(tf.maxPool3d(v as tf.Tensor5D, 3, 2, 'same')), s))(tf.tensor5d(x, shape)),
+      // reference: dy = s everywhere, routed to each window's LAST maximum (tfjs's convention; PyTorch
+      // routes to the first, which only matters on exact ties)
+      reference: () => {
+        const dx = new Array<number>(128).fill(0)
+        const at = (t: number, h: number, w: number, c: number) => ((t * 4 + h) * 4 + w) * 2 + c
+        for (let t = 0; t < 2; t++)
+          for (let h = 0; h < 2; h++)
+            for (let w = 0; w < 2; w++)
+              for (let c = 0; c < 2; c++) {
+                let best = -Infinity
+                let arg = -1
+                for (let a = 0; a < 3; a++)
+                  for (let b = 0; b < 3; b++)
+                    for (let d = 0; d < 3; d++) {
+                      const [tt, hh, ww] = [2 * t + a - 0, 2 * h + b - 0, 2 * w + d - 0]
+                      if (tt >= 4 || hh >= 4 || ww >= 4) continue
+                      const v = x[at(tt, hh, ww, c)]!
+                      if (v >= best) [best, arg] = [v, at(tt, hh, ww, c)]
+                    }
+                dx[arg]! += f32(s)
+              }
+        return dx
+      },
+    }
+  }),
+  ...GRAD_SCALES.map((s): Check => {
+    const x = wave(2 * 3 * 4 * 4 * 2, 1, 0.2)
+    return {
+      name: `mean over T·H·W gradient, dy ×${s}`, use: 'global average pool', kind: 'tfjs', relative: 1e-6,
+      run: () => tf.grad((v: tf.Tensor) => tf.mul(tf.sum(tf.mean(v, [1, 2, 3])), s))(tf.tensor5d(x, [2, 3, 4, 4, 2])),
+      reference: () => Array.from(x, () => f32(s) / 48),
+    }
+  }),
+  ...GRAD_SCALES.map((s): Check => {
+    const [a, b] = [wave(3 * 5, 1, 0.4), wave(5 * 4, 0.1, 0.9)]
+    const dy = wave(3 * 4, s, 1.3)
+    return {
+      name: `matMul input gradient, dy ×${s}`, use: 'the classifier layer', kind: 'tfjs', relative: 1e-5, absolute: 64 * DENORMAL_MIN,
+      run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.matMul(v as tf.Tensor2D, tf.tensor2d(b, [5, 4])), tf.tensor2d(dy, [3, 4]))))(tf.tensor2d(a, [3, 5])),
+      reference: () => Array.from({ length: 15 }, (_, k) => {
+        const [i, j] = [Math.floor(k / 5), k % 5]
+        let v = 0
+        for (let o = 0; o < 4; o++) v += dy[i * 4 + o]! * b[j * 4 + o]!
+        return v
+      }),
+    }
+  }),
+  ...GRAD_SCALES.map((s): Check => {
+    const xShape = [1, 3, 5, 5, 2]
+    const wShape = [3, 3, 3, 2, 3]
+    const x = wave(150, 1, 0.5)
+    const w = wave(162, 0.2, 0.8)
+    const dy = wave(225, s, 2.2)
+    return {
+      name: `tf.conv3d input gradient, dy ×${s}`, use: 'native conv3d (cpu, tensorflow)', kind: 'tfjs', relative: 1e-5, absolute: Math.max(1e-6 * s, 256 * DENORMAL_MIN),
+      run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv3d(v as tf.Tensor5D, tf.tensor5d(w, wShape as never), 1, 'same'), tf.tensor5d(dy, [1, 3, 5, 5, 3]))))(tf.tensor5d(x, xShape as never)),
+      reference: () => conv3dInputGradReference(dy, xShape, w, wShape),
+    }
+  }),
+  ...GRAD_SCALES.map((s): Check => {
+    const xShape = [1, 3, 5, 5, 2]
+    const wShape = [3, 3, 3, 2, 3]
+    const x = wave(150, 1, 0.5)
+    const w = wave(162, 0.2, 0.8)
+    const dy = wave(225, s, 2.2)
+    return {
+      name: `ops.conv3d input gradient, dy ×${s}`, use: 'every 3D convolution of the models', kind: 'multav', relative: 1e-5, absolute: Math.max(1e-6 * s, 256 * DENORMAL_MIN),
+      run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(conv3d(v as tf.Tensor5D, tf.tensor5d(w, wShape as never), { pad: 'same' }), tf.tensor5d(dy, [1, 3, 5, 5, 3]))))(tf.tensor5d(x, xShape as never)),
+      reference: () => conv3dInputGradReference(dy, xShape, w, wShape),
+    }
+  }),
+  ...[1, 1e-30, 1e-39].map((s): Check => {
+    const xShape = [1, 3, 5, 5, 2]
+    const wShape = [3, 3, 3, 2, 3]
+    const x = wave(150, s, 0.5)
+    const w = wave(162, 0.2, 0.8)
+    return {
+      name: `ops.conv3d forward, x ×${s}`, use: 'every 3D convolution of the models', kind: 'multav', relative: 1e-5, absolute: Math.max(1e-6 * s, 256 * DENORMAL_MIN),
+      run: () => conv3d(tf.tensor5d(x, xShape as never), tf.tensor5d(w, wShape as never), { pad: 'same' }),
+      reference: () => conv3dReference(x, xShape, w, wShape),
+    }
+  }),
+]
+
+// -------------------------------------------------------------------------------------------------
+// running and reporting
+// -------------------------------------------------------------------------------------------------
+
+export interface Deviation {
+  readonly index: number
+  readonly got: number
+  readonly want: number
+}
+
+export interface AuditRow {
+  readonly check: string
+  readonly use: string
+  readonly kind: 'tfjs' | 'multav'
+  readonly backend: string
+  readonly values: number
+  readonly deviations: number
+  /** Up to three examples. */
+  readonly examples: ReadonlyArray<Deviation>
+}
+
+const DEFAULT_FLOOR = 4 * DENORMAL_MIN
+
+const agrees = (got: number, want: number, relative: number, absolute: number): boolean => {
+  if (Number.isNaN(want)) return Number.isNaN(got)
+  // compare with the float64 reference rounded to float32 (what an exact float32 kernel returns):
+  // beyond float32's range that is ±Infinity
+  const w = f32(want)
+  if (!Number.isFinite(w) || !Number.isFinite(got)) return got === w
+  return Math.abs(got - w) <= relative * Math.abs(w) + absolute
+}
+
+/** Runs every check on the current backend. */
+export const audit = async (checks: ReadonlyArray<Check> = CHECKS): Promise<AuditRow[]> => {
+  const backend = tf.getBackend()
+  const rows: AuditRow[] = []
+  for (const c of checks) {
+    const out = tf.tidy(c.run)
+    const got = Array.from(await out.data())
+    out.dispose()
+    const want = c.reference()
+    if (want.length !== got.length) throw new Error(`kernel audit ${c.name}: ${got.length} values, reference has ${want.length}`)
+    const bad: Deviation[] = []
+    got.forEach((g, i) => {
+      if (!agrees(g, want[i]!, c.relative, c.absolute ?? DEFAULT_FLOOR)) bad.push({ index: i, got: g, want: want[i]! })
+    })
+    rows.push({ check: c.name, use: c.use, kind: c.kind, backend, values: got.length, deviations: bad.length, examples: bad.slice(0, 3) })
+  }
+  return rows
+}
+
+const fmt = (v: number) => (Object.is(v, -0) ? '-0' : Number.isFinite(v) && v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e4) ? v.toExponential(2) : String(Math.round(v * 1e6) / 1e6))
+
+/** The audit as a markdown table, one row per check and backend. */
+export const markdown = (rows: ReadonlyArray<AuditRow>): string => {
+  const lines = ['| check | used for | backend | values | deviations | e.g. (got vs float64 reference) |', '|---|---|---|---:|---:|---|']
+  for (const r of rows) {
+    const e = r.examples.map((d) => `${fmt(d.got)} vs ${fmt(d.want)}`).join('; ')
+    lines.push(`| ${r.kind === 'multav' ? `**${r.check}**` : r.check} | ${r.use} | ${r.backend} | ${r.values} | ${r.deviations === 0 ? '0' : `**${r.deviations}**`} | ${e} |`)
+  }
+  return lines.join('\n')
+}
+
+const main = async () => {
+  const { values } = parseArgs({ options: { backends: { type: 'string', default: 'cpu,wasm' }, markdown: { type: 'boolean', default: false } } })
+  const rows: AuditRow[] = []
+  for (const b of values.backends.split(',') as BackendName[]) {
+    await initBackend(b, { threads: 1 })
+    rows.push(...(await audit()))
+  }
+  if (values.markdown) console.log(markdown(rows))
+  else for (const r of rows) console.log(`${r.deviations === 0 ? 'ok  ' : 'DEV '} ${r.backend.padEnd(5)} ${r.check}${r.deviations ? `: ${r.deviations}/${r.values}, e.g. ${r.examples.map((d) => `${fmt(d.got)} vs ${fmt(d.want)}`).join('; ')}` : ''}`)
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main()
