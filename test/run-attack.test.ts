@@ -6,7 +6,7 @@ import test from 'ava'
 import * as tf from '@tensorflow/tfjs-core'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as attacks from '../src/dsl/attacks.js'
-import { frames, restrictTo, withLoss, targeted, withSteps } from '../src/dsl/constructors.js'
+import { clip as clipTo, exponent, frames, gradient, iterate, multiply, restrictTo, withLoss, targeted, withSteps } from '../src/dsl/constructors.js'
 import { certify, verify } from '../src/interpreters/certify.js'
 import { initBackend } from '../src/interpreters/backend.js'
 import { runAttack, type Model } from '../src/interpreters/tensor.js'
@@ -128,5 +128,23 @@ test.serial('restrictTo confines an attack (and its random start) to a region: o
   t.deepEqual(verify(r.certificate, x, r.adversarial), [])
   r.adversarial.dispose()
   x.dispose()
+  t.is(tf.memory().numTensors, before)
+})
+
+test.serial('a multiplicative step whose exponent overflows float32 keeps zero pixels at 0 and returns no NaN', async (t) => {
+  // x' ⊙ α^g with α = e^50 and |g| up to ~0.3·4: exp(d·ln α) would be ∞ and 0·∞ NaN without the cap
+  const big: Model = (x) => tf.tidy(() => tf.mul(model(x), 4))
+  const before = tf.memory().numTensors
+  const x = clip((i) => (i % 3 === 0 ? 0 : (i % 10) / 10))
+  const attack = pipe(gradient(), exponent(Math.exp(50)), multiply, clipTo(0, 1), iterate(2, { name: 'overflowing' }))
+  const r = await runAttack(attack, big, x, [0, 1])
+  const [adv, clean] = [await r.adversarial.data(), await x.data()]
+  t.is(r.sanity.nanCount, 0)
+  clean.forEach((v, i) => {
+    if (v === 0) t.is(adv[i], 0, `value ${i} was 0`)
+    t.true(adv[i]! >= 0 && adv[i]! <= 1, `value ${i}: ${adv[i]}`)
+  })
+  t.true(adv.some((v, i) => v === 1 && clean[i]! > 0), 'some pixel was pushed to 1')
+  tf.dispose([r.adversarial, x])
   t.is(tf.memory().numTensors, before)
 })

@@ -130,7 +130,8 @@ const applyStep = (step: Step, x: Float32Array, xAdv: Float32Array, grad: Float3
 
 const addScaled = (v: Float32Array, d: Float64Array, alpha: number) => v.map((e, i) => e + alpha * d[i]!)
 
-const multiplyExp = (v: Float32Array, d: Float64Array, logAlpha: number) => v.map((e, i) => e * Math.exp(d[i]! * logAlpha))
+/** x' ⊙ exp(d·ln α), the exponent capped at 88 as the tensor interpreter does (0 stays 0, never 0·∞). */
+const multiplyExp = (v: Float32Array, d: Float64Array, logAlpha: number) => v.map((e, i) => e * Math.exp(Math.min(d[i]! * logAlpha, 88)))
 
 const applyConstraints = (cs: ReadonlyArray<Constraint>, x: Float32Array, xAdv: Float32Array, g: Geometry) =>
   cs.reduce((v, c) => constrain(c, x, v, g), xAdv)

@@ -391,16 +391,22 @@ const direction = (d: Direction, g: tf.Tensor5D, run: Run): tf.Tensor => {
   }
 }
 
+/** The largest exponent of a multiplicative step: exp(88) ≈ 1.65e38 is below float32's largest value, 3.4e38. */
+const MAX_EXPONENT = 88
+
 const applyStep = (step: Step, xAdv: tf.Tensor5D, g: tf.Tensor5D, run: Run): tf.Tensor5D => {
   const u = step.update
   const updated =
     u._tag === 'Add'
       ? // x' + α·d
         tf.add(xAdv, tf.mul(direction(u.offset.of, g, run), effective(u.offset.alpha, u.offset.units, run.perSample)))
-      : // x' ⊙ α^d = x' ⊙ exp(d·ln α)
+      : // x' ⊙ α^d = x' ⊙ exp(d·ln α), the exponent capped so that exp stays finite and 0 stays a
+        // fixed point (0·∞ would be NaN; an exponent above 88 takes any pixel ≥ 3e−37 past 1 anyway)
         tf.mul(
           xAdv,
-          tf.exp(tf.mul(direction(u.factor.of, g, run), effective(Math.log(u.factor.alpha), u.factor.units, run.perSample))),
+          tf.exp(
+            tf.minimum(tf.mul(direction(u.factor.of, g, run), effective(Math.log(u.factor.alpha), u.factor.units, run.perSample)), MAX_EXPONENT),
+          ),
         )
   return applyConstraints(step.constraints, run.clean, updated as tf.Tensor5D, run.perSample)
 }

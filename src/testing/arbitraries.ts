@@ -72,6 +72,13 @@ const endpoints = (lo: number, hi: number): number[] => [lo, hi].filter((v) => v
  * every x'; and with |W| ≤ 4/D the logits differ by at most 8 on clips in [0, 1], so the softmax
  * never saturates in float32 (where 1 − p would round to 0 and flip that sign). The property tests
  * rely on both.
+ *
+ * `gradientScale` s (default 1) scales the backward pass only: the logits, the softmax and the loss
+ * are those of W, while ∇ₓ is s times W's (`toModel` multiplies the gradient reaching the input by s,
+ * `linearGradient` its analytic gradient). Scaling W instead would scale the logits too, and past
+ * s ≈ 4 float32's 1 − p would round to 0 where float64's does not. Per value,
+ * |∇ₓ| = s·|p₁ − [y = 1]|·|W₁ − W₀|/N with |W₁ − W₀| ∈ [2·margin/D, 2/D] and |p₁ − [y = 1]| ∈ [0.1, 0.9]
+ * (the logits of `linearModelArb`'s models differ by at most 2 on [0, 1]): ∝ s at every scale.
  */
 export interface LinearModel {
   readonly D: number
@@ -79,10 +86,15 @@ export interface LinearModel {
   /** `[D, K]`, row-major. */
   readonly weights: Float32Array
   readonly bias: Float32Array
+  /** Factor on ∇ₓ, not on the logits (default 1). */
+  readonly gradientScale?: number
 }
 
-/** Two-class linear models over `D` values whose class-weight differences are at least `margin`. */
-export const linearModelArb = (D: number, margin = 0.1): fc.Arbitrary<LinearModel> =>
+/**
+ * Two-class linear models over `D` values whose class-weight differences are at least `margin`, with
+ * gradients (not logits) multiplied by `gradientScale` (default 1; see `gradientScaleArb`).
+ */
+export const linearModelArb = (D: number, margin = 0.1, gradientScale = 1): fc.Arbitrary<LinearModel> =>
   fc
     .array(
       fc.tuple(
@@ -97,18 +109,53 @@ export const linearModelArb = (D: number, margin = 0.1): fc.Arbitrary<LinearMode
       K: 2,
       weights: Float32Array.from(rows.flatMap(([w0, gap, up]) => [w0 / 2, (w0 + (up ? gap : -gap)) / 2].map((w) => (w * 4) / D))),
       bias: Float32Array.from([0, 0]),
+      gradientScale,
     }))
 
-/** The linear model as a tfjs `Model` (its weights are created per call inside the caller's tidy). */
-export const toModel =
-  (m: LinearModel): Model =>
-  (x) =>
-    tf.tidy(() => tf.add(tf.matMul(tf.reshape(x, [x.shape[0], m.D]), tf.tensor2d(m.weights, [m.D, m.K])), tf.tensor1d(m.bias)))
+/**
+ * The range `gradientScaleArb` draws from by default. Real models' input gradients of a batch-mean
+ * loss are often below 1e−7 per value (where wasm's tf.sign returns 0); s = 1e−12 puts a linear
+ * model's near 1e−16 to 1e−12 (float32 normals reach down to 1.2e−38, so none underflows). s = 1e3
+ * puts them near 0.1 to 600 (sums of their squares would still fit float32's 3.4e38, and multav's L2
+ * norms divide by max|v| before squaring anyway). The logits do not depend on s.
+ */
+export const MIN_GRADIENT_SCALE = 1e-12
+export const MAX_GRADIENT_SCALE = 1e3
 
-/** Analytic ∇ₓ of the attacker's objective for the linear model: ±(1/N)·(p − onehot)·Wᵀ per sample. */
+/**
+ * Gradient scales s = min·(max/min)^t, t uniform in [0, 1] on a grid of 2²⁰ steps: log-uniform, every
+ * decade equally likely (fc.double over log₁₀ s would not be: it picks among float representations,
+ * most of them near 0, i.e. s ≈ 1), for `linearModelArb`, `scenarioArb` and `attackCaseArb`.
+ * Shrinks towards min.
+ */
+export const gradientScaleArb = (min = MIN_GRADIENT_SCALE, max = MAX_GRADIENT_SCALE): fc.Arbitrary<number> => {
+  if (!(min > 0 && min <= max && Number.isFinite(max)))
+    throw new Error(`gradientScaleArb: expected 0 < min ≤ max < ∞, got [${min}, ${max}]`)
+  return fc.noBias(fc.integer({ min: 0, max: SCALE_STEPS })).map((k) => min * (max / min) ** (k / SCALE_STEPS))
+}
+
+const SCALE_STEPS = 2 ** 20
+
+/**
+ * The linear model as a tfjs `Model` (its weights are created per call inside the caller's tidy). With
+ * a gradient scale s ≠ 1 the input passes through a custom-gradient identity: forward x, backward dy·s.
+ */
+export const toModel = (m: LinearModel): Model => {
+  const s = m.gradientScale ?? 1
+  // tfjs passes the inputs followed by a save function; the identity saves nothing
+  const scaled = s === 1 ? undefined : tf.customGrad((...inputs) => ({ value: tf.clone(inputs[0] as tf.Tensor), gradFunc: (dy) => tf.mul(dy, s) }))
+  return (x) =>
+    tf.tidy(() => {
+      const input = scaled ? (scaled(x) as tf.Tensor5D) : x
+      return tf.add(tf.matMul(tf.reshape(input, [x.shape[0], m.D]), tf.tensor2d(m.weights, [m.D, m.K])), tf.tensor1d(m.bias))
+    })
+}
+
+/** Analytic ∇ₓ of the attacker's objective for the linear model: ±(s/N)·(p − onehot)·Wᵀ per sample (s its gradient scale). */
 export const linearGradient = (m: LinearModel, labels: ReadonlyArray<number>, loss: Loss): GradientOracle => {
   const sign = loss.target._tag === 'Targeted' ? -1 : 1
   const goal = loss.target._tag === 'Targeted' ? labels.map(() => (loss.target as { label: number }).label) : labels
+  const scale = m.gradientScale ?? 1
   return (xAdv) => {
     const N = goal.length
     const grad = new Float32Array(xAdv.length)
@@ -121,7 +168,7 @@ export const linearGradient = (m: LinearModel, labels: ReadonlyArray<number>, lo
       const top = Math.max(...logits)
       const e = logits.map((l) => Math.exp(l - top))
       const z = e.reduce((a, b) => a + b, 0)
-      const residual = e.map((v, k) => (v / z - (k === goal[n] ? 1 : 0)) * (sign / N))
+      const residual = e.map((v, k) => (v / z - (k === goal[n] ? 1 : 0)) * ((sign * scale) / N))
       for (let d = 0; d < m.D; d++) {
         let s = 0
         for (let k = 0; k < m.K; k++) s += residual[k]! * m.weights[d * m.K + k]!
@@ -143,13 +190,23 @@ export interface Scenario {
   readonly model: LinearModel
 }
 
-export const scenarioArb = (k: ClipConstraints = {}): fc.Arbitrary<Scenario> =>
+export interface ModelConstraints {
+  /** Factor on the model's ∇ₓ, not its logits (default 1): a number, or e.g. `gradientScaleArb()`. */
+  readonly gradientScale?: number | fc.Arbitrary<number>
+}
+
+/** Linear models over `D` values at the scale(s) `m` asks for. */
+const modelsOf = (D: number, { gradientScale = 1 }: ModelConstraints): fc.Arbitrary<LinearModel> =>
+  typeof gradientScale === 'number' ? linearModelArb(D, 0.1, gradientScale) : gradientScale.chain((s) => linearModelArb(D, 0.1, s))
+
+/** Clips as `k` asks, labels, and a linear model over them at the gradient scale(s) `m` asks. */
+export const scenarioArb = (k: ClipConstraints = {}, m: ModelConstraints = {}): fc.Arbitrary<Scenario> =>
   clipArb(k).chain((x) => {
     const [N, T, H, W, C] = x.shape
     return fc.record({
       x: fc.constant(x),
       labels: labelsArb(N),
-      model: linearModelArb(T * H * W * C),
+      model: modelsOf(T * H * W * C, m),
     })
   })
 
@@ -318,6 +375,7 @@ export const attackArb = (k: AttackConstraints = {}): fc.Arbitrary<Attack> => {
 export const attackCaseArb = (
   attacks: Omit<AttackConstraints, 'geometry'> = {},
   clips: Omit<ClipConstraints, 'shape'> = {},
+  models: ModelConstraints = {},
 ): fc.Arbitrary<{ readonly attack: Attack; readonly scenario: Scenario }> =>
   fc
     .tuple(
@@ -329,6 +387,6 @@ export const attackCaseArb = (
     .chain(([N, T, H, W]) =>
       fc.record({
         attack: attackArb({ ...attacks, geometry: { T, H, W } }),
-        scenario: scenarioArb({ ...clips, shape: [N, T, H, W, clips.C ?? 3] }),
+        scenario: scenarioArb({ ...clips, shape: [N, T, H, W, clips.C ?? 3] }, models),
       }),
     )

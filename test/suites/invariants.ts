@@ -9,17 +9,22 @@ import * as tf from '@tensorflow/tfjs-core'
 import { initBackend, type BackendName } from '../../src/interpreters/backend.js'
 import * as attacks from '../../src/dsl/attacks.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { clip, crossEntropy } from '../../src/dsl/constructors.js'
-import type { Constraint } from '../../src/dsl/types.js'
+import { clip, crossEntropy, restrictTo } from '../../src/dsl/constructors.js'
+import type { Attack, Constraint, Direction } from '../../src/dsl/types.js'
 import { runReference } from '../../src/interpreters/reference.js'
 import { project } from '../../src/interpreters/tensor.js'
 import {
   attackCaseArb,
   clipArb,
   constraintArb,
+  gradientScaleArb,
   linearGradient,
+  MAX_GRADIENT_SCALE,
+  MIN_GRADIENT_SCALE,
   certificateHolds,
+  regionArb,
   scenarioArb,
+  type Scenario,
   signalDependent,
   staysInRange,
   withAttackRun,
@@ -29,6 +34,62 @@ import {
 const RUNS = { numRuns: 40 }
 const close = (a: number, b: number, rtol = 1e-5, atol = 1e-6) => Math.abs(a - b) <= atol + rtol * Math.abs(b)
 const f = (min: number, max: number) => fc.double({ min, max, noNaN: true })
+
+/**
+ * Gradient scales of the generated models (a factor on ∇ₓ only; their logits do not change): 1 a
+ * third of the time (|∇ₓ| ~ 1e−4 … 1 per value), the ends of the range 1e−12 and 1e3 a sixth each,
+ * else log-uniform over 1e−12 … 1e3. At 1e−12, |∇ₓ| is near 1e−16 … 1e−12 (the regime of real
+ * models' batch-mean gradients, below wasm tf.sign's dead zone at 1.19e−7); at 1e3, near 0.1 … 600.
+ */
+const scales = {
+  gradientScale: fc.oneof(
+    { weight: 2, arbitrary: fc.constant(1) },
+    { weight: 2, arbitrary: fc.constantFrom(MIN_GRADIENT_SCALE, MAX_GRADIENT_SCALE) },
+    { weight: 2, arbitrary: gradientScaleArb() },
+  ),
+}
+
+/**
+ * Throws unless runAttack and runReference give the same x' (tolerances: float32 against float64).
+ * They need not grow with the gradient scale: sign(g) and g/‖g‖ do not depend on it, and a bare g
+ * enters x' with float32's relative error (≤ 3e−6 against the oracle at 1e−12 and at 1e3).
+ */
+const agreesWithReference = (attack: Attack, s: Scenario): Promise<void> =>
+  withAttackRun(attack, s, (x, xAdv, r) => {
+    const gradient = linearGradient(s.model, s.labels, attack.loss)
+    // searched rectangles need the model: the reference takes the masks the tensor run found
+    const expected = runReference(attack, gradient, x, { searched: r.searched })
+    const bad = xAdv.findIndex((v, i) => !close(v, expected[i]!, 1e-3, 1e-4))
+    if (bad >= 0) {
+      const largest = Math.max(...gradient(x.data).map(Math.abs))
+      throw new Error(`value ${bad}: tensor ${xAdv[bad]}, reference ${expected[bad]} (max |∇ₓ| at x: ${largest.toExponential(2)})`)
+    }
+  })
+
+/** The named attacks whose direction goes through sign or L2 normalisation, masked or not, on clips of geometry `g`. */
+const namedAttackArb = (g: { readonly T: number; readonly H: number; readonly W: number }): fc.Arbitrary<Attack> => {
+  const common = { steps: fc.integer({ min: 1, max: 3 }), randomStart: fc.boolean(), seed: fc.nat() }
+  const l2 = { units: fc.constantFrom('rms' as const, 'absolute' as const), scope: fc.constantFrom('sample' as const, 'frame' as const) }
+  // additive α ≥ 2e−3 and multiplicative α ≥ 1.002: a step not taken shows above the tolerances
+  const lp = fc.oneof(
+    fc.record({ eps: f(1e-3, 0.1), alpha: f(2e-3, 0.05), ...common }).map(attacks.addLinf),
+    fc.record({ eps: f(1.001, 1.3), alpha: f(1.002, 1.1), ...common }).map(attacks.multLinf),
+    fc.record({ eps: f(1e-3, 0.3), alpha: f(2e-3, 0.05), ...common, ...l2 }).map(attacks.addL2),
+    fc
+      .record({ eps: f(1.001, 1.3), alpha: f(1.002, 1.1), ...common, ...l2, reading: fc.constantFrom('log' as const, 'literal' as const, 'deviation' as const) })
+      .map(attacks.multL2),
+  )
+  const rect = { height: fc.integer({ min: 1, max: g.H }), width: fc.integer({ min: 1, max: g.W }), steps: common.steps, seed: common.seed }
+  const pixels = { perFrame: fc.integer({ min: 1, max: g.H * g.W }), steps: common.steps, seed: common.seed }
+  return fc.oneof(
+    lp,
+    fc.tuple(lp, regionArb(g)).map(([a, r]) => restrictTo(r)(a)),
+    fc.record({ ...rect, alpha: f(2e-3, 0.3) }).map(attacks.roa),
+    fc.record({ ...rect, alpha: f(1.01, 2) }).map(attacks.multRoa),
+    fc.record({ ...pixels, alpha: f(2e-3, 0.3) }).map(attacks.spa),
+    fc.record({ ...pixels, alpha: f(1.01, 2) }).map(attacks.multSpa),
+  )
+}
 
 /** Pearson correlation. */
 const corr = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -91,7 +152,7 @@ export const registerInvariants = (backend: BackendName): void => {
 
   test.serial(`${backend}: one unclipped Mult-L∞ step is exactly x' − x = x ⊙ (α^sign(g) − 1), and log x' − log x = ln α·sign(g)`, async (t) => {
     await fc.assert(
-      fc.asyncProperty(f(1.001, 1.2), scenarioArb({ max: 0.8 }), async (alpha, s) => {
+      fc.asyncProperty(f(1.001, 1.2), scenarioArb({ max: 0.8 }, scales), async (alpha, s) => {
         const attack = attacks.multLinf({ alpha, eps: alpha * 1.5, steps: 1 })
         const g = linearGradient(s.model, s.labels, crossEntropy())(s.x.data)
         return withAttackRun(attack, s, (x, xAdv) => {
@@ -104,7 +165,7 @@ export const registerInvariants = (backend: BackendName): void => {
           })
         })
       }),
-      RUNS,
+      { ...RUNS, includeErrorInReport: true },
     )
     t.pass()
   })
@@ -122,7 +183,7 @@ export const registerInvariants = (backend: BackendName): void => {
   test.serial(`${backend}: the additive step is not signal-dependent: x' − x = α·sign(g) whatever x`, async (t) => {
     await fc.assert(
       // c·x ∈ [0.01, 0.9] and α ≤ 0.005: no clipping, so the offset is exactly α·sign(g)
-      fc.asyncProperty(f(0.0001, 0.005), f(0.1, 1), scenarioArb({ min: 0.1, max: 0.9, extremes: false }), async (alpha, c, s) => {
+      fc.asyncProperty(f(0.0001, 0.005), f(0.1, 1), scenarioArb({ min: 0.1, max: 0.9, extremes: false }, scales), async (alpha, c, s) => {
         const attack = attacks.addLinf({ alpha, eps: 1, steps: 1, randomStart: false })
         const step = (data: Float32Array) =>
           withAttackRun(attack, { ...s, x: { shape: s.x.shape, data } }, (x, xAdv) => xAdv.map((v, i) => v - x.data[i]!))
@@ -134,7 +195,7 @@ export const registerInvariants = (backend: BackendName): void => {
           if (!close(scaledDelta[i]!, d, 1e-4, 1e-6)) throw new Error(`δ(c·x) = ${scaledDelta[i]} ≠ δ(x) = ${d}`)
         })
       }),
-      RUNS,
+      { ...RUNS, includeErrorInReport: true },
     )
     t.pass()
   })
@@ -225,21 +286,26 @@ export const registerInvariants = (backend: BackendName): void => {
     t.true(Math.abs(add) < 0.15, `PGD-L∞ corr ${add}`)
   })
 
-  test.serial(`${backend}: the tensor interpreter agrees with the reference interpreter on generated attacks`, async (t) => {
+  test.serial(`${backend}: the tensor interpreter agrees with the reference interpreter on generated attacks, at gradient scales 1e-12 … 1e3`, async (t) => {
     await fc.assert(
-      fc.asyncProperty(attackCaseArb(), async ({ attack: generated, scenario: s }) => {
+      fc.asyncProperty(attackCaseArb({}, {}, scales), async ({ attack: generated, scenario: s }) => {
         // Every step ends with clip[0,1]: iterates stay where the linear model's softmax cannot
         // saturate, so float32 (tensor) and float64 (reference) see the same gradient signs.
         const attack = { ...generated, body: generated.body.map((step) => pipe(step, clip(0, 1))) }
-        await withAttackRun(attack, s, (_x, xAdv, r) => {
-          // searched rectangles need the model: the reference takes the masks the tensor run found
-          const expected = runReference(attack, linearGradient(s.model, s.labels, attack.loss), s.x, { searched: r.searched })
-          xAdv.forEach((v, i) => {
-            if (!close(v, expected[i]!, 1e-3, 1e-4)) throw new Error(`value ${i}: tensor ${v}, reference ${expected[i]}`)
-          })
-        })
+        await agreesWithReference(attack, s)
       }),
-      { numRuns: 60 },
+      { numRuns: 60, includeErrorInReport: true },
+    )
+    t.pass()
+  })
+
+  test.serial(`${backend}: Add-L∞, Mult-L∞, Add-L2, Mult-L2 and masked attacks agree with the reference interpreter at gradient scales 1e-12 … 1e3`, async (t) => {
+    const cases = fc
+      .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }))
+      .chain(([N, T, H, W]) => fc.tuple(namedAttackArb({ T, H, W }), scenarioArb({ shape: [N, T, H, W, 3] }, scales)))
+    await fc.assert(
+      fc.asyncProperty(cases, ([attack, s]) => agreesWithReference(attack, s)),
+      { numRuns: 40, includeErrorInReport: true },
     )
     t.pass()
   })
