@@ -85,7 +85,9 @@ const SCALARS = Float32Array.from([1.04, 1 / 1.04, 1e-30, 1e30, 0.5, 2])
 const wave = (n: number, scale: number, phase = 0) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.37 + phase) * scale)
 
 /** A naive float64 conv3d (NDHWC, DHWIO filter, stride 1, 'same' zero padding) for the reference. */
-const conv3dReference = (x: Float32Array, [N, T, H, W, C]: number[], w: Float32Array, [kd, kh, kw, , O]: number[]): number[] => {
+const conv3dReference = (x: Float32Array, xShape: number[], w: Float32Array, wShape: number[]): number[] => {
+  const [N, T, H, W, C] = xShape as [number, number, number, number, number]
+  const [kd, kh, kw, , O] = wShape as [number, number, number, number, number]
   const out = new Array<number>(N * T * H * W * O).fill(0)
   const [pd, ph, pw] = [(kd - 1) / 2, (kh - 1) / 2, (kw - 1) / 2]
   for (let n = 0; n < N; n++)
@@ -348,12 +350,24 @@ export const audit = async (checks: ReadonlyArray<Check> = CHECKS): Promise<Audi
 
 const fmt = (v: number) => (Object.is(v, -0) ? '-0' : Number.isFinite(v) && v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e4) ? v.toExponential(2) : String(Math.round(v * 1e6) / 1e6))
 
-/** The audit as a markdown table, one row per check and backend. */
+/** A check's name without its magnitude (`, dy ×1e-30`, ` ×1e-8`): rows that differ only by it are merged. */
+const family = (check: string) => check.replace(/,? (dy |x )?×[0-9e.+-]+$/, '')
+
+/** The audit as a markdown table: one row per kernel (its magnitudes merged) and backend. */
 export const markdown = (rows: ReadonlyArray<AuditRow>): string => {
-  const lines = ['| check | used for | backend | values | deviations | e.g. (got vs float64 reference) |', '|---|---|---|---:|---:|---|']
+  const groups = new Map<string, AuditRow[]>()
   for (const r of rows) {
-    const e = r.examples.map((d) => `${fmt(d.got)} vs ${fmt(d.want)}`).join('; ')
-    lines.push(`| ${r.kind === 'multav' ? `**${r.check}**` : r.check} | ${r.use} | ${r.backend} | ${r.values} | ${r.deviations === 0 ? '0' : `**${r.deviations}**`} | ${e} |`)
+    const key = `${family(r.check)}\u0000${r.backend}`
+    groups.set(key, [...(groups.get(key) ?? []), r])
+  }
+  const lines = ['| check | used for | backend | values | deviations | e.g. (got vs float64 reference) |', '|---|---|---|---:|---:|---|']
+  for (const g of groups.values()) {
+    const [first] = g as [AuditRow]
+    const scales = g.length > 1 ? ` (${g.map((r) => r.check.match(/×([0-9e.+-]+)$/)?.[1]).join(', ')})` : ''
+    const deviations = g.reduce((a, r) => a + r.deviations, 0)
+    const e = g.flatMap((r) => r.examples).slice(0, 2).map((d) => `${fmt(d.got)} vs ${fmt(d.want)}`).join('; ')
+    const name = `${family(first.check)}${scales}`
+    lines.push(`| ${first.kind === 'multav' ? `**${name}**` : name} | ${first.use.replaceAll('|', '\\|')} | ${first.backend} | ${g.reduce((a, r) => a + r.values, 0)} | ${deviations === 0 ? '0' : `**${deviations}**`} | ${e} |`)
   }
   return lines.join('\n')
 }

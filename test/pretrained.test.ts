@@ -1,6 +1,7 @@
 /**
  * The shipped default model on the shipped benchmark: it loads by name, reaches its recorded clean
- * accuracy (≥ 90%), and the paper's four Lp attacks at their defaults drive its accuracy to near zero.
+ * accuracy (≥ 90%), and the paper's four Lp attacks cost it a large part of its accuracy at their defaults
+ * and all of it at larger budgets.
  * And the benchmark needs motion: the same network trained on single frames stays near chance.
  */
 import test from 'ava'
@@ -37,24 +38,26 @@ test.serial('pretrained("default") reaches its recorded clean accuracy, at least
  * The four Lp attacks against the default model, on 8-bit clips. At the paper's budgets they cost it
  * a large part of its accuracy but do not reach the paper's near-zero: a benchmark clip has 24,576
  * values, the paper's 1.5M, and an L∞ ball of the same per-pixel radius moves the logits far less
- * (README, "The default model"). Four times the L∞ radius leaves about a quarter; the L2 attacks with a
- * 50x larger step (their random start is most of their paper-default movement) leave none.
+ * (README, "The default model"). Four times the L∞ radius leaves none (about a quarter while wasm's
+ * sign dead zone left a fifth of the values unmoved), nor do the L2 attacks with a 50x larger step
+ * (their random start is most of their paper-default movement).
  */
-test.serial('the four Lp attacks lower the default model\'s accuracy: by a large part at the paper\'s budgets, more at 4x the L∞ radius, to zero with a larger L2 step', async (t) => {
+test.serial('the four Lp attacks lower the default model\'s accuracy: by a large part at the paper\'s budgets, to zero at 4x the L∞ radius and with a larger L2 step', async (t) => {
   const net = await pretrained('default')
   const before = tf.memory().numTensors
   // 48 test clips (8 per class), attacked in one batch
   const set = benchmark({ split: 'test', count: 48 })
   const x = tf.tensor5d(set.clips.data, [...set.clips.shape] as [number, number, number, number, number])
   const cases = [
-    // [attack, most accuracy left]: the paper's defaults, measured 53.8 / 74.6 / 38.8 / 69.2% on all 240 clips
+    // [attack, most accuracy left]: the paper's defaults, measured 52.1 / 75.0 / 41.7 / 72.9% on these 48
+    // clips and 53.3 / 74.6 / 37.1 / 69.2% on all 240 (npm start, 2026-12-01)
     ['add-linf, paper', addLinf(), 0.75],
     ['add-l2, paper', addL2(), 0.85],
     ['mult-linf, paper', multLinf(), 0.65],
     ['mult-l2, paper', multL2(), 0.85],
-    // four times the L∞ radius (16/255, ratio 1.16; measured 25.0 / 22.9%) and a 50x larger L2 step (0 / 0%)
-    ['add-linf, ε 16/255', addLinf({ eps: 16 / 255, alpha: 4 / 255 }), 0.4],
-    ['mult-linf, ε 1.16', multLinf({ eps: 1.16, alpha: 1.04 }), 0.4],
+    // four times the L∞ radius (16/255, ratio 1.16) and a 50x larger L2 step: measured 0 / 0 / 0 / 0%
+    ['add-linf, ε 16/255', addLinf({ eps: 16 / 255, alpha: 4 / 255 }), 0.05],
+    ['mult-linf, ε 1.16', multLinf({ eps: 1.16, alpha: 1.04 }), 0.05],
     ['add-l2, α 0.05 (rms)', addL2({ alpha: 0.05 }), 0.05],
     ['mult-l2, α 1.05 (rms)', multL2({ alpha: 1.05 }), 0.05],
   ] as const
