@@ -33,6 +33,8 @@ const MAGNITUDES = [
   1 + EPS32, 1.04, 2, 255, 1e6, 1e15, 1e30, 3e38,
 ]
 const SIGNED = Float32Array.from([0, -0, ...MAGNITUDES, ...MAGNITUDES.map((m) => -m)])
+/** SIGNED with the non-finite values a broken model can produce. */
+const NON_FINITE = Float32Array.from([...SIGNED, Infinity, -Infinity, NaN])
 const PIXELS = Float32Array.from([0, -0, DENORMAL_MIN, 1e-40, NORMAL_MIN, 1e-30, 1e-8, 1 / 255, 0.5, 1 - 2 ** -24, 1, 1 + EPS32, -DENORMAL_MIN, -1e-8])
 /** Exponents of α^d = exp(d·ln α): tiny d·ln α, the attack's ±ln 1.01, up to float32's overflow and underflow. */
 const EXPONENTS = Float32Array.from([0, -0, 1e-30, -1e-30, 1e-8, -1e-8, 1e-7, Math.log(1.01), -Math.log(1.01), Math.log(2), 1, -1, 69, -69, 87, -87, 88.7, -88.7, -100, -103, -104, 89, 1000, -1000])
@@ -78,7 +80,7 @@ const binary = (name: string, use: string, a: Float32Array, b: ArrayLike<number>
 }
 
 const f32 = Math.fround
-const mathSign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0)
+const mathSign = (x: number) => (Number.isNaN(x) ? NaN : x > 0 ? 1 : x < 0 ? -1 : 0)
 const SCALARS = Float32Array.from([1.04, 1 / 1.04, 1e-30, 1e30, 0.5, 2])
 
 /** Deterministic pseudo-random values in (−1, 1) (a fixed sine sequence), scaled. */
@@ -137,7 +139,7 @@ const GRAD_SCALES = [1, 1e-8, 1e-20, 1e-30, 1e-36]
 export const CHECKS: ReadonlyArray<Check> = [
   // --- directions ---
   unary('sign', 'sign(∇L) (Add-L∞, Mult-L∞, ROA, AF, SPA)', SIGNED, tf.sign, mathSign),
-  { ...unary('sign (multav ops.sign)', 'what the tensor interpreter uses', SIGNED, exactSign, mathSign), kind: 'multav' },
+  { ...unary('sign (multav ops.sign)', 'what the tensor interpreter uses', NON_FINITE, exactSign, mathSign), kind: 'multav' },
   unary('abs', 'max |v| of L2 norms, ‖x′−x‖∞', SIGNED, tf.abs, Math.abs),
   unary('neg', 'targeted losses', SIGNED, tf.neg, (x) => -x),
   unary('square', 'Σv² of L2 norms (after scaling by max|v|)', SIGNED, tf.square, (x) => x * x, 1e-7),
@@ -153,16 +155,16 @@ export const CHECKS: ReadonlyArray<Check> = [
   // --- projections and clips ---
   binary('maximum', 'Π∞: max(x′, x/ε)', SIGNED, Float32Array.from([0, -0, DENORMAL_MIN, -DENORMAL_MIN, 1e-30, 1]), tf.maximum, Math.max),
   binary('minimum', 'Π∞: min(x′, x·ε)', SIGNED, Float32Array.from([0, -0, DENORMAL_MIN, -DENORMAL_MIN, 1e-30, 1]), tf.minimum, Math.min),
-  unary('clipByValue [0, 1]', 'clip to the pixel range', SIGNED, (x) => tf.clipByValue(x, 0, 1), (x) => Math.min(1, Math.max(0, x))),
+  unary('clipByValue [0, 1]', 'clip to the pixel range', NON_FINITE, (x) => tf.clipByValue(x, 0, 1), (x) => (Number.isNaN(x) ? NaN : Math.min(1, Math.max(0, x)))),
   unary('greater than 0', 'the positive-pixel mask of ratios', SIGNED, (x) => tf.cast(tf.greater(x, 0), 'float32'), (x) => (x > 0 ? 1 : 0)),
-  unary('less than 0', 'ops.sign', SIGNED, (x) => tf.cast(tf.less(x, 0), 'float32'), (x) => (x < 0 ? 1 : 0)),
+  unary('step', 'ops.sign = step(v) − step(−v)', NON_FINITE, tf.step, (x) => (Number.isNaN(x) ? NaN : x > 0 ? 1 : 0)),
   binary('greater (norm > ε)', 'L2 projections: only where the bound is broken', Float32Array.from(MAGNITUDES), Float32Array.from([1e-30, 1e-7, 0.13, 1]), (a, b) => tf.cast(tf.greater(a, b), 'float32'), (a, b) => (a > b ? 1 : 0)),
   {
     name: 'where', use: 'ratio taken as 1 where x = 0; projections', kind: 'tfjs', relative: 0,
     run: () => tf.where(tf.greater(t1(SIGNED), 0), t1(SIGNED), tf.onesLike(t1(SIGNED))),
     reference: () => map(SIGNED, (x) => (x > 0 ? x : 1)),
   },
-  unary('isFinite', 'input checks, the sanity record', Float32Array.from([...SIGNED, Infinity, -Infinity, NaN]), (x) => tf.cast(tf.isFinite(x), 'float32'), (x) => (Number.isFinite(x) ? 1 : 0)),
+  unary('isFinite', 'input checks, the sanity record', NON_FINITE, (x) => tf.cast(tf.isFinite(x), 'float32'), (x) => (Number.isFinite(x) ? 1 : 0)),
   // --- reductions ---
   ...GRAD_SCALES.map((s): Check => {
     const v = wave(4096, s)

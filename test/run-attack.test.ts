@@ -148,3 +148,15 @@ test.serial('a multiplicative step whose exponent overflows float32 keeps zero p
   tf.dispose([r.adversarial, x])
   t.is(tf.memory().numTensors, before)
 })
+
+for (const backend of ['cpu', 'wasm'] as const)
+  test.serial(`${backend}: a model that returns NaN logits for one clip is refused, naming the clip, with nothing left behind`, async (t) => {
+    await initBackend(backend)
+    // clip 1's logits are NaN (0·∞ in the model), clip 0's finite
+    const broken: Model = (x) => tf.tidy(() => tf.mul(model(x), tf.tensor2d([[1], [NaN]])))
+    const x = clip((i) => (i % 10) / 10)
+    for (const attack of [attacks.addLinf(), attacks.multLinf(), attacks.roa({ height: 1, width: 1 })])
+      await rejects(t, () => runAttack(attack, broken, x, [0, 1]), 'runAttack: the model returned NaN or Infinity logits for clip 1 (of 2) of the attacked batch')
+    x.dispose()
+    await initBackend('cpu')
+  })

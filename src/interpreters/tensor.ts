@@ -478,7 +478,8 @@ const evaluate = async (
 ): Promise<Omit<AttackResult, 'adversarial' | 'certificate' | 'seed' | 'cleanPredictions' | 'searched' | 'backend'>> => {
   const N = x.shape[0]
   // every figure in one float32 vector, read back in one transfer:
-  // [predictions (N), loss, linf (N), l2 (N), ratioLinf (N), logRatioL2 (N), nanCount, min, max]
+  // [predictions (N), loss, linf (N), l2 (N), ratioLinf (N), logRatioL2 (N), nanCount, min, max,
+  //  finite logits (N)]
   const stats = tf.tidy(() => {
     const delta = tf.sub(xAdv, x)
     const positive = tf.greater(x, 0)
@@ -495,6 +496,7 @@ const evaluate = async (
       tf.reshape(tf.cast(tf.sum(tf.cast(tf.logicalNot(finite), 'int32')), 'float32'), [1]),
       tf.reshape(tf.min(tf.where(finite, xAdv, tf.fill(xAdv.shape, Infinity))), [1]),
       tf.reshape(tf.max(tf.where(finite, xAdv, tf.fill(xAdv.shape, -Infinity))), [1]),
+      tf.cast(tf.all(tf.isFinite(logits), 1), 'float32'),
     ])
   })
   let v: Float32Array
@@ -504,6 +506,10 @@ const evaluate = async (
     stats.dispose()
   }
   const part = (offset: number, length: number) => Array.from(v.subarray(offset, offset + length))
+  // A model that returns NaN or ±∞ would give plausible-looking figures (argMax of NaN is class 0),
+  // and wasm's clip turns a NaN pixel into 0: refuse the run instead, naming the clip.
+  const broken = part(5 * N + 4, N).findIndex((f) => f !== 1)
+  if (broken >= 0) throw new Error(`runAttack: the model returned NaN or Infinity logits for clip ${broken} (of ${N}) of the attacked batch`)
   const predictions = part(0, N)
   return {
     predictions,

@@ -10,7 +10,7 @@ import { initBackend, type BackendName } from '../../src/interpreters/backend.js
 import * as attacks from '../../src/dsl/attacks.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { clip, crossEntropy, restrictTo } from '../../src/dsl/constructors.js'
-import type { Attack, Constraint, Direction } from '../../src/dsl/types.js'
+import type { Attack, Constraint } from '../../src/dsl/types.js'
 import { runReference } from '../../src/interpreters/reference.js'
 import { project } from '../../src/interpreters/tensor.js'
 import {
