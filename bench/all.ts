@@ -19,6 +19,7 @@ const BENCHES: ReadonlyArray<{ name: string; file: string; args: string[] }> = [
   { name: 'r3d-vs-pytorch', file: 'bench/r3d-vs-pytorch.ts', args: quick ? ['--frames', '4', '--size', '56', '--reps', '1'] : [] },
   { name: 'throughput', file: 'bench/throughput.ts', args: quick ? ['--clips', '16', '--reps', '1'] : [] },
   { name: 'memory', file: 'bench/memory.ts', args: quick ? ['--quick'] : [] },
+  { name: 'sign', file: 'bench/sign.ts', args: quick ? ['--reps', '20'] : [] },
 ]
 
 const only = values.only?.split(',').map((n) => n.trim())
