@@ -136,6 +136,24 @@ const conv3dInputGradReference = (dy: Float32Array, xShape: number[], w: Float32
 /** Gradient scales a real model's input gradient spans (batch-mean losses on large clips). */
 const GRAD_SCALES = [1, 1e-8, 1e-20, 1e-30, 1e-36]
 
+/** The input gradient of Σ dy·conv(x, w) for a 3x3x3 'same' convolution of a 1x3x5x5x2 clip, dy scaled by s. */
+const conv3dGradientCheck = (
+  op: string,
+  use: string,
+  kind: Check['kind'],
+  conv: (x: tf.Tensor5D, w: tf.Tensor5D) => tf.Tensor5D,
+  s: number,
+): Check => {
+  type Shape5 = [number, number, number, number, number]
+  const [xShape, wShape, yShape]: [Shape5, Shape5, Shape5] = [[1, 3, 5, 5, 2], [3, 3, 3, 2, 3], [1, 3, 5, 5, 3]]
+  const [x, w, dy] = [wave(150, 1, 0.5), wave(162, 0.2, 0.8), wave(225, s, 2.2)]
+  return {
+    name: `${op} input gradient, dy ×${s}`, use, kind, relative: 1e-5, absolute: Math.max(1e-6 * s, 256 * DENORMAL_MIN),
+    run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(conv(v as tf.Tensor5D, tf.tensor5d(w, wShape)), tf.tensor5d(dy, yShape))))(tf.tensor5d(x, xShape)),
+    reference: () => conv3dInputGradReference(dy, xShape, w, wShape),
+  }
+}
+
 export const CHECKS: ReadonlyArray<Check> = [
   // --- directions ---
   unary('sign', 'sign(∇L) (Add-L∞, Mult-L∞, ROA, AF, SPA)', SIGNED, tf.sign, mathSign),
@@ -262,30 +280,8 @@ export const CHECKS: ReadonlyArray<Check> = [
       }),
     }
   }),
-  ...GRAD_SCALES.map((s): Check => {
-    const xShape = [1, 3, 5, 5, 2]
-    const wShape = [3, 3, 3, 2, 3]
-    const x = wave(150, 1, 0.5)
-    const w = wave(162, 0.2, 0.8)
-    const dy = wave(225, s, 2.2)
-    return {
-      name: `tf.conv3d input gradient, dy ×${s}`, use: 'native conv3d (cpu, tensorflow)', kind: 'tfjs', relative: 1e-5, absolute: Math.max(1e-6 * s, 256 * DENORMAL_MIN),
-      run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv3d(v as tf.Tensor5D, tf.tensor5d(w, wShape as never), 1, 'same'), tf.tensor5d(dy, [1, 3, 5, 5, 3]))))(tf.tensor5d(x, xShape as never)),
-      reference: () => conv3dInputGradReference(dy, xShape, w, wShape),
-    }
-  }),
-  ...GRAD_SCALES.map((s): Check => {
-    const xShape = [1, 3, 5, 5, 2]
-    const wShape = [3, 3, 3, 2, 3]
-    const x = wave(150, 1, 0.5)
-    const w = wave(162, 0.2, 0.8)
-    const dy = wave(225, s, 2.2)
-    return {
-      name: `ops.conv3d input gradient, dy ×${s}`, use: 'every 3D convolution of the models', kind: 'multav', relative: 1e-5, absolute: Math.max(1e-6 * s, 256 * DENORMAL_MIN),
-      run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(conv3d(v as tf.Tensor5D, tf.tensor5d(w, wShape as never), { pad: 'same' }), tf.tensor5d(dy, [1, 3, 5, 5, 3]))))(tf.tensor5d(x, xShape as never)),
-      reference: () => conv3dInputGradReference(dy, xShape, w, wShape),
-    }
-  }),
+  ...GRAD_SCALES.map((s) => conv3dGradientCheck('tf.conv3d', 'native conv3d (cpu, tensorflow)', 'tfjs', (x, w) => tf.conv3d(x, w, 1, 'same'), s)),
+  ...GRAD_SCALES.map((s) => conv3dGradientCheck('ops.conv3d', 'every 3D convolution of the models', 'multav', (x, w) => conv3d(x, w, { pad: 'same' }), s)),
   ...[1, 1e-30, 1e-39].map((s): Check => {
     const xShape = [1, 3, 5, 5, 2]
     const wShape = [3, 3, 3, 2, 3]
