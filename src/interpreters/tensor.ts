@@ -394,20 +394,37 @@ const direction = (d: Direction, g: tf.Tensor5D, run: Run): tf.Tensor => {
 /** The largest exponent of a multiplicative step: exp(88) ≈ 1.65e38 is below float32's largest value, 3.4e38. */
 const MAX_EXPONENT = 88
 
+/** The largest |value| a direction can take: 1 once signed or normalised, unbounded for a raw gradient. */
+const bound = (d: Direction): number => {
+  switch (d._tag) {
+    case 'Gradient':
+      return Infinity
+    case 'Sign':
+    case 'Normalize':
+      return 1
+    case 'MaskRegion':
+      return bound(d.of)
+  }
+}
+
+/**
+ * x' ⊙ α^d = x' ⊙ exp(d·ln α). Where |d·ln α| could pass 88 (a raw gradient), the exponent is capped
+ * there, so that exp stays finite and 0 stays a fixed point (0·∞ would be NaN; an exponent of 88
+ * takes any pixel ≥ 3e−37 past 1 anyway). A signed or normalised direction never gets there and
+ * pays nothing for it.
+ */
+const multiplyStep = (xAdv: tf.Tensor5D, of: Direction, logAlpha: number, g: tf.Tensor5D, run: Run): tf.Tensor => {
+  const exponent = tf.mul(direction(of, g, run), logAlpha)
+  return tf.mul(xAdv, tf.exp(bound(of) * Math.abs(logAlpha) > MAX_EXPONENT ? tf.minimum(exponent, MAX_EXPONENT) : exponent))
+}
+
 const applyStep = (step: Step, xAdv: tf.Tensor5D, g: tf.Tensor5D, run: Run): tf.Tensor5D => {
   const u = step.update
   const updated =
     u._tag === 'Add'
       ? // x' + α·d
         tf.add(xAdv, tf.mul(direction(u.offset.of, g, run), effective(u.offset.alpha, u.offset.units, run.perSample)))
-      : // x' ⊙ α^d = x' ⊙ exp(d·ln α), the exponent capped so that exp stays finite and 0 stays a
-        // fixed point (0·∞ would be NaN; an exponent above 88 takes any pixel ≥ 3e−37 past 1 anyway)
-        tf.mul(
-          xAdv,
-          tf.exp(
-            tf.minimum(tf.mul(direction(u.factor.of, g, run), effective(Math.log(u.factor.alpha), u.factor.units, run.perSample)), MAX_EXPONENT),
-          ),
-        )
+      : multiplyStep(xAdv, u.factor.of, effective(Math.log(u.factor.alpha), u.factor.units, run.perSample), g, run)
   return applyConstraints(step.constraints, run.clean, updated as tf.Tensor5D, run.perSample)
 }
 
