@@ -72,7 +72,7 @@ export interface ReproduceConfig {
 }
 
 /**
- * The full run (96 minutes on the 2-core development machine): the shipped default model as the clean model; one epoch
+ * The full run (about two and a half hours on the 2-core development machine): the shipped default model as the clean model; one epoch
  * of adversarial fine-tuning over 480 training clips (60 steps of 8) per model; 96 test clips.
  */
 export const FULL: ReproduceConfig = {
