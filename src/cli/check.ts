@@ -23,6 +23,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { absurd } from 'fp-ts/lib/function.js'
 import { BUILT_IN } from '../dsl/attacks.js'
 import { validateAttack } from '../dsl/codec.js'
+import { scaleFree } from '../dsl/constructors.js'
 import type { Attack, Direction, Region } from '../dsl/types.js'
 import { certify, type Certificate } from '../interpreters/certify.js'
 import type { ClipData } from '../interpreters/reference.js'
@@ -189,21 +190,6 @@ const SIGNAL_MAX_VALUES = 3 * 4 * 4 * 3
 
 /** Clips are drawn in [0, maxPixel]: the kit's default, unless a large ratio asks for less. */
 const SIGNAL_DEFAULT_MAX_PIXEL = 0.5
-
-/** True for a direction whose value does not change when the gradient is scaled: sign(·), ·/‖·‖₂. */
-const scaleFree = (d: Direction): boolean => {
-  switch (d._tag) {
-    case 'Gradient':
-      return false
-    case 'Sign':
-    case 'Normalize':
-      return true
-    case 'MaskRegion':
-      return scaleFree(d.of)
-    default:
-      return absurd(d)
-  }
-}
 
 /**
  * Whether attack(c·x) = c·attack(x) must hold on the linear models' clips in [0, maxPixel]: the

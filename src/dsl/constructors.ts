@@ -303,3 +303,19 @@ export const multiplicative =
       ),
     })),
   })
+
+/**
+ * True for a direction that is signed or normalised (sign(·), ·/‖·‖₂, masked or not): its value does
+ * not change when the gradient is scaled, and |d| ≤ 1 everywhere. False for a raw gradient.
+ */
+export const scaleFree = (d: Direction): boolean => {
+  switch (d._tag) {
+    case 'Gradient':
+      return false
+    case 'Sign':
+    case 'Normalize':
+      return true
+    case 'MaskRegion':
+      return scaleFree(d.of)
+  }
+}

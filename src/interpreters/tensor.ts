@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core'
 // Its Node bundle has no chained ops either (x.add(y)): ops are called as functions.
 import '@tensorflow/tfjs-layers'
 import { validateAttack } from '../dsl/codec.js'
+import { scaleFree } from '../dsl/constructors.js'
 import type { Attack, Constraint, Direction, Init, Loss, RatioReading, Region, Step, Units } from '../dsl/types.js'
 import { withFilterCache } from '../ops/conv3d.js'
 import { sign } from '../ops/sign.js'
@@ -394,19 +395,6 @@ const direction = (d: Direction, g: tf.Tensor5D, run: Run): tf.Tensor => {
 /** The largest exponent of a multiplicative step: exp(88) ≈ 1.65e38 is below float32's largest value, 3.4e38. */
 const MAX_EXPONENT = 88
 
-/** The largest |value| a direction can take: 1 once signed or normalised, unbounded for a raw gradient. */
-const bound = (d: Direction): number => {
-  switch (d._tag) {
-    case 'Gradient':
-      return Infinity
-    case 'Sign':
-    case 'Normalize':
-      return 1
-    case 'MaskRegion':
-      return bound(d.of)
-  }
-}
-
 /**
  * x' ⊙ α^d = x' ⊙ exp(d·ln α). Where |d·ln α| could pass 88 (a raw gradient), the exponent is capped
  * there, so that exp stays finite and 0 stays a fixed point (0·∞ would be NaN; an exponent of 88
@@ -415,7 +403,9 @@ const bound = (d: Direction): number => {
  */
 const multiplyStep = (xAdv: tf.Tensor5D, of: Direction, logAlpha: number, g: tf.Tensor5D, run: Run): tf.Tensor => {
   const exponent = tf.mul(direction(of, g, run), logAlpha)
-  return tf.mul(xAdv, tf.exp(bound(of) * Math.abs(logAlpha) > MAX_EXPONENT ? tf.minimum(exponent, MAX_EXPONENT) : exponent))
+  // a signed or normalised direction has |d| ≤ 1, so |d·ln α| ≤ |ln α|
+  const capped = !scaleFree(of) || Math.abs(logAlpha) > MAX_EXPONENT
+  return tf.mul(xAdv, tf.exp(capped ? tf.minimum(exponent, MAX_EXPONENT) : exponent))
 }
 
 const applyStep = (step: Step, xAdv: tf.Tensor5D, g: tf.Tensor5D, run: Run): tf.Tensor5D => {
