@@ -5,12 +5,12 @@
  *
  * @since 0.1.0
  */
+import * as tf from '@tensorflow/tfjs-core'
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { r3d18, type R3dConfig, type VideoModel } from './r3d.js'
-import { loadWeights } from './weights.js'
+import { r3d18, r3dShapes, type R3dConfig, type VideoModel } from './r3d.js'
+import { loadWeights, readManifest, show } from './weights.js'
 import { DENOISE_KINDS, type DenoiseKind } from './denoise.js'
 
 export const PRETRAINED = ['default'] as const
@@ -42,51 +42,80 @@ export const pretrained = async (name: PretrainedName = 'default'): Promise<Pret
 
 /**
  * A model folder as `multav train` writes it (model.json with the architecture in its config, and the
- * weight shards): the architecture is built from the config, then every weight is checked against it.
+ * weight shards): the config is checked, every weight is checked against the architecture it names, and
+ * only then is the model built and its weights assigned.
  */
 export const loadModel = async (dir: string): Promise<Pretrained> => {
-  let info: Record<string, unknown>
+  const { where, json } = await readManifest(dir)
+  const { config, info } = checkConfig(json['config'], where)
+  const { weights } = await loadWeights(dir, r3dShapes(config))
+  let model: VideoModel | undefined
   try {
-    info = (JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as { config?: Record<string, unknown> }).config ?? {}
+    model = r3d18(config)
+    const all = new Map(Object.entries({ ...model.variables, ...model.state }))
+    for (const [name, value] of Object.entries(weights)) all.get(name)!.assign(value)
+    return { ...model, info }
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new Error(
-      code === 'ENOENT' ? `${dir}: not a model folder (no model.json)` : `${join(dir, 'model.json')}: cannot read it as JSON (${code ?? (e as Error).message})`,
-    )
+    model?.dispose()
+    throw e
+  } finally {
+    tf.dispose(Object.values(weights))
   }
-  const [layout, classes, widths] = [info['layout'], info['classes'], info['widths']]
-  if (info['architecture'] !== 'r3d18' || (layout !== 'torchvision' && layout !== 'hara'))
-    throw new Error(`${join(dir, 'model.json')}: config must name architecture "r3d18" and layout "torchvision" or "hara"`)
-  if (!Array.isArray(classes) || classes.length < 2 || !classes.every((c) => typeof c === 'string'))
-    throw new Error(`${join(dir, 'model.json')}: config.classes must list at least two class names`)
+}
+
+/** model.json's config as the architecture to build, each field checked with a message naming it. */
+const checkConfig = (raw: unknown, where: string): { config: R3dConfig; info: Record<string, unknown> } => {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${where}: config must be an object describing the model, got ${show(raw ?? null)}`)
+  const info = raw as Record<string, unknown>
+  const field = (name: string): unknown => (Object.hasOwn(info, name) ? info[name] : undefined)
+  const [layout, widths] = [field('layout'), field('widths')]
+  if (field('architecture') !== 'r3d18' || (layout !== 'torchvision' && layout !== 'hara'))
+    throw new Error(`${where}: config must name architecture "r3d18" and layout "torchvision" or "hara"`)
+  const classes = checkClasses(field('classes'), where)
   if (!Array.isArray(widths) || widths.length !== 4 || !widths.every((w) => Number.isInteger(w) && w >= 1 && w <= 4096))
-    throw new Error(`${join(dir, 'model.json')}: config.widths must be four positive integers`)
-  const denoise = info['denoise'] ?? 'none'
+    throw new Error(`${where}: config.widths must be four positive integers`)
+  const denoise = field('denoise') ?? 'none'
   if (!(DENOISE_KINDS as ReadonlyArray<unknown>).includes(denoise))
-    throw new Error(`${join(dir, 'model.json')}: config.denoise must be one of ${DENOISE_KINDS.join(', ')}, got ${JSON.stringify(denoise)}`)
-  const frames = (info['clip'] as { T?: unknown } | undefined)?.T
-  if (denoise === '2d' && !(Number.isInteger(frames) && (frames as number) >= 1))
-    throw new Error(`${join(dir, 'model.json')}: a '2d' denoising model needs config.clip.T, a positive integer`)
+    throw new Error(`${where}: config.denoise must be one of ${DENOISE_KINDS.join(', ')}, got ${show(denoise)}`)
+  const clip = checkClip(field('clip'), where)
+  if (denoise === '2d' && clip === undefined) throw new Error(`${where}: a '2d' denoising model needs config.clip.T, a positive integer`)
   const config: R3dConfig = {
     layout,
     classes: classes.length,
     widths: widths as unknown as NonNullable<R3dConfig['widths']>,
     denoise: denoise as DenoiseKind,
-    ...(typeof frames === 'number' ? { frames } : {}),
+    ...(clip ? { frames: clip.T } : {}),
   }
-  const model = r3d18(config)
-  try {
-    const { weights } = await loadWeights(dir, model.shapes)
-    const all = { ...model.variables, ...model.state }
-    for (const [n, t] of Object.entries(weights)) {
-      all[n]!.assign(t)
-      t.dispose()
-    }
-    return { ...model, info }
-  } catch (e) {
-    model.dispose()
-    throw e
-  }
+  return { config, info }
+}
+
+/**
+ * config.classes: at least two distinct non-empty names (one class leaves an untargeted attack nothing
+ * to move a clip to, and its accuracy is 100% by construction).
+ */
+const checkClasses = (classes: unknown, where: string): ReadonlyArray<string> => {
+  if (!Array.isArray(classes)) throw new Error(`${where}: config.classes must list the class names, got ${show(classes ?? null)}`)
+  if (classes.length < 2)
+    throw new Error(`${where}: config.classes lists ${classes.length} class${classes.length === 1 ? '' : 'es'}, expected at least two (an attack needs another class to move a clip to)`)
+  const first = new Map<string, number>()
+  classes.forEach((c: unknown, i) => {
+    if (typeof c !== 'string' || c === '') throw new Error(`${where}: config.classes[${i}] must be a non-empty string, got ${show(c)}`)
+    const earlier = first.get(c)
+    if (earlier !== undefined) throw new Error(`${where}: config.classes[${i}] ${show(c)} repeats config.classes[${earlier}]`)
+    first.set(c, i)
+  })
+  return classes as string[]
+}
+
+/** config.clip, when given: `{ T, H, W }`, positive integers (the clip size the model takes). */
+const checkClip = (clip: unknown, where: string): { T: number; H: number; W: number } | undefined => {
+  if (clip === undefined || clip === null) return undefined
+  const size = (typeof clip === 'object' && !Array.isArray(clip) ? clip : {}) as Record<string, unknown>
+  const dims = ['T', 'H', 'W'].map((k) => (Object.hasOwn(size, k) ? size[k] : undefined))
+  if (!dims.every((d) => Number.isSafeInteger(d) && (d as number) >= 1))
+    throw new Error(`${where}: config.clip must be {T, H, W} with positive integers, got ${show(clip)}`)
+  const [T, H, W] = dims as [number, number, number]
+  return { T, H, W }
 }
 
 /** `default` (or another shipped name) or a model folder. */

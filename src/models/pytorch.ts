@@ -3,7 +3,7 @@
  * below) loads into `r3d18(config)` for either layout. Conv kernels go from PyTorch's
  * [Cout, Cin, kd, kh, kw] to [kd, kh, kw, Cin, Cout], FC weights from [K, C] to [C, K]; BN tensors
  * keep their shape; `num_batches_tracked` is ignored. Every tensor is checked (present, expected,
- * right shape) before any weight is assigned: a wrong file never leaves a half-loaded model.
+ * right shape, finite) before the model is even built: a wrong file never leaves a half-loaded model.
  *
  * Export from PyTorch:
  * ```python
@@ -18,8 +18,9 @@
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { r3d18, type R3dConfig, type VideoModel } from './r3d.js'
+import { r3d18, r3dShapes, type R3dConfig, type VideoModel } from './r3d.js'
 import { readSafetensors, type RawTensor } from './safetensors.js'
+import { nameOf } from './weights.js'
 
 /** PyTorch's shape of a weight given multav's. */
 const torchShape = (name: string, shape: ReadonlyArray<number>): number[] =>
@@ -32,25 +33,32 @@ const toMultav = (name: string, raw: RawTensor): tf.Tensor =>
     return raw.shape.length === 5 ? tf.transpose(t, [2, 3, 4, 1, 0]) : name === 'fc.weight' ? tf.transpose(t) : t
   })
 
-/** A 3D ResNet-18 of `config` with the weights of a PyTorch state dict saved as safetensors. */
+/**
+ * A 3D ResNet-18 of `config` with the weights of a PyTorch state dict saved as safetensors. Tensor names
+ * from the file are looked up as own keys only (`toString` or `__proto__` is an unexpected name), and
+ * every value assigned must be finite.
+ */
 export const loadSafetensors = async (file: string, config: R3dConfig): Promise<VideoModel> => {
   const raw = await readSafetensors(file)
+  const shapes = new Map(Object.entries(r3dShapes(config)))
+  const unexpected = [...raw.keys()].filter((n) => !shapes.has(n) && !n.endsWith('num_batches_tracked'))
+  if (unexpected.length > 0)
+    throw new Error(`${file}: ${unexpected.slice(0, 3).map(nameOf).join(', ')}${unexpected.length > 3 ? ` and ${unexpected.length - 3} more` : ''} not in a ${config.layout} 3D ResNet-18 (wrong layout?)`)
+  for (const [name, shape] of shapes) {
+    const t = raw.get(name)
+    const expected = torchShape(name, shape)
+    if (t === undefined) throw new Error(`${file}: missing tensor ${name} (PyTorch shape [${expected.join(', ')}])`)
+    if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))
+      throw new Error(`${file}: tensor ${name} has shape [${t.shape.join(', ')}], expected [${expected.join(', ')}] for ${config.classes} classes and widths ${config.widths ?? [64, 128, 256, 512]}`)
+    const bad = t.data.findIndex((v) => !Number.isFinite(v))
+    if (bad >= 0) throw new Error(`${file}: tensor ${name} holds ${t.data[bad]} at element ${bad} (weights must be finite)`)
+  }
   const model = r3d18(config)
   try {
-    const all = { ...model.variables, ...model.state }
-    const unexpected = [...raw.keys()].filter((n) => !(n in all) && !n.endsWith('num_batches_tracked'))
-    if (unexpected.length > 0)
-      throw new Error(`${file}: ${unexpected.slice(0, 3).join(', ')}${unexpected.length > 3 ? ` and ${unexpected.length - 3} more` : ''} not in a ${config.layout} 3D ResNet-18 (wrong layout?)`)
-    for (const [name, shape] of Object.entries(model.shapes)) {
-      const t = raw.get(name)
-      const expected = torchShape(name, shape)
-      if (t === undefined) throw new Error(`${file}: missing tensor ${name} (PyTorch shape [${expected.join(', ')}])`)
-      if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))
-        throw new Error(`${file}: tensor ${name} has shape [${t.shape.join(', ')}], expected [${expected.join(', ')}] for ${config.classes} classes and widths ${config.widths ?? [64, 128, 256, 512]}`)
-    }
-    for (const name of Object.keys(model.shapes)) {
+    const all = new Map(Object.entries({ ...model.variables, ...model.state }))
+    for (const name of shapes.keys()) {
       const value = toMultav(name, raw.get(name)!)
-      all[name]!.assign(value)
+      all.get(name)!.assign(value)
       value.dispose()
     }
     return model

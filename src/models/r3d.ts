@@ -107,31 +107,34 @@ export const stageFrames = (layout: R3dConfig['layout'], T: number): readonly [n
   return [first, halve(first), halve(halve(first)), halve(halve(halve(first)))]
 }
 
-/** A 3D ResNet-18 with fresh (seeded He-normal) weights. */
-export const r3d18 = (config: R3dConfig): VideoModel => {
+/** One weight of the architecture: its name and shape, whether it is trained, and how it starts. */
+interface Declared {
+  readonly name: string
+  readonly shape: number[]
+  readonly trainable: boolean
+  readonly init: () => tf.Tensor
+}
+
+/** Every weight of a 3D ResNet-18 of `config`, in order, without making a tensor. */
+const declare = (config: R3dConfig): Declared[] => {
   if (config.denoise === '2d' && !(Number.isInteger(config.frames) && config.frames! >= 1))
     throw new Error(`r3d18: denoise '2d' needs the clip length (config.frames, a positive integer), got ${config.frames}`)
   const L = layersOf(config)
   const seed = config.seed ?? 0
   let stream = 0
-  const variables: Record<string, tf.Variable> = {}
-  const state: Record<string, tf.Variable> = {}
-  const shapes: Record<string, ReadonlyArray<number>> = {}
-  const add = (into: Record<string, tf.Variable>, name: string, shape: number[], init: () => tf.Tensor, trainable: boolean) => {
-    into[name] = tf.tidy(() => tf.variable(init(), trainable))
-    shapes[name] = shape
-  }
+  const declared: Declared[] = []
+  const add = (name: string, shape: number[], init: () => tf.Tensor, trainable: boolean) => declared.push({ name, shape, init, trainable })
   const addConv = (c: Conv) => {
     const shape = [...c.kernel, c.cin, c.cout]
     const fanIn = c.kernel[0] * c.kernel[1] * c.kernel[2] * c.cin
     const s = stream++
-    add(variables, `${c.name}.weight`, shape, () => tf.mul(tf.tensor(gaussianNoise(seed * 1000 + s, size(shape)), shape), Math.sqrt(2 / fanIn)), true)
+    add(`${c.name}.weight`, shape, () => tf.mul(tf.tensor(gaussianNoise(seed * 1000 + s, size(shape)), shape), Math.sqrt(2 / fanIn)), true)
   }
   const addBn = (name: string, channels: number) => {
-    add(variables, `${name}.weight`, [channels], () => tf.ones([channels]), true)
-    add(variables, `${name}.bias`, [channels], () => tf.zeros([channels]), true)
-    add(state, `${name}.running_mean`, [channels], () => tf.zeros([channels]), false)
-    add(state, `${name}.running_var`, [channels], () => tf.ones([channels]), false)
+    add(`${name}.weight`, [channels], () => tf.ones([channels]), true)
+    add(`${name}.bias`, [channels], () => tf.zeros([channels]), true)
+    add(`${name}.running_mean`, [channels], () => tf.zeros([channels]), false)
+    add(`${name}.running_var`, [channels], () => tf.ones([channels]), false)
   }
   addConv(L.stem)
   addBn(L.stemBn, L.stem.cout)
@@ -146,8 +149,9 @@ export const r3d18 = (config: R3dConfig): VideoModel => {
     }
   }
   const fcShape = [L.features, config.classes]
-  add(variables, 'fc.weight', fcShape, () => tf.mul(tf.tensor(gaussianNoise(seed * 1000 + stream++, size(fcShape)), fcShape), Math.sqrt(1 / L.features)), true)
-  add(variables, 'fc.bias', [config.classes], () => tf.zeros([config.classes]), true)
+  const fcStream = stream++ // drawn now: the inits run after every weight is declared
+  add('fc.weight', fcShape, () => tf.mul(tf.tensor(gaussianNoise(seed * 1000 + fcStream, size(fcShape)), fcShape), Math.sqrt(1 / L.features)), true)
+  add('fc.bias', [config.classes], () => tf.zeros([config.classes]), true)
   const denoiseKind = config.denoise ?? 'none'
   if (denoiseKind !== 'none') {
     const frames = stageFrames(config.layout, config.frames ?? 1)
@@ -156,13 +160,31 @@ export const r3d18 = (config: R3dConfig): VideoModel => {
       for (const part of ['theta', 'phi'] as const) {
         const shape = shapes[part]
         const s = stream++
-        add(variables, `denoise${stage + 1}.${part}.weight`, shape, () => tf.mul(tf.tensor(gaussianNoise(seed * 1000 + s, size(shape)), shape), Math.sqrt(1 / width)), true)
+        add(`denoise${stage + 1}.${part}.weight`, shape, () => tf.mul(tf.tensor(gaussianNoise(seed * 1000 + s, size(shape)), shape), Math.sqrt(1 / width)), true)
       }
       // zero: a fresh block is the identity (Xie et al. zero-initialise the block's last scale)
-      add(variables, `denoise${stage + 1}.out.weight`, shapes.out, () => tf.zeros(shapes.out), true)
+      add(`denoise${stage + 1}.out.weight`, shapes.out, () => tf.zeros(shapes.out), true)
     })
   }
+  return declared
+}
 
+/** Every weight's shape for `config`, without allocating the model (to check a file against it first). */
+export const r3dShapes = (config: R3dConfig): Readonly<Record<string, ReadonlyArray<number>>> =>
+  Object.fromEntries(declare(config).map((d) => [d.name, d.shape]))
+
+/** A 3D ResNet-18 with fresh (seeded He-normal) weights. */
+export const r3d18 = (config: R3dConfig): VideoModel => {
+  const L = layersOf(config)
+  const denoiseKind = config.denoise ?? 'none'
+  const variables: Record<string, tf.Variable> = {}
+  const state: Record<string, tf.Variable> = {}
+  const shapes: Record<string, ReadonlyArray<number>> = {}
+  for (const d of declare(config)) {
+    const into = d.trainable ? variables : state
+    into[d.name] = tf.tidy(() => tf.variable(d.init(), d.trainable))
+    shapes[d.name] = d.shape
+  }
   const all = { ...variables, ...state }
   const convOf = (c: Conv, x: tf.Tensor5D) => conv3d(x, all[`${c.name}.weight`]!, { strides: c.strides, pad: c.pad })
   const bnOf = (name: string, x: tf.Tensor5D, training: boolean): tf.Tensor5D => {

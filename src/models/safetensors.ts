@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { open } from 'node:fs/promises'
+import { decodeUtf8, nameOf, oneLine, openRegularFile, readExactly, show } from './weights.js'
 
 /** A tensor read from a safetensors file, converted to float32. */
 export interface RawTensor {
@@ -17,50 +17,65 @@ export interface RawTensor {
   readonly data: Float32Array
 }
 
-const BYTES: Readonly<Record<string, number>> = { F64: 8, F32: 4, F16: 2, BF16: 2 }
+/** Bytes per value of the dtypes multav reads (a Map: a dtype from the file is never a prototype key). */
+const BYTES: ReadonlyMap<string, number> = new Map([['F64', 8], ['F32', 4], ['F16', 2], ['BF16', 2]])
 
 /** Headers beyond this are taken as a corrupt file rather than read (100 MB, safetensors' own cap). */
 const MAX_HEADER = 100_000_000
 
-/** Reads every tensor of a safetensors file; rejects with `file: what is wrong` otherwise. */
+/**
+ * Reads every tensor of a safetensors file; rejects with `file: what is wrong` otherwise. Only a regular
+ * file is opened (a FIFO or device is refused, never waited on); the header must be strict UTF-8 JSON.
+ */
 export const readSafetensors = async (file: string): Promise<ReadonlyMap<string, RawTensor>> => {
-  const handle = await open(file, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`${file}: cannot open (${e.code ?? e.message})`)
-  })
+  const { handle, size } = await openRegularFile(file)
   try {
-    const { size } = await handle.stat()
     const fail = (message: string) => new Error(`${file}: ${message}`)
     if (size < 8) throw fail(`not a safetensors file: ${size} bytes, shorter than its 8-byte header length`)
     const prefix = Buffer.alloc(8)
-    await handle.read(prefix, 0, 8, 0)
-    const headerLength = Number(prefix.readBigUInt64LE(0))
-    if (headerLength > MAX_HEADER || 8 + headerLength > size)
-      throw fail(`header of ${headerLength} bytes does not fit the file's ${size} bytes (truncated or not safetensors)`)
+    await readExactly(handle, prefix, 0, file)
+    const claimed = prefix.readBigUInt64LE(0)
+    if (claimed > BigInt(MAX_HEADER)) throw fail(`header of ${claimed} bytes is larger than the ${MAX_HEADER}-byte limit (corrupt or not safetensors)`)
+    const headerLength = Number(claimed)
+    if (8 + headerLength > size) throw fail(`header of ${headerLength} bytes does not fit the file's ${size} bytes (truncated or not safetensors)`)
     const headerBytes = Buffer.alloc(headerLength)
-    await handle.read(headerBytes, 0, headerLength, 8)
-    let header: unknown
-    try {
-      header = JSON.parse(headerBytes.toString('utf8'))
-    } catch (e) {
-      throw fail(`header is not valid JSON: ${(e as Error).message}`)
-    }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw fail('header is not a JSON object')
+    await readExactly(handle, headerBytes, 8, file)
+    const header = parseHeader(decodeUtf8(headerBytes, `${file}: header`), fail)
     const dataStart = 8 + headerLength
     const dataSize = size - dataStart
-    const entries = Object.entries(header as Record<string, unknown>).filter(([name]) => name !== '__metadata__')
+    const entries = Object.entries(header).filter(([name]) => name !== '__metadata__')
     const specs = entries.map(([name, spec]) => checkSpec(name, spec, dataSize, fail))
-    // the data ranges must not overlap
-    const sorted = [...specs].sort((a, b) => a.begin - b.begin)
-    sorted.forEach((s, i) => {
-      const next = sorted[i + 1]
-      if (next && next.begin < s.end) throw fail(`tensors ${s.name} and ${next.name} overlap in the data buffer`)
-    })
+    checkNoOverlap(specs, fail)
     const data = Buffer.alloc(dataSize)
-    await handle.read(data, 0, dataSize, dataStart)
+    await readExactly(handle, data, dataStart, file)
     return new Map(specs.map((s) => [s.name, { shape: s.shape, dtype: s.dtype, data: toFloat32(data.subarray(s.begin, s.end), s.dtype) }]))
   } finally {
     await handle.close()
   }
+}
+
+/** The header's JSON object. */
+const parseHeader = (text: string, fail: (m: string) => Error): Record<string, unknown> => {
+  let header: unknown
+  try {
+    header = JSON.parse(text)
+  } catch (e) {
+    throw fail(`header is not valid JSON: ${oneLine((e as Error).message)}`)
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw fail('header is not a JSON object')
+  return header as Record<string, unknown>
+}
+
+/**
+ * The data ranges must not overlap. An empty tensor (begin = end) holds no bytes and may sit at any
+ * offset, a neighbour's included (PyTorch writes them so).
+ */
+const checkNoOverlap = (specs: ReadonlyArray<Spec>, fail: (m: string) => Error): void => {
+  const sorted = specs.filter((s) => s.end > s.begin).sort((a, b) => a.begin - b.begin)
+  sorted.forEach((s, i) => {
+    const next = sorted[i + 1]
+    if (next && next.begin < s.end) throw fail(`tensors ${nameOf(s.name)} and ${nameOf(next.name)} overlap in the data buffer`)
+  })
 }
 
 interface Spec {
@@ -71,27 +86,28 @@ interface Spec {
   readonly end: number
 }
 
-const checkSpec = (name: string, spec: unknown, dataSize: number, fail: (m: string) => Error): Spec => {
-  const s = spec as { dtype?: unknown; shape?: unknown; data_offsets?: unknown }
-  if (typeof spec !== 'object' || spec === null) throw fail(`${name}: expected {dtype, shape, data_offsets}, got ${JSON.stringify(spec)}`)
-  if (typeof s.dtype !== 'string' || !(s.dtype in BYTES))
-    throw fail(`${name}: dtype ${JSON.stringify(s.dtype)} is not a float type multav reads (${Object.keys(BYTES).join(', ')})`)
-  if (!Array.isArray(s.shape) || !s.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
-    throw fail(`${name}: shape must be an array of integers ≥ 0, got ${JSON.stringify(s.shape)}`)
-  const offsets = s.data_offsets
+const checkSpec = (key: string, spec: unknown, dataSize: number, fail: (m: string) => Error): Spec => {
+  const name = nameOf(key)
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw fail(`${name}: expected {dtype, shape, data_offsets}, got ${show(spec)}`)
+  const own = (key: string): unknown => (Object.hasOwn(spec, key) ? (spec as Record<string, unknown>)[key] : undefined)
+  const [dtype, shape, offsets] = [own('dtype'), own('shape'), own('data_offsets')]
+  const width = typeof dtype === 'string' ? BYTES.get(dtype) : undefined
+  if (width === undefined) throw fail(`${name}: dtype ${show(dtype)} is not a float type multav reads (${[...BYTES.keys()].join(', ')})`)
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw fail(`${name}: shape must be an array of integers ≥ 0, got ${show(shape)}`)
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1])
-    throw fail(`${name}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`)
+    throw fail(`${name}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${show(offsets)}`)
   const [begin, end] = offsets as [number, number]
-  const expected = (s.shape as number[]).reduce((a, b) => a * b, 1) * BYTES[s.dtype]!
-  if (end - begin !== expected) throw fail(`${name}: ${s.dtype} ${JSON.stringify(s.shape)} needs ${expected} bytes, its offsets span ${end - begin}`)
+  const expected = (shape as number[]).reduce((a, b) => a * b, 1) * width
+  if (end - begin !== expected) throw fail(`${name}: ${dtype} ${show(shape)} needs ${expected} bytes, its offsets span ${end - begin}`)
   if (end > dataSize) throw fail(`${name}: data ends at byte ${end} of a ${dataSize}-byte data buffer (truncated file)`)
-  return { name, dtype: s.dtype, shape: s.shape as number[], begin, end }
+  return { name: key, dtype: dtype as string, shape: shape as number[], begin, end }
 }
 
 /** Little-endian floats of `dtype` as float32. */
 const toFloat32 = (bytes: Buffer, dtype: string): Float32Array => {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const n = bytes.byteLength / BYTES[dtype]!
+  const n = bytes.byteLength / BYTES.get(dtype)!
   const out = new Float32Array(n)
   for (let i = 0; i < n; i++)
     out[i] =

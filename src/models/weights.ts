@@ -4,15 +4,19 @@
  * with tfjs-core's own `tf.io.encodeWeights` / `tf.io.decodeWeights`).
  *
  * Loading never reads outside the model's folder (no absolute paths, no `..`, no links that lead out),
- * checks every weight's shape and dtype against what the architecture expects, and checks the shards'
- * sizes, all before a single tensor is made: a wrong or truncated folder gives one clear error naming
- * the offending file or tensor, never a half-loaded model.
+ * opens only regular files (a FIFO or device among the shards is refused, never waited on), checks every
+ * weight's name, shape and dtype against what the architecture expects (names from the file are looked
+ * up as own keys only, so `__proto__` or `toString` is just an unknown name), compares the shards' sizes
+ * with the manifest before reading them and refuses NaN or ±Inf values, all before a single tensor is
+ * made: a wrong, truncated or hostile folder gives one clear error naming the offending file or tensor,
+ * never a half-loaded model.
  *
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
 import writeFileAtomic from 'write-file-atomic'
-import { mkdir, readFile, realpath } from 'node:fs/promises'
+import { constants, type Stats } from 'node:fs'
+import { mkdir, open, realpath, stat, type FileHandle } from 'node:fs/promises'
 import { isAbsolute, join, relative, sep } from 'node:path'
 
 /** What an architecture expects: each weight's shape (float32). */
@@ -45,66 +49,217 @@ export interface Loaded {
   readonly config: unknown
 }
 
-/** Loads the weights in `dir`, checked against `expected` (all of them, nothing else, same shapes). */
-export const loadWeights = async (dir: string, expected: WeightSpec): Promise<Loaded> => {
-  const root = await realpath(dir).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`${dir}: cannot open the model folder (${e.code ?? e.message})`)
+/** model.json beyond this is taken as a corrupt file rather than read (a manifest lists weights, not values). */
+const MAX_MANIFEST = 64 * 1024 * 1024
+
+/** A failed file operation's reason: its code (ENOENT, EISDIR, ELOOP, …) or else its message. */
+export const reasonOf = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message
+
+/** What a file that is not a regular one is, for messages. */
+const kindOf = (s: Stats): string =>
+  s.isDirectory() ? 'a directory' : s.isFIFO() ? 'a FIFO' : s.isSocket() ? 'a socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'a special file'
+
+/**
+ * Opens `path` for reading if it is a regular file, with its size. O_NONBLOCK keeps the open of a FIFO
+ * from waiting for a writer (for a regular file it changes nothing); anything else is refused.
+ */
+export const openRegularFile = async (path: string, where: string = path): Promise<{ handle: FileHandle; size: number }> => {
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((e: unknown) => {
+    throw new Error(`${where}: cannot open (${reasonOf(e)})`)
   })
-  const manifestPath = join(root, MANIFEST)
-  const text = await readFile(manifestPath, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`${join(dir, MANIFEST)}: cannot read (${e.code ?? e.message})`)
-  })
-  const where = join(dir, MANIFEST)
-  let manifest: unknown
   try {
-    manifest = JSON.parse(text)
+    const stats = await handle.stat()
+    if (!stats.isFile()) throw new Error(`${where}: is ${kindOf(stats)}, expected a regular file`)
+    return { handle, size: stats.size }
   } catch (e) {
-    throw new Error(`${where}: not valid JSON: ${(e as Error).message}`)
+    await handle.close()
+    throw e
   }
-  const groups = (manifest as { weightsManifest?: unknown })?.weightsManifest
+}
+
+/** Fills `into` from `position` of an open file, failing if the file ends (or shrank) first. */
+export const readExactly = async (handle: FileHandle, into: Uint8Array, position: number, where: string): Promise<void> => {
+  for (let done = 0; done < into.length; ) {
+    const { bytesRead } = await handle.read(into, done, into.length - done, position + done).catch((e: unknown) => {
+      throw new Error(`${where}: cannot read (${reasonOf(e)})`)
+    })
+    if (bytesRead === 0) throw new Error(`${where}: ended after ${position + done} bytes while being read (changed on disk?)`)
+    done += bytesRead
+  }
+}
+
+/** A regular file's bytes, refusing one larger than `maxBytes` or of another size than `size`. */
+const readRegularFile = async (path: string, where: string, limits: { readonly maxBytes?: number; readonly size?: number }): Promise<Uint8Array> => {
+  const { handle, size } = await openRegularFile(path, where)
+  try {
+    if (limits.maxBytes !== undefined && size > limits.maxBytes) throw new Error(`${where}: ${size} bytes, larger than the ${limits.maxBytes}-byte limit`)
+    if (limits.size !== undefined && size !== limits.size) throw new Error(`${where}: ${size} bytes, was ${limits.size} when checked (changed on disk?)`)
+    const bytes = new Uint8Array(size)
+    await readExactly(handle, bytes, 0, where)
+    return bytes
+  } finally {
+    await handle.close()
+  }
+}
+
+/** A name from a file, for a message: as is when plain, else quoted (an empty name or a newline stays visible). */
+export const nameOf = (name: string): string => (/^[\w.:/-]{1,200}$/.test(name) ? name : JSON.stringify(name.length > 200 ? `${name.slice(0, 197)}...` : name))
+
+/** A value from a file, for a message, cut short (a hostile file's field may be huge). */
+export const show = (value: unknown): string => {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text
+}
+
+/** A parser's message on one line (V8 quotes the offending text, newlines included). */
+export const oneLine = (message: string): string => message.replace(/\s+/g, ' ')
+
+/** Strict UTF-8 (a BOM is dropped, as TextDecoder does by default; invalid bytes are an error). */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Decodes strict UTF-8, failing with `where: not UTF-8 text`. */
+export const decodeUtf8 = (bytes: Uint8Array, where: string): string => {
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw new Error(`${where}: not valid UTF-8 text`)
+  }
+}
+
+export interface Manifest {
+  /** The model folder with its links resolved (shards must lie inside it). */
+  readonly root: string
+  /** model.json as the user named it, for messages. */
+  readonly where: string
+  /** model.json's top-level object. */
+  readonly json: Readonly<Record<string, unknown>>
+}
+
+/** Reads and parses `dir/model.json` (strict UTF-8, BOM dropped), naming the folder or file on any failure. */
+export const readManifest = async (dir: string): Promise<Manifest> => {
+  const where = join(dir, MANIFEST)
+  const root = await realpath(dir).catch((e: unknown) => {
+    const code = reasonOf(e)
+    throw new Error(code === 'ENOENT' ? `${dir}: not a model folder (it does not exist)` : `${dir}: cannot open the model folder (${code})`)
+  })
+  const folder = await stat(root).catch((e: unknown) => {
+    throw new Error(`${dir}: cannot open the model folder (${reasonOf(e)})`)
+  })
+  if (!folder.isDirectory()) throw new Error(`${dir}: not a model folder (${folder.isFile() ? 'a file' : kindOf(folder)}, expected a folder holding model.json)`)
+  const bytes = await readRegularFile(join(root, MANIFEST), where, { maxBytes: MAX_MANIFEST }).catch((e: Error) => {
+    throw e.message === `${where}: cannot open (ENOENT)` ? new Error(`${dir}: not a model folder (no model.json)`) : e
+  })
+  let json: unknown
+  try {
+    json = JSON.parse(decodeUtf8(bytes, where))
+  } catch (e) {
+    throw (e as Error).message.startsWith(`${where}:`) ? e : new Error(`${where}: not valid JSON: ${oneLine((e as Error).message)}`)
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${where}: expected a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}`)
+  return { root, where, json: json as Record<string, unknown> }
+}
+
+/** One shard as the manifest lists it, with the size it has on disk. */
+interface Shard {
+  readonly path: string
+  readonly real: string
+  readonly where: string
+  readonly size: number
+}
+
+/**
+ * Loads the weights in `dir`, checked against `expected` (all of them, nothing else, same shapes, float32,
+ * finite). The shards' sizes are compared with the manifest before a byte of them is read.
+ */
+export const loadWeights = async (dir: string, expected: WeightSpec): Promise<Loaded> => {
+  const { root, where, json } = await readManifest(dir)
+  const groups = json['weightsManifest']
   if (!Array.isArray(groups) || groups.length === 0) throw new Error(`${where}: weightsManifest must be a non-empty array`)
-  const buffers: Uint8Array[] = []
   const specs: tf.io.WeightsManifestEntry[] = []
+  const listed: Array<{ path: string; where: string }> = []
   for (const [g, group] of groups.entries()) {
-    const { paths, weights } = (group ?? {}) as { paths?: unknown; weights?: unknown }
+    const { paths, weights } = (typeof group === 'object' && group !== null ? group : {}) as { paths?: unknown; weights?: unknown }
     if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string') || !Array.isArray(weights))
       throw new Error(`${where}: weightsManifest[${g}] must have "paths" (strings) and "weights" (an array)`)
-    specs.push(...(weights as tf.io.WeightsManifestEntry[]))
-    for (const [k, path] of (paths as string[]).entries()) buffers.push(await readShard(root, path, `${where}: weightsManifest[${g}].paths[${k}]`))
+    specs.push(...weights.map((w, i) => checkEntry(w, `${where}: weightsManifest[${g}].weights[${i}]`)))
+    listed.push(...(paths as string[]).map((path, k) => ({ path, where: `${where}: weightsManifest[${g}].paths[${k}]` })))
   }
   checkSpecs(specs, expected, where)
-  const total = buffers.reduce((s, b) => s + b.length, 0)
-  const needed = specs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1) * 4, 0)
+  const shards: Shard[] = []
+  for (const s of listed) shards.push(await statShard(root, s.path, s.where))
+  const total = shards.reduce((sum, s) => sum + s.size, 0)
+  const needed = specs.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * 4, 0)
   if (total !== needed) throw new Error(`${where}: the shards hold ${total} bytes but the weights need ${needed} (truncated or wrong files)`)
   const data = new Uint8Array(total)
-  buffers.reduce((offset, b) => (data.set(b, offset), offset + b.length), 0)
-  return { weights: tf.io.decodeWeights(data.buffer, specs), config: (manifest as { config?: unknown }).config ?? null }
+  let offset = 0
+  for (const s of shards) {
+    data.set(await readRegularFile(s.real, s.where, { size: s.size }), offset)
+    offset += s.size
+  }
+  checkFinite(data, specs, shards, dir)
+  return { weights: tf.io.decodeWeights(data.buffer, specs), config: json['config'] ?? null }
 }
 
-/** Reads one shard, refusing any path that leads outside the model folder. */
-const readShard = async (root: string, path: string, where: string): Promise<Uint8Array> => {
+/** A manifest entry's own fields: a string name, a dtype, an array shape, no quantization. */
+const checkEntry = (w: unknown, where: string): tf.io.WeightsManifestEntry => {
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new Error(`${where}: expected {name, shape, dtype}, got ${show(w)}`)
+  const { name, shape, dtype } = w as Record<string, unknown>
+  if (typeof name !== 'string') throw new Error(`${where}: name must be a string, got ${show(name)}`)
+  if (!Array.isArray(shape)) throw new Error(`${where}: weight ${nameOf(name)} needs a shape (an array), got ${show(shape)}`)
+  if (Object.hasOwn(w, 'quantization')) throw new Error(`${where}: weight ${nameOf(name)} is quantized; multav reads float32 weights only`)
+  return { name, shape: shape as number[], dtype: dtype as tf.io.WeightsManifestEntry['dtype'] }
+}
+
+/** A shard's path resolved inside the model folder and its size; anything but a regular file is refused. */
+const statShard = async (root: string, path: string, where: string): Promise<Shard> => {
   if (path === '' || isAbsolute(path) || path.split(/[\\/]/).includes('..'))
-    throw new Error(`${where}: "${path}" must be a relative path inside the model folder`)
-  const real = await realpath(join(root, path)).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`${where}: cannot read "${path}" (${e.code ?? e.message})`)
+    throw new Error(`${where}: ${show(path)} must be a relative path inside the model folder`)
+  const real = await realpath(join(root, path)).catch((e: unknown) => {
+    throw new Error(`${where}: cannot read ${show(path)} (${reasonOf(e)})`)
   })
   const rel = relative(root, real)
-  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) throw new Error(`${where}: "${path}" is a link that leads outside the model folder`)
-  return new Uint8Array(await readFile(real))
+  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) throw new Error(`${where}: ${show(path)} is a link that leads outside the model folder`)
+  const { handle, size } = await openRegularFile(real, `${where}: ${show(path)}`)
+  await handle.close()
+  return { path, real, where: `${where}: ${show(path)}`, size }
 }
 
-/** Every expected weight once, float32, with its shape; nothing unexpected. */
+/** Every expected weight once, float32, with its shape; nothing unexpected (names looked up as own keys only). */
 const checkSpecs = (specs: ReadonlyArray<tf.io.WeightsManifestEntry>, expected: WeightSpec, where: string): void => {
+  const shapes = new Map(Object.entries(expected))
   const seen = new Set<string>()
   for (const w of specs) {
-    if (seen.has(w.name)) throw new Error(`${where}: weight ${w.name} is listed twice`)
+    if (seen.has(w.name)) throw new Error(`${where}: weight ${nameOf(w.name)} is listed twice`)
     seen.add(w.name)
-    const shape = expected[w.name]
-    if (shape === undefined) throw new Error(`${where}: weight ${w.name} is not part of this architecture`)
-    if (w.dtype !== 'float32') throw new Error(`${where}: weight ${w.name} has dtype ${w.dtype}, expected float32`)
-    if (!Array.isArray(w.shape) || w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))
-      throw new Error(`${where}: weight ${w.name} has shape [${w.shape}], expected [${shape.join(', ')}]`)
+    const shape = shapes.get(w.name)
+    if (shape === undefined) throw new Error(`${where}: weight ${nameOf(w.name)} is not part of this architecture`)
+    if (w.dtype !== 'float32') throw new Error(`${where}: weight ${nameOf(w.name)} has dtype ${show(w.dtype)}, expected float32`)
+    if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))
+      throw new Error(`${where}: weight ${nameOf(w.name)} has shape ${show(w.shape)}, expected [${shape.join(', ')}]`)
   }
-  const missing = Object.keys(expected).filter((name) => !seen.has(name))
-  if (missing.length > 0) throw new Error(`${where}: missing weight${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`)
+  const missing = [...shapes.keys()].filter((name) => !seen.has(name))
+  if (missing.length > 0) throw new Error(`${where}: missing weight${missing.length > 1 ? 's' : ''} ${missing.map(nameOf).join(', ')}`)
+}
+
+/** Every weight value finite: NaN or ±Inf is refused, naming the weight and the shard that holds it. */
+const checkFinite = (data: Uint8Array, specs: ReadonlyArray<tf.io.WeightsManifestEntry>, shards: ReadonlyArray<Shard>, dir: string): void => {
+  const values = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4)
+  let start = 0
+  for (const w of specs) {
+    const count = w.shape.reduce((a, b) => a * b, 1)
+    for (let i = 0; i < count; i++) {
+      const v = values[start + i]!
+      if (Number.isFinite(v)) continue
+      const shard = shardAt(shards, (start + i) * 4)
+      throw new Error(`${join(dir, shard.path)}: weight ${nameOf(w.name)} holds ${v} at element ${i} (weights must be finite)`)
+    }
+    start += count
+  }
+}
+
+/** The shard that holds byte `offset` of the concatenated data. */
+const shardAt = (shards: ReadonlyArray<Shard>, offset: number): Shard => {
+  let end = 0
+  for (const s of shards) if (offset < (end += s.size)) return s
+  return shards[shards.length - 1]!
 }
