@@ -35,6 +35,11 @@ export interface Row {
   readonly logRatioL2: number | null
   /** Attack time per clip (the chunk's time / its clips), seconds. Not part of the comparable result. */
   readonly seconds: number
+  /**
+   * Set when the clip could not be read ("<file>: <reason>"): the row was not evaluated, its classes
+   * are -1 and its norms 0, and no summary counts it.
+   */
+  readonly error?: string
 }
 
 export interface Chunk {
@@ -63,6 +68,12 @@ export interface ChunkResult {
   readonly backend?: string
 }
 
+/** The rows of a clip that could not be read: one per attack, so the chunk is complete and a resumed run skips it. */
+export const failedRows = (clip: number, label: number, attackNames: ReadonlyArray<string>, error: string): Row[] =>
+  (attackNames.length > 0 ? attackNames : ['clean']).map((attack) => ({
+    clip, attack, label, clean: -1, adversarial: -1, success: false, linf: 0, l2: 0, ratio: null, logRatioL2: null, seconds: 0, error,
+  }))
+
 /** 8-bit quantisation, as an image or lossless video file stores the clip. */
 export const quantise = (x: tf.Tensor5D): tf.Tensor5D => tf.tidy(() => tf.div(tf.round(tf.mul(x, 255)), 255))
 
@@ -85,6 +96,9 @@ export const evaluateChunk = async (
   keep: (clip: number) => boolean = () => false,
 ): Promise<ChunkResult> => {
   const [n, T, H, W, C] = chunk.clips.shape
+  if (n === 0 || chunk.ids.length === 0) return { index: chunk.index, rows: [], kept: [] }
+  if (chunk.ids.length !== n || chunk.labels.length !== n)
+    throw new Error(`evaluateChunk: chunk ${chunk.index} has ${n} clips but ${chunk.ids.length} ids and ${chunk.labels.length} labels`)
   const x = tf.tensor5d(chunk.clips.data, [n, T, H, W, C])
   const rows: Row[] = []
   const kept: Kept[] = []

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { existsSync, statSync } from 'node:fs'
-import { readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import { benchmark, type Benchmark } from '../data/benchmark.js'
 import { loadFrameFolder, ucf101 } from '../data/frames.js'
@@ -33,8 +33,34 @@ export type DataRef =
 export interface Dataset {
   readonly size: number
   readonly labels: ReadonlyArray<number>
-  /** Clips `ids` as one batch `[ids.length, T, H, W, 3]`. */
+  /** Clips `ids` as one batch `[ids.length, T, H, W, 3]`; rejects naming the first item that cannot be read. */
   readonly load: (ids: ReadonlyArray<number>) => Promise<ClipData>
+  /**
+   * Clips `ids` as one batch, whatever can be read: an unreadable item is left black (so every other
+   * clip keeps its place in the batch, and its result) and named in `failed` (id → "<file>: <reason>").
+   */
+  readonly loadReadable: (ids: ReadonlyArray<number>) => Promise<Loaded>
+}
+
+export interface Loaded {
+  readonly clips: ClipData
+  readonly failed: ReadonlyMap<number, string>
+}
+
+/** Why an item could not be read, as one line that names its file. */
+export const unreadable = (path: string, e: unknown): string => {
+  const code = (e as NodeJS.ErrnoException).code
+  const first = (e instanceof Error ? e.message : String(e)).split('\n').find((l) => l.trim() !== '')?.trim() ?? 'unreadable'
+  const reason = code === 'ENOENT' ? 'no such file or folder (removed since the run was planned?)' : first
+  return reason.includes(path) ? reason : `${path}: ${reason}`
+}
+
+/** A `load` that rejects on the first unreadable item, from a `loadReadable`. */
+const strict = (loadReadable: Dataset['loadReadable']): Dataset['load'] => async (ids) => {
+  const { clips, failed } = await loadReadable(ids)
+  const [first] = failed.values()
+  if (first !== undefined) throw new Error(first)
+  return clips
 }
 
 const VIDEO = new Set(['.avi', '.mp4', '.mkv', '.mov', '.webm', '.mpg', '.mpeg', '.m4v'])
@@ -90,29 +116,33 @@ export const openDataset = (ref: DataRef): Dataset => {
     const key = JSON.stringify(ref)
     const set = generated.get(key) ?? benchmark({ split: ref.split, T, H, W })
     generated.set(key, set)
-    return {
-      size: set.labels.length,
-      labels: set.labels,
-      load: async (ids) => {
-        const data = new Float32Array(ids.length * frame)
-        ids.forEach((id, k) => data.set(set.clips.data.subarray(id * frame, (id + 1) * frame), k * frame))
-        return { shape: [ids.length, T, H, W, 3], data }
-      },
+    const loadReadable = async (ids: ReadonlyArray<number>): Promise<Loaded> => {
+      const data = new Float32Array(ids.length * frame)
+      ids.forEach((id, k) => data.set(set.clips.data.subarray(id * frame, (id + 1) * frame), k * frame))
+      return { clips: { shape: [ids.length, T, H, W, 3], data }, failed: new Map() }
     }
+    return { size: set.labels.length, labels: set.labels, load: strict(loadReadable), loadReadable }
   }
   if (H !== W) throw new Error(`--data ${ref.root}: videos are centre-cropped to squares, but the model takes ${H}x${W} frames`)
-  return {
-    size: ref.items.length,
-    labels: ref.items.map((i) => i.label),
-    load: async (ids) => {
-      const data = new Float32Array(ids.length * frame)
-      for (const [k, id] of ids.entries()) {
-        const item = ref.items[id]!
-        const o = { T, size: H, crop: H }
-        const clip = statSync(item.path).isDirectory() ? await loadFrameFolder(item.path, o) : await loadVideo(item.path, o)
+  const loadReadable = async (ids: ReadonlyArray<number>): Promise<Loaded> => {
+    const data = new Float32Array(ids.length * frame)
+    const failed = new Map<number, string>()
+    for (const [k, id] of ids.entries()) {
+      const item = ref.items[id]
+      if (item === undefined) throw new Error(`--data ${ref.root}: no item ${id} (it has ${ref.items.length})`)
+      try {
+        const clip = await loadItem(item.path, { T, size: H, crop: H })
+        if (clip.data.length !== frame) throw new Error(`decoded ${clip.data.length} values, expected ${T}x${H}x${W}x3 = ${frame}`)
         data.set(clip.data, k * frame)
+      } catch (e) {
+        failed.set(id, unreadable(item.path, e))
       }
-      return { shape: [ids.length, T, H, W, 3], data }
-    },
+    }
+    return { clips: { shape: [ids.length, T, H, W, 3], data }, failed }
   }
+  return { size: ref.items.length, labels: ref.items.map((i) => i.label), load: strict(loadReadable), loadReadable }
 }
+
+/** One video file or frame folder. */
+const loadItem = async (path: string, o: { readonly T: number; readonly size: number; readonly crop: number }): Promise<ClipData> =>
+  (await stat(path)).isDirectory() ? loadFrameFolder(path, o) : loadVideo(path, o)

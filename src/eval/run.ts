@@ -14,7 +14,8 @@ import type { BackendChoice } from '../interpreters/backend.js'
 import type { ChunkResult, Row } from './chunk.js'
 import type { DataRef } from './data.js'
 import { writeSheet } from './pictures.js'
-import { appendRows, chunkIds, openRun, shardChunks, writeResults, type RunPlan, type Summary } from './results.js'
+import { acquireLock } from './lock.js'
+import { appendRows, checkPlan, chunkIds, makeFolder, openRun, rowAttacks, shardChunks, writeResults, type RunPlan, type Summary } from './results.js'
 import { runTask, type ChunkTask } from './task.js'
 
 export interface EvalProgress {
@@ -42,6 +43,8 @@ export interface EvalOptions {
   readonly onProgress?: (p: EvalProgress) => void
   /** Extra fields for results.json's meta. */
   readonly meta?: Record<string, unknown>
+  /** Told one line per clip that could not be read (it is skipped and recorded as failed rows). */
+  readonly onWarning?: (line: string) => void
 }
 
 export interface EvalOutcome {
@@ -55,14 +58,30 @@ export interface EvalOutcome {
 }
 
 
+/**
+ * Runs (or resumes) the evaluation in `o.out`, holding the folder's lock throughout: a second run on
+ * the same folder is refused with a RunFolderError naming the first.
+ */
 export const runEval = async (o: EvalOptions): Promise<EvalOutcome> => {
+  if (!(Number.isInteger(o.workers) && o.workers >= 1)) throw new Error(`workers must be an integer ≥ 1, got ${o.workers}`)
+  checkPlan(o.plan)
+  await makeFolder(o.out)
+  const lock = await acquireLock(o.out)
+  try {
+    return await evaluate(o)
+  } finally {
+    await lock.release()
+  }
+}
+
+const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
   const started = Date.now()
   const { plan } = o
-  if (!(Number.isInteger(o.workers) && o.workers >= 1)) throw new Error(`workers must be an integer ≥ 1, got ${o.workers}`)
   const { done, rows: previous } = await openRun(o.out, plan, o.resume)
   const chunks = shardChunks(plan)
   const todo = chunks.filter((c) => !done.has(c))
   const pictureIds = new Set(chunks.flatMap((c) => chunkIds(plan, c)).slice(0, o.pictureClips ?? 1))
+  const pictureFile = pictureNames(plan.attackNames)
   const rows: Row[] = [...previous]
   const pictures: string[] = []
   const clipsTotal = chunks.reduce((s, c) => s + chunkIds(plan, c).length, 0)
@@ -73,27 +92,32 @@ export const runEval = async (o: EvalOptions): Promise<EvalOutcome> => {
   const run = (task: ChunkTask) => (pool ? pool.run(task) : runTask(task))
   let chunksRun = 0
   let backend: string | undefined
+  // one append at a time: two lanes finishing together must not interleave their writes
+  let appended: Promise<void> = Promise.resolve()
+  const append = (r: ReadonlyArray<Row>) => (appended = appended.then(() => appendRows(o.out, r)))
   const onResult = async (r: ChunkResult) => {
     backend ??= r.backend
-    await appendRows(o.out, r.rows)
+    await append(r.rows)
     rows.push(...r.rows)
     chunksRun++
+    for (const row of r.rows) if (row.error !== undefined && row.attack === rowAttacks(plan)[0]) o.onWarning?.(`skipped clip ${row.clip}: ${row.error} (recorded as unreadable, not counted)`)
     for (const k of r.kept) {
       await mkdir(join(o.out, 'pictures'), { recursive: true })
-      const file = join(o.out, 'pictures', `${safeName(k.attack)}-clip${k.clip}.png`)
+      const file = join(o.out, 'pictures', `${pictureFile(k.attack)}-clip${k.clip}.png`)
       await writeSheet(file, k)
       pictures.push(file)
     }
     if (o.onProgress) {
+      const measured = rows.filter((row) => row.error === undefined)
       const clipsDone = new Set(rows.map((row) => row.clip)).size
       const elapsed = (Date.now() - started) / 1000
-      const attacked = rows.filter((row) => row.attack !== 'clean' || plan.attackNames.length === 0)
+      const attacked = measured.filter((row) => row.attack !== 'clean' || plan.attackNames.length === 0)
       o.onProgress({
         chunksDone: chunks.length - todo.length + chunksRun,
         chunks: chunks.length,
         clipsDone,
         clips: clipsTotal,
-        cleanAccuracy: fraction(rows, (row) => row.clean === row.label),
+        cleanAccuracy: fraction(measured, (row) => row.clean === row.label),
         attackedAccuracy: fraction(attacked, (row) => row.adversarial === row.label),
         etaSeconds: (elapsed / chunksRun) * (todo.length - chunksRun),
       })
@@ -115,7 +139,7 @@ export const runEval = async (o: EvalOptions): Promise<EvalOutcome> => {
   } finally {
     await pool?.destroy()
   }
-  const complete = rows.length === clipsTotal * Math.max(1, plan.attackNames.length)
+  const complete = rows.length === clipsTotal * rowAttacks(plan).length
   const seconds = (Date.now() - started) / 1000
   const summary = complete
     ? await writeResults(o.out, plan, rows, { ...o.meta, backend: backend ?? o.backend, workers: o.workers, seconds })
@@ -127,3 +151,18 @@ const fraction = <A>(xs: ReadonlyArray<A>, p: (a: A) => boolean): number => (xs.
 
 /** An attack name as a file name. */
 export const safeName = (name: string): string => name.replace(/[^A-Za-z0-9._-]+/g, '_')
+
+/**
+ * Picture file names for a run's attacks, distinct even where two names map to one safe name
+ * (`my attack`, `my_attack`) or differ only in case (one file on macOS and Windows): those get the
+ * attack's place in the plan as a suffix (`my_attack-a0`, `my_attack-a1`).
+ */
+export const pictureNames = (attackNames: ReadonlyArray<string>): ((attack: string) => string) => {
+  const key = (name: string) => safeName(name).toLowerCase()
+  const uses = new Map<string, number>()
+  for (const n of attackNames) uses.set(key(n), (uses.get(key(n)) ?? 0) + 1)
+  return (attack) => {
+    const k = attackNames.indexOf(attack)
+    return (uses.get(key(attack)) ?? 0) > 1 ? `${safeName(attack)}-a${k}` : safeName(attack)
+  }
+}

@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { decodeAttack } from '../dsl/codec.js'
 import { initBackend, type BackendChoice } from '../interpreters/backend.js'
 import { resolveModel, type Pretrained } from '../models/pretrained.js'
-import { evaluateChunk, type ChunkResult } from './chunk.js'
+import { evaluateChunk, failedRows, type ChunkResult, type Row } from './chunk.js'
 import { openDataset, type DataRef, type Dataset } from './data.js'
 
 export interface ChunkTask {
@@ -42,8 +42,23 @@ export const runTask = async (task: ChunkTask): Promise<ChunkResult> => {
     return decoded.right
   })
   const set = cache.data.set
-  const clips = await set.load(task.ids)
-  const keep = new Set(task.keep)
-  const result = await evaluateChunk(cache.model.model.model, attacks, { index: task.chunk, ids: task.ids, labels: task.ids.map((i) => set.labels[i]!), clips }, (c) => keep.has(c))
-  return { ...result, backend: cache.backend }
+  const { clips, failed } = await set.loadReadable(task.ids)
+  const labels = task.ids.map((i) => set.labels[i]!)
+  const keep = new Set(task.keep.filter((i) => !failed.has(i)))
+  // unreadable clips were left black in their places (the others' results do not move); their rows say why
+  const result =
+    failed.size === task.ids.length
+      ? { index: task.chunk, rows: [], kept: [] }
+      : await evaluateChunk(cache.model.model.model, attacks, { index: task.chunk, ids: task.ids, labels, clips }, (c) => keep.has(c))
+  return { ...result, rows: withFailures(result.rows, task, labels, attacks.map((a) => a.name), failed), backend: cache.backend }
+}
+
+/** The chunk's rows with each unreadable clip's rows replaced by failed rows, in the chunk's order (attack, then clip). */
+const withFailures = (rows: ReadonlyArray<Row>, task: ChunkTask, labels: ReadonlyArray<number>, names: ReadonlyArray<string>, failed: ReadonlyMap<number, string>): ReadonlyArray<Row> => {
+  if (failed.size === 0) return rows
+  const failedRowsOf = new Map([...failed].map(([id, error]) => [id, failedRows(id, labels[task.ids.indexOf(id)]!, names, error)]))
+  const byKey = new Map(rows.map((r) => [`${r.attack}\u0000${r.clip}`, r]))
+  return (names.length > 0 ? names : ['clean']).flatMap((attack, a) =>
+    task.ids.map((clip) => failedRowsOf.get(clip)?.[a] ?? byKey.get(`${attack}\u0000${clip}`)!),
+  )
 }
