@@ -384,8 +384,7 @@ test('a cyclic value is reported, not thrown', (t) => {
   cyclic.of = cyclic
   const a = { ...attacks.addLinf(), body: [add(scale(1)(cyclic))] }
   const problems = validateAttack(a)
-  t.is(problems.length, 1)
-  t.regex(problems[0] ?? '', /^attack: could not be checked: /)
+  t.deepEqual(problems, ['attack.body[0].update.offset.of.of: the value contains itself (a cycle); expected plain JSON data'])
 })
 
 test('decodeAttack never throws on arbitrary JSON and reports every problem under `attack`', (t) => {
@@ -399,4 +398,14 @@ test('decodeAttack never throws on arbitrary JSON and reports every problem unde
       }
     }),
   )
+})
+
+test('frame indices are checked in linear time: 90,000 distinct indices decode in well under a second', (t) => {
+  const indices = Array.from({ length: 90_000 }, (_, i) => i)
+  const spec = edit((s) => (s.body[0].update.factor.of = maskRegion(frames(indices))(gradient())))
+  const started = performance.now()
+  const decoded = parseAttackJson(JSON.stringify(spec))
+  const ms = performance.now() - started
+  t.true(E.isRight(decoded))
+  t.true(ms < 2000, `took ${ms.toFixed(0)} ms`)
 })

@@ -3,11 +3,13 @@ import test from 'ava'
 import * as tf from '@tensorflow/tfjs-core'
 import jpeg from 'jpeg-js'
 import { PNG } from 'pngjs'
+import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { crc32, deflateSync } from 'node:zlib'
 import { initBackend } from '../src/interpreters/backend.js'
-import { loadFrameFolder, sampleIndices, ucf101 } from '../src/data/frames.js'
+import { FRAME_LIMITS, loadFrameFolder, sampleIndices, ucf101 } from '../src/data/frames.js'
 
 test.before(async () => {
   await initBackend('cpu')
@@ -23,6 +25,8 @@ const frame = (W: number, H: number, v: number) => {
     }
   return png
 }
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 const withDir = async (f: (dir: string) => Promise<void>) => {
   const dir = await mkdtemp(join(tmpdir(), 'multav-frames-'))
@@ -72,7 +76,7 @@ test.serial('clear errors: missing folder, no frames, an unreadable frame, bad s
     await t.throwsAsync(loadFrameFolder(join(dir, 'nope')), { message: `${join(dir, 'nope')}: cannot read the frame folder (ENOENT)` })
     await t.throwsAsync(loadFrameFolder(dir), { message: `${dir}: no PNG or JPEG frames` })
     await writeFile(join(dir, '0.png'), Buffer.from('not a png'))
-    await t.throwsAsync(loadFrameFolder(dir), { message: new RegExp(`^${join(dir, '0.png').replace(/[.]/g, '\\.')}: cannot decode`) })
+    await t.throwsAsync(loadFrameFolder(dir), { message: `${join(dir, '0.png')}: not a PNG or JPEG image (it starts with the bytes 6e 6f 74 20)` })
     await t.throwsAsync(loadFrameFolder(dir, { crop: 200 }), { message: 'loadFrameFolder: crop must be an integer in [1, size=112], got 200' })
   })
 })
@@ -98,5 +102,121 @@ test.serial('the UCF-101 layout: classes, split lists, labels and frame folders'
     await t.throwsAsync(ucf101(root, { subset: 'train' }), { message: `${join(lists, 'trainlist01.txt')}:1: label 1 does not match class Archery (2)` })
     await writeFile(join(lists, 'classInd.txt'), '1 ApplyEyeMakeup\n3 Archery\n')
     await t.throwsAsync(ucf101(root, { subset: 'test' }), { message: `${join(lists, 'classInd.txt')}:2: expected "2 <ClassName>", got "3 Archery"` })
+  })
+})
+
+// -------------------------------------------------------------------------------------------------
+// hostile frames: each a clear error naming the file, quickly, without a large allocation
+// -------------------------------------------------------------------------------------------------
+
+/** A PNG chunk: length, type, data, CRC. */
+const chunk = (type: string, data: Uint8Array) => {
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+  const out = Buffer.alloc(body.length + 8)
+  out.writeUInt32BE(data.length, 0)
+  body.copy(out, 4)
+  out.writeUInt32BE(crc32(body), body.length + 4)
+  return out
+}
+
+/** A PNG from its IHDR fields and (already compressed) image data. */
+const pngOf = (width: number, height: number, idat: Uint8Array, interlace = 0) => {
+  const ihdr = Buffer.alloc(13)
+  ihdr.writeUInt32BE(width, 0)
+  ihdr.writeUInt32BE(height, 4)
+  ihdr.set([8, 6, 0, 0, interlace], 8) // 8-bit RGBA
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array())])
+}
+
+/** A JPEG whose SOF0 marker claims `width`x`height` (followed by nothing decodable). */
+const jpegClaiming = (width: number, height: number) => {
+  const sof = Buffer.from([0xff, 0xc0, 0, 11, 8, height >> 8, height & 255, width >> 8, width & 255, 1, 1, 0x11, 0])
+  return Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0]), sof, Buffer.from([0xff, 0xd9])])
+}
+
+/** Runs `load`, expecting `message`, within `ms` and without `MB` megabytes more of buffers or heap. */
+const refusesQuickly = async (t: import('ava').ExecutionContext, load: () => Promise<unknown>, message: string | RegExp, ms = 2000, MB = 64) => {
+  const memory = () => process.memoryUsage().arrayBuffers + process.memoryUsage().heapUsed
+  const [before, started] = [memory(), performance.now()]
+  await t.throwsAsync(load, typeof message === 'string' ? { message } : { message })
+  t.true(performance.now() - started < ms, `took ${(performance.now() - started).toFixed(0)} ms`)
+  t.true(memory() - before < MB * 1024 ** 2, `${((memory() - before) / 1024 ** 2).toFixed(0)} MB more`)
+}
+
+test.serial('a decompression bomb (a PNG of under 100 bytes claiming 20000x20000) is refused from its header, naming the file', async (t) => {
+  await withDir(async (dir) => {
+    const bomb = pngOf(20_000, 20_000, deflateSync(Buffer.alloc(16)))
+    t.true(bomb.length < 100)
+    const file = join(dir, 'f.png')
+    await writeFile(file, bomb)
+    await refusesQuickly(t, () => loadFrameFolder(dir, { T: 1, size: 8, crop: 8 }),
+      `${file}: the PNG header says 20000x20000 pixels, more than a frame may have (at most ${FRAME_LIMITS.side} a side and ${FRAME_LIMITS.pixels} pixels); refused before decoding`)
+    // a side within the limit, too many pixels in all; one side too long
+    for (const [w, h] of [[16_000, 16_000], [16_385, 1]] as const) {
+      await writeFile(file, pngOf(w, h, deflateSync(Buffer.alloc(16))))
+      await refusesQuickly(t, () => loadFrameFolder(dir, { T: 1, size: 8, crop: 8 }), new RegExp(`^${esc(file)}: the PNG header says ${w}x${h} pixels, more than`))
+    }
+    await writeFile(file, pngOf(0, 5, deflateSync(Buffer.alloc(16))))
+    await refusesQuickly(t, () => loadFrameFolder(dir), `${file}: the PNG header says 0x5 pixels; expected an image of at least 1x1`)
+  })
+})
+
+test.serial('a JPEG whose frame header claims 60000x60000 is refused before decoding, naming the file', async (t) => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'f.jpg')
+    await writeFile(file, jpegClaiming(60_000, 60_000))
+    await refusesQuickly(t, () => loadFrameFolder(dir), new RegExp(`^${esc(file)}: the JPEG header says 60000x60000 pixels, more than a frame may have`))
+  })
+})
+
+test.serial('an interlaced PNG whose small header hides a huge inflate is refused without inflating it all', async (t) => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'f.png')
+    await writeFile(file, pngOf(4, 4, deflateSync(Buffer.alloc(32 * 1024 ** 2)), 1)) // 32 MiB of zeros, a 4x4 image
+    await refusesQuickly(t, () => loadFrameFolder(dir, { T: 1, size: 4, crop: 4 }), new RegExp(`^${esc(file)}: cannot decode as PNG; the file is truncated or corrupt \\(`), 3000)
+  })
+})
+
+test.serial('truncated PNG and JPEG files, a zero-byte file, non-image bytes named .png, a FIFO: one clear line naming the file', async (t) => {
+  await withDir(async (dir) => {
+    const png = PNG.sync.write(frame(16, 16, 100))
+    const jpg = Buffer.from(jpeg.encode({ data: frame(16, 16, 100).data, width: 16, height: 16 }, 90).data)
+    const corrupt = (format: string) => (f: string) => new RegExp(`^${esc(f)}: cannot decode as ${format}; the file is truncated or corrupt \\(.+\\)$`)
+    const cases: ReadonlyArray<readonly [string, Uint8Array, (file: string) => string | RegExp]> = [
+      ['empty.png', new Uint8Array(), (f) => `${f}: empty file (0 bytes), expected a PNG or JPEG image`],
+      ['text.png', Buffer.from('not a png at all'), (f) => `${f}: not a PNG or JPEG image (it starts with the bytes 6e 6f 74 20)`],
+      ['head.png', png.subarray(0, 20), (f) => `${f}: truncated or corrupt PNG: no IHDR chunk in its first 33 bytes`],
+      ['half.png', png.subarray(0, png.length >> 1), corrupt('PNG')],
+      ['head.jpg', jpg.subarray(0, 4), (f) => `${f}: truncated or corrupt JPEG: no frame header (SOF marker) before the image data`],
+      ['half.jpg', jpg.subarray(0, jpg.length >> 1), corrupt('JPEG')],
+    ]
+    for (const [name, bytes, message] of cases) {
+      const folder = join(dir, name.replace('.', '-'))
+      await mkdir(folder)
+      await writeFile(join(folder, name), bytes)
+      await refusesQuickly(t, () => loadFrameFolder(folder, { T: 2, size: 16, crop: 16 }), message(join(folder, name)))
+    }
+    // the format comes from the bytes, not the name: a PNG named .jpg loads
+    const named = join(dir, 'named')
+    await mkdir(named)
+    await writeFile(join(named, '0.jpg'), png)
+    t.deepEqual((await loadFrameFolder(named, { T: 2, size: 16, crop: 16 })).shape, [1, 2, 16, 16, 3])
+    const fifoDir = join(dir, 'fifo')
+    await mkdir(fifoDir)
+    execFileSync('mkfifo', [join(fifoDir, '0.png')])
+    await refusesQuickly(t, () => loadFrameFolder(fifoDir), `${join(fifoDir, '0.png')}: not a regular file`)
+  })
+})
+
+test.serial('frames of different sizes in one folder are refused, naming both files', async (t) => {
+  await withDir(async (dir) => {
+    await writeFile(join(dir, '0.png'), PNG.sync.write(frame(40, 20, 0)))
+    await writeFile(join(dir, '1.png'), PNG.sync.write(frame(40, 20, 0)))
+    await writeFile(join(dir, '2.png'), PNG.sync.write(frame(20, 20, 0)))
+    const before = tf.memory().numTensors
+    await t.throwsAsync(loadFrameFolder(dir, { T: 3, size: 10, crop: 10 }), {
+      message: `${join(dir, '2.png')}: 20x20 pixels, but ${join(dir, '0.png')} is 40x20; the frames of one clip must have one size`,
+    })
+    t.is(tf.memory().numTensors, before)
   })
 })

@@ -56,6 +56,62 @@ test.serial('bad input is rejected with a specific message', async (t) => {
   tf.dispose([x, wide, nan, rank4])
 })
 
+test.serial('plausible mistakes with the model, x and y get a clear error saying what was expected, with nothing left behind', async (t) => {
+  const base = tf.memory().numTensors
+  const x = clip((i) => (i % 10) / 10)
+  const expectTensor = (got: string) => `runAttack: the model must return a tf.Tensor of [2, K] logits, got ${got}`
+  const bad: ReadonlyArray<readonly [string, unknown, string]> = [
+    ['an async model', async (v: tf.Tensor5D) => model(v), expectTensor('a Promise (the model must be synchronous: the attack differentiates through it)')],
+    ['an async model that awaits first', async (v: tf.Tensor5D) => { await Promise.resolve(); return model(v) }, expectTensor('a Promise (the model must be synchronous: the attack differentiates through it)')],
+    ['a model returning nothing', () => undefined, expectTensor('undefined')],
+    ['a model returning a number', () => 3, expectTensor('the number 3')],
+    ['a model returning an array', () => [[0, 1, 2], [0, 1, 2]], expectTensor('an array')],
+    ['rank 3 logits', () => tf.zeros([2, 3, 1]), 'runAttack: the model must return [2, K] logits, got shape [2, 3, 1]'],
+    ['int32 logits', () => tf.zeros([2, 3], 'int32'), 'runAttack: the model must return float32 logits, got int32'],
+    ['a disposed tensor', (v: tf.Tensor5D) => { const l = model(v); l.dispose(); return l }, 'runAttack: the model returned a disposed tensor (was it made inside a tf.tidy that disposed it?)'],
+    ['one class', () => tf.zeros([2, 1]), 'runAttack: the model returns 1 class; an attack needs at least 2'],
+    ['not a function', { predict: model }, 'runAttack: model must be a function from [N, T, H, W, C] clips to [N, K] logits, got an object'],
+  ]
+  // both ways of meeting the model first: the first step's forward pass (mult-linf) and a clean pass (add-linf's random start)
+  for (const attack of [attacks.multLinf(), attacks.addLinf()])
+    for (const [what, m, message] of bad) {
+      await rejects(t, () => runAttack(attack, m as Model, x, [0, 1]), message)
+      await new Promise((resolve) => setImmediate(resolve)) // an async model's late tensor is released too
+      t.is(tf.memory().numTensors, base + 1, `${attack.name}, ${what}: only x is left`)
+    }
+  const disposed = clip(() => 0.5)
+  disposed.dispose()
+  const badClips: ReadonlyArray<readonly [unknown, string]> = [
+    [[[0.5]], 'runAttack: x must be a tf.Tensor of [N, T, H, W, C] clips, got an array'],
+    [new Float32Array(48), 'runAttack: x must be a tf.Tensor of [N, T, H, W, C] clips, got a Float32Array'],
+    [undefined, 'runAttack: x must be a tf.Tensor of [N, T, H, W, C] clips, got undefined'],
+    [disposed, 'runAttack: x has been disposed; pass a live tensor'],
+  ]
+  for (const [bad, message] of badClips) await rejects(t, () => runAttack(attacks.multLinf(), model, bad as tf.Tensor5D, [0, 1]), message)
+  const none = tf.zeros([0, 2, 2, 2, 3]) as tf.Tensor5D
+  await rejects(t, () => runAttack(attacks.multLinf(), model, none, []), 'runAttack: x holds no clips (shape [0, 2, 2, 2, 3]); expected at least 1')
+  const flat = tf.zeros([2, 0, 2, 2, 3]) as tf.Tensor5D
+  await rejects(t, () => runAttack(attacks.multLinf(), model, flat, [0, 1]), 'runAttack: x has an empty dimension (shape [2, 0, 2, 2, 3]); expected every size ≥ 1')
+  const oneHot = tf.tensor2d([[1, 0, 0], [0, 1, 0]])
+  const goneLabels = tf.tensor1d([0, 1])
+  goneLabels.dispose()
+  const badLabels: ReadonlyArray<readonly [unknown, string]> = [
+    [oneHot, 'runAttack: y must be a rank-1 tensor of class indices (not one-hot rows), got shape [2, 3]'],
+    [goneLabels, 'runAttack: y has been disposed; pass a live tensor'],
+    ['0,1', 'runAttack: y must be an array or a rank-1 tensor of class indices, got the string "0,1"'],
+    [[0, -1], 'runAttack: y[1] must be a class index (integer ≥ 0), got -1'],
+    [[Number.NaN, 1], 'runAttack: y[0] must be a class index (integer ≥ 0), got NaN'],
+    [[0, 1, 2], 'runAttack: y has 3 labels for 2 clips'],
+    [[0, 7], "runAttack: label 7 (sample 1) is not below the model's 3 classes"],
+  ]
+  for (const [y, message] of badLabels) await rejects(t, () => runAttack(attacks.multLinf(), model, x, y as number[]), message)
+  // a typed array of labels is fine
+  const r = await runAttack(attacks.multLinf({ steps: 1 }), model, x, Int32Array.from([0, 1]) as unknown as number[])
+  t.is(r.predictions.length, 2)
+  tf.dispose([r.adversarial, x, none, flat, oneHot])
+  t.is(tf.memory().numTensors, base)
+})
+
 test.serial('onStep sees every step with a rising loss; the result reports the final loss on the returned clip', async (t) => {
   const before = tf.memory().numTensors
   const x = clip((i) => 0.2 + 0.6 * ((i * 7) % 11) / 11)

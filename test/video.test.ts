@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PNG } from 'pngjs'
 import { initBackend } from '../src/interpreters/backend.js'
-import { loadFrameFolder, sampleIndices } from '../src/data/frames.js'
+import { FRAME_LIMITS, loadFrameFolder, sampleIndices } from '../src/data/frames.js'
 import { findFfmpeg, loadVideo, resetFfmpegCache, writeFramesPng, writeVideoLossless } from '../src/data/video.js'
 
 type Shape = [number, number, number, number, number]
@@ -225,6 +225,17 @@ const wav = () => {
   b.writeUInt32LE(n, 40)
   return b
 }
+
+test.serial('a video whose frames claim more pixels than a frame may have is refused before they are decoded, naming the file', async (t) => {
+  // a YUV4MPEG2 header claiming 16000x16000 frames (384 MB each), and 9 bytes of data
+  const bomb = join(dir, 'bomb.y4m')
+  await writeFile(bomb, 'YUV4MPEG2 W16000 H16000 F25:1 Ip A1:1 C420jpeg\nFRAME\nabcdefghi')
+  const started = performance.now()
+  await t.throwsAsync(loadVideo(bomb, { T: 2, size: 16, crop: 16 }), {
+    message: `${bomb}: its frames are 16000x16000 pixels, more than a frame may have (at most ${FRAME_LIMITS.pixels} pixels); refused before decoding`,
+  })
+  t.true(performance.now() - started < 5000)
+})
 
 test.serial('clear errors: missing file, not a video, no video stream, no frames, bad options', async (t) => {
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

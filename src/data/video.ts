@@ -17,7 +17,7 @@ import { basename, dirname, extname, join } from 'node:path'
 import { PNG } from 'pngjs'
 import writeFileAtomic from 'write-file-atomic'
 import type { ClipData } from '../interpreters/reference.js'
-import { sampleIndices, type FrameOptions } from './frames.js'
+import { FRAME_LIMITS, sampleIndices, type FrameOptions } from './frames.js'
 
 /** Decoded bytes above this are refused (a smaller size or a shorter video is needed). */
 const MAX_DECODED_BYTES = 2 * 1024 ** 3
@@ -173,7 +173,9 @@ export const loadVideo = async (file: string, o: FrameOptions = {}): Promise<Cli
   const filter =
     `scale='if(lte(iw,ih),${size},-1)':'if(lte(iw,ih),-1,${size})':flags=bilinear,` +
     `crop=${crop}:${crop}:'floor((iw-${crop})/2)':'floor((ih-${crop})/2)'`
-  const run = await ffmpeg(['-i', `file:${file}`, '-map', '0:v:0', '-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+  // -max_pixels: the decoder refuses frames above the frame limit before allocating them (a small
+  // file can claim, and encode cheaply, huge frames)
+  const run = await ffmpeg(['-max_pixels', String(FRAME_LIMITS.pixels), '-i', `file:${file}`, '-map', '0:v:0', '-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
     maxBytes: MAX_DECODED_BYTES,
     what: file,
   })
@@ -181,6 +183,9 @@ export const loadVideo = async (file: string, o: FrameOptions = {}): Promise<Cli
   const n = Math.floor(run.bytes / frameBytes)
   if (run.code !== 0 || n === 0) {
     if (/matches no streams|does not contain any stream/.test(run.stderr)) throw new Error(`${file}: no video stream`)
+    const huge = /Picture size (\d+x\d+) (is invalid|exceeds)/.exec(run.stderr)
+    if (huge)
+      throw new Error(`${file}: its frames are ${huge[1]} pixels, more than a frame may have (at most ${FRAME_LIMITS.pixels} pixels); refused before decoding`)
     if (run.code === 0 || (run.bytes === 0 && /after EOF|Output file is empty|nothing was encoded/.test(run.stderr)))
       throw new Error(`${file}: no video frames could be decoded${run.code === 0 ? '' : ` (ffmpeg: ${lastLine(run)})`}`)
     throw new Error(`${file}: cannot decode as a video (ffmpeg: ${lastLine(run)})`)

@@ -27,6 +27,16 @@ export interface CodecContext {
 /** Iteration counts above this are taken as mistakes. */
 const MAX_STEPS = 100_000
 
+/**
+ * Size limits of a spec, so that a hostile or mistaken one is refused quickly (decoding is linear in
+ * the spec's size, and a real spec is a few kB): characters of JSON text, values (numbers, strings,
+ * arrays, objects, counted in one pass before decoding) and levels of nesting.
+ */
+export const SPEC_LIMITS = { chars: 1_048_576, values: 100_000, depth: 64 } as const
+
+/** Problems reported at most; the rest are counted in one last line. */
+const MAX_REPORTED = 100
+
 // -------------------------------------------------------------------------------------------------
 // codec builders
 // -------------------------------------------------------------------------------------------------
@@ -189,18 +199,21 @@ const clipSize = int('an integer ≥ 1 (a clip size)', 1)
 
 type Clip = NonNullable<CodecContext['clip']>
 
-/** Distinct frame indices, each < T when T is known. */
+/** Distinct frame indices, each < T when T is known (one pass: a Set of those seen). */
 const frameIndices = (T: number | undefined): Codec<ReadonlyArray<number>> =>
-  checked(list('an array of frame indices', frameIndex), (indices, c) =>
-    indices.flatMap((i, k) => {
-      const at = t.appendContext(c, String(k), frameIndex, i)
-      return indices.indexOf(i) < k
-        ? [problem(i, at, `duplicate frame index ${i}`)]
+  checked(list('an array of frame indices', frameIndex), (indices, c) => {
+    const seen = new Set<number>()
+    return indices.flatMap((i, k) => {
+      const at = () => t.appendContext(c, String(k), frameIndex, i)
+      const duplicate = seen.has(i)
+      seen.add(i)
+      return duplicate
+        ? [problem(i, at(), `duplicate frame index ${i}`)]
         : T !== undefined && i >= T
-          ? [problem(i, at, `frame ${i} lies outside the clip's ${T} frames`)]
+          ? [problem(i, at(), `frame ${i} lies outside the clip's ${T} frames`)]
           : []
-    }),
-  )
+    })
+  })
 
 const regionCodec = (clip: Clip | undefined): Codec<Region> =>
   t.recursion<Region, unknown, unknown>('a Region', (self) =>
@@ -347,13 +360,46 @@ const show = (u: unknown): string => {
   if (typeof u === 'bigint') return `${u}n`
   if (typeof u === 'function') return 'a function'
   if (typeof u === 'symbol' || u === undefined) return String(u)
-  let s: string
-  try {
-    s = JSON.stringify(u)
-  } catch {
-    s = Array.isArray(u) ? 'an array' : 'an object'
-  }
+  const s = jsonPrefix(u, 61)
   return s.length > 60 ? `${s.slice(0, 57)}...` : s
+}
+
+/**
+ * The start of `u`'s JSON text, at least `budget` characters of it when it is that long: it stops
+ * writing there, so that a message about a huge (or cyclic) value costs no more than a short one.
+ */
+const jsonPrefix = (u: unknown, budget: number): string => {
+  let out = ''
+  const write = (v: unknown, inArray: boolean): void => {
+    if (out.length >= budget) return
+    if (typeof v === 'string') out += JSON.stringify(v.length > budget ? v.slice(0, budget) : v)
+    else if (typeof v === 'number') out += Number.isFinite(v) ? String(v) : 'null'
+    else if (typeof v === 'boolean' || v === null) out += String(v)
+    else if (typeof v === 'bigint') out += `${v}n`
+    else if (typeof v !== 'object') out += inArray ? 'null' : '' // undefined, a function, a symbol
+    else if (Array.isArray(v)) {
+      out += '['
+      for (let i = 0; i < v.length && out.length < budget; i++) {
+        if (i > 0) out += ','
+        write(v[i], true)
+      }
+      out += ']'
+    } else {
+      out += '{'
+      let first = true
+      for (const k of Object.keys(v)) {
+        if (out.length >= budget) break
+        const x = (v as Record<string, unknown>)[k]
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue
+        out += `${first ? '' : ','}${JSON.stringify(k)}:`
+        first = false
+        write(x, false)
+      }
+      out += '}'
+    }
+  }
+  write(u, false)
+  return out
 }
 
 /** `root.a.b[0].c`: array elements as `[i]`, fields as `.key`. */
@@ -365,11 +411,14 @@ const pathOf = (root: string, context: t.Context): string =>
       root,
     )
 
-/** io-ts errors as `path: message` lines; a message is "expected <codec name>, got <value>" unless given. */
+/**
+ * io-ts errors as `path: message` lines; a message is "expected <codec name>, got <value>" unless
+ * given. At most {@link MAX_REPORTED} lines, then one saying how many more there are.
+ */
 const report =
   (root: string) =>
-  (errors: t.Errors): ReadonlyArray<string> =>
-    errors.map((e) => {
+  (errors: t.Errors): ReadonlyArray<string> => {
+    const lines = errors.slice(0, MAX_REPORTED).map((e) => {
       const path = pathOf(root, e.context)
       if (e.message !== undefined) return `${path}: ${e.message}`
       const expected = e.context[e.context.length - 1]?.type.name ?? 'a value'
@@ -377,6 +426,40 @@ const report =
         ? `${path}: missing, expected ${expected}`
         : `${path}: expected ${expected}, got ${show(e.value)}`
     })
+    const more = errors.length - lines.length
+    return more > 0 ? [...lines, `${root}: ${more} more problems not shown`] : lines
+  }
+
+/**
+ * The spec's first size problem, or undefined: more than `SPEC_LIMITS.values` values, nesting deeper
+ * than `SPEC_LIMITS.depth`, or a value that contains itself. One walk that stops at the limit, so that
+ * decoding (whose cost grows with size and depth) never starts on an absurd spec.
+ */
+const sizeProblem = (json: unknown, root: string): string | undefined => {
+  let values = 0
+  const path: string[] = [root]
+  const onPath = new Set<object>()
+  const at = () => path.join('')
+  const walk = (u: unknown): string | undefined => {
+    if (++values > SPEC_LIMITS.values) return `${at()}: the spec holds more than ${SPEC_LIMITS.values} values (numbers, strings, arrays and objects); a real spec holds a few hundred`
+    if (typeof u !== 'object' || u === null) return undefined
+    if (onPath.has(u)) return `${at()}: the value contains itself (a cycle); expected plain JSON data`
+    if (path.length > SPEC_LIMITS.depth) return `${at()}: nested more than ${SPEC_LIMITS.depth} levels deep; expected at most ${SPEC_LIMITS.depth}`
+    onPath.add(u)
+    const keys = Array.isArray(u) ? undefined : Object.keys(u)
+    const n = keys === undefined ? (u as ReadonlyArray<unknown>).length : keys.length
+    for (let i = 0; i < n; i++) {
+      const key = keys === undefined ? i : keys[i]!
+      path.push(keys === undefined ? `[${i}]` : `.${key}`)
+      const found = walk((u as Record<string | number, unknown>)[key])
+      path.pop()
+      if (found !== undefined) return found
+    }
+    onPath.delete(u)
+    return undefined
+  }
+  return walk(json)
+}
 
 // -------------------------------------------------------------------------------------------------
 // API
@@ -400,9 +483,11 @@ export const decodeAttack = (
       const bad = clipCodec.decode(clip)
       if (E.isLeft(bad)) return E.left(report('context.clip')(bad.left))
     }
+    const tooBig = sizeProblem(json, 'attack')
+    if (tooBig !== undefined) return E.left([tooBig])
     return pipe((clip === undefined ? anyClip : attackCodec(clip)).decode(json), E.mapLeft(report('attack')))
   } catch (e) {
-    // Only a cyclic or absurdly deep value (stack overflow) or a throwing getter gets here.
+    // Only a throwing getter or proxy gets here (size, depth and cycles are checked first).
     return E.left([`attack: could not be checked: ${e instanceof Error ? e.message : String(e)}`])
   }
 }
@@ -410,14 +495,20 @@ export const decodeAttack = (
 /** A plain JSON-compatible deep copy of `attack` (no `undefined` fields): `decodeAttack` inverts it. */
 export const encodeAttack = (attack: Attack): unknown => anyClip.encode(attack)
 
-/** Parses a JSON spec and decodes it; a parse error is reported as `spec: not valid JSON: …`. Never throws. */
+/**
+ * Parses a JSON spec and decodes it; a parse error is reported as `spec: not valid JSON: …`, a text
+ * longer than `SPEC_LIMITS.chars` is refused unread. A leading byte-order mark (U+FEFF, which some
+ * editors write) is skipped. Never throws.
+ */
 export const parseAttackJson = (
   text: string,
   context: CodecContext = {},
 ): E.Either<ReadonlyArray<string>, Attack> => {
+  if (text.length > SPEC_LIMITS.chars)
+    return E.left([`spec: ${text.length} characters is more than the ${SPEC_LIMITS.chars} a spec may have (a real spec is a few kB)`])
   let json: unknown
   try {
-    json = JSON.parse(text)
+    json = JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text)
   } catch (e) {
     return E.left([`spec: not valid JSON: ${e instanceof Error ? e.message : String(e)}`])
   }
