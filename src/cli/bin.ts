@@ -1,12 +1,16 @@
 /** The `multav` executable: runs the command line and sets the exit code. */
+import { debugWanted, reportError } from './errors.js'
 import { main } from './main.js'
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2)
+main(argv).then(
   (code) => {
     process.exitCode = code
   },
+  // main reports every error itself; this is the last resort (e.g. a closed stderr)
   (e: unknown) => {
-    process.stderr.write(`multav: ${(e as Error).stack ?? String(e)}\n`)
-    process.exitCode = 2
+    const report = reportError(e, debugWanted(argv.includes('--debug')))
+    process.stderr.write(report.lines.map((line) => `${line}\n`).join(''))
+    process.exitCode = report.code
   },
 )

@@ -24,6 +24,7 @@ import { absurd } from 'fp-ts/lib/function.js'
 import { BUILT_IN } from '../dsl/attacks.js'
 import { validateAttack } from '../dsl/codec.js'
 import { scaleFree } from '../dsl/constructors.js'
+import { fitsClip } from '../dsl/fit.js'
 import type { Attack, Direction, Region } from '../dsl/types.js'
 import { certify, type Certificate } from '../interpreters/certify.js'
 import type { ClipData } from '../interpreters/reference.js'
@@ -155,6 +156,9 @@ export const fittingFrames = (regions: ReadonlyArray<Region>): { readonly T: num
   }
   return { T, H, W }
 }
+
+/** The classes of the kit's linear models (`linearModelArb`), which a targeted attack must target among. */
+const LINEAR_MODEL_CLASSES = 2
 
 const isShape = (s: unknown): s is Shape =>
   Array.isArray(s) && s.length === 5 && s.every((d) => Number.isInteger(d) && d >= 1)
@@ -445,6 +449,9 @@ export const runCheck = async (attack: Attack, o: CheckOptions): Promise<CheckRe
   if (Object.keys(tf.engine().registryFactory).length === 0)
     throw new Error('runCheck: no TensorFlow.js backend is registered; call initBackend() first')
   const { clips, text } = clipsFor(attack, o.shape)
+  // the clips fit the regions by construction; a target class may not fit the linear models
+  const misfit = fitsClip(attack, fittingFrames(attackRegions(attack)), LINEAR_MODEL_CLASSES)
+  if (misfit.length > 0) throw new Error(`runCheck: the attack cannot run on the check's ${LINEAR_MODEL_CLASSES}-class linear models: ${misfit.join('; ')}`)
   const properties = checkProperties(attack, clips)
   o.log(
     `checking ${attack.name} with fast-check on the ${tf.getBackend()} backend: ${o.numRuns ?? 50} runs per property, seed ${o.seed ?? 0}, ${text}, linear models`,

@@ -20,8 +20,12 @@ import { runEval, safeName, type EvalProgress } from '../eval/run.js'
 import { initBackend, type BackendChoice } from '../interpreters/backend.js'
 import { runAttack } from '../interpreters/tensor.js'
 import { resolveModel } from '../models/pretrained.js'
+import { fitsClip } from '../dsl/fit.js'
+import { checkOutFolder, UsageError } from './errors.js'
 import { loadAttackList, sweepAttacks } from './specs.js'
 import { statSync } from 'node:fs'
+
+export { UsageError } from './errors.js'
 
 export interface Io {
   readonly log: (line: string) => void
@@ -30,9 +34,6 @@ export interface Io {
   readonly tty: boolean
 }
 
-/** A user error: reported as `multav: <message>` with exit code 2. */
-export class UsageError extends Error {}
-
 const int = (name: string, text: string | undefined, fallback: number, min: number): number => {
   if (text === undefined) return fallback
   const v = Number(text)
@@ -40,16 +41,36 @@ const int = (name: string, text: string | undefined, fallback: number, min: numb
   return v
 }
 
+/** `--workers`: at most the machine's cores (each worker loads its own model and backend, so more only slow the run down). */
+export const capWorkers = (requested: number, io: Pick<Io, 'warn'>, cores = availableParallelism()): number => {
+  if (requested <= cores) return requested
+  io.warn(`multav: --workers ${requested} is more than this machine's ${cores} cores; using ${cores}`)
+  return cores
+}
+
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1
+
 /** The model's clip size and classes, from its model.json. */
 const modelFacts = async (ref: string): Promise<{ clip: ClipSize; classes: ReadonlyArray<string> }> => {
   const model = await resolveModel(ref).catch((e: Error) => {
     throw new UsageError(`--model ${ref}: ${e.message}`)
   })
   model.dispose()
-  const clip = model.info['clip'] as ClipSize | undefined
+  const clip = model.info['clip'] as Partial<Record<keyof ClipSize, unknown>> | undefined
   const classes = model.info['classes'] as ReadonlyArray<string>
   if (!clip) throw new UsageError(`--model ${ref}: its model.json does not say its clip size (config.clip {T, H, W})`)
-  return { clip, classes }
+  if (!(isCount(clip.T) && isCount(clip.H) && isCount(clip.W)))
+    throw new UsageError(`--model ${ref}: its model.json's config.clip must be {T, H, W}, three integers ≥ 1, got ${JSON.stringify(clip)}`)
+  return { clip: clip as ClipSize, classes }
+}
+
+/**
+ * Refuses, before any work or folder, attacks that cannot run on the model's clips: every problem of
+ * every attack, one line each, naming the attack and the field.
+ */
+export const checkFit = (attacks: ReadonlyArray<Attack>, clip: ClipSize, classes: number, flag: string): void => {
+  const problems = attacks.flatMap((a) => fitsClip(a, clip, classes).map((p) => `${flag} "${a.name}" on the model's ${clip.T}x${clip.H}x${clip.W} clips: ${p}`))
+  if (problems.length > 0) throw new UsageError(problems.join('\n'))
 }
 
 export interface EvalArgs {
@@ -72,10 +93,12 @@ export const evalCommand = async (a: EvalArgs, backend: BackendChoice, io: Io, s
   const split = a.split ?? 'test'
   if (split !== 'train' && split !== 'test') throw new UsageError(`--split must be train or test, got "${split}"`)
   const batch = int('batch', a.batch, 8, 1)
-  const workers = int('workers', a.workers, availableParallelism(), 1)
+  const workers = capWorkers(int('workers', a.workers, availableParallelism(), 1), io)
   const pictureClips = int('pictures', a.pictures, 1, 0)
   const shard = a.shard === undefined ? { index: 0, count: 1 } : parseShard(a.shard)
   if (typeof shard === 'string') throw new UsageError(shard)
+  const out = a.out ?? join('multav-out', 'eval')
+  checkOutFolder(out)
   await initBackend(backend) // this thread loads the model once, to check it and read its clip size
   const { clip, classes } = await modelFacts(modelRef)
   const listed = await loadAttackList(a.attacks ?? 'all', clip)
@@ -89,12 +112,12 @@ export const evalCommand = async (a: EvalArgs, backend: BackendChoice, io: Io, s
     sweep = swept.right
     attacks = sweep.attacks.map((s) => s.attack)
   }
+  checkFit(attacks, clip, classes.length, a.sweep === undefined ? '--attacks' : '--sweep')
   const data = await resolveData(a.data ?? 'benchmark', { clip, classes, split }).catch((e: Error) => {
     throw new UsageError(e.message)
   })
   const size = data.kind === 'benchmark' ? (split === 'train' ? 600 : 240) : data.items.length
   const clips = Math.min(size, int('limit', a.limit, size, 1))
-  const out = a.out ?? join('multav-out', 'eval')
   const plan: RunPlan & { data: typeof data } = {
     model: modelRef,
     classes,
@@ -110,10 +133,6 @@ export const evalCommand = async (a: EvalArgs, backend: BackendChoice, io: Io, s
   let outcome
   try {
     outcome = await runEval({ plan, backend, out, resume: a.resume ?? false, workers, pictureClips, ...(signal ? { signal } : {}), onProgress: progress.update, meta: { command: `multav eval` } })
-  } catch (e) {
-    const message = (e as Error).message
-    if (/already holds a run|cannot resume|not a multav run/.test(message)) throw new UsageError(message)
-    throw e
   } finally {
     progress.stop()
   }
@@ -178,9 +197,9 @@ const progressReporter = (io: Io) => {
 export const mergeCommand = async (dirs: ReadonlyArray<string>, out: string | undefined, io: Io): Promise<number> => {
   if (out === undefined) throw new UsageError('merge needs --out DIR (where the combined results go)')
   if (dirs.length === 0) throw new UsageError('merge needs the shard folders, e.g. multav merge out/shard-0 out/shard-1 --out out/all')
-  const { summary } = await mergeRuns(dirs, out).catch((e: Error) => {
-    throw new UsageError(e.message)
-  })
+  checkOutFolder(out)
+  // a bad shard is a RunFolderError, reported in one line by the command line
+  const { summary } = await mergeRuns(dirs, out)
   printSummary(io, summary, out)
   return 0
 }
@@ -202,6 +221,10 @@ export const attackCommand = async (a: AttackArgs, io: Io): Promise<number> => {
   if (E.isLeft(listed)) throw new UsageError(listed.left.join('\n'))
   if (listed.right.length !== 1) throw new UsageError(`--attack takes one attack, got ${listed.right.length}`)
   const attack = listed.right[0]!
+  checkFit([attack], clip, classes.length, '--attack')
+  if (a.label !== undefined && !classes.includes(a.label)) throw new UsageError(`--label must be one of the model's classes (${classes.join(', ')}), got "${a.label}"`)
+  const out = a.out ?? join('multav-out', 'attack')
+  checkOutFolder(out)
   let isDir: boolean
   try {
     isDir = statSync(a.video).isDirectory()
@@ -214,14 +237,12 @@ export const attackCommand = async (a: AttackArgs, io: Io): Promise<number> => {
     throw new UsageError(e.message)
   })
   const model = await resolveModel(modelRef)
-  const out = a.out ?? join('multav-out', 'attack')
   const x = tf.tensor5d(data.data, [...data.shape])
   try {
     const clean = tf.tidy(() => tf.argMax(model.model(x), 1))
     const cleanClass = (await clean.data())[0]!
     clean.dispose()
     const label = a.label === undefined ? cleanClass : classes.indexOf(a.label)
-    if (label < 0) throw new UsageError(`--label must be one of the model's classes (${classes.join(', ')}), got "${a.label}"`)
     const r = await runAttack(attack, model.model, x, [label])
     const q = quantise(r.adversarial)
     r.adversarial.dispose()

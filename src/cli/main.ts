@@ -1,6 +1,7 @@
 /**
- * The `multav` command line. Exit codes: 0 ok, 1 a finding (e.g. a violated bound), 2 bad input,
- * 130 stopped by Ctrl-C (the work done so far is saved; resume with --resume).
+ * The `multav` command line. Exit codes: 0 ok, 1 a finding (e.g. a violated bound) or an internal
+ * error (reported as one), 2 bad input, 130 stopped by Ctrl-C (the work done so far is saved; resume
+ * with --resume). No stack trace is printed unless --debug (or MULTAV_DEBUG=1) asks for one.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
@@ -9,13 +10,15 @@ import { certify, describeCertificate } from '../interpreters/certify.js'
 import { explain, explainLatex } from '../interpreters/pretty.js'
 import { CHECK_USAGE, runCheck } from './check.js'
 import { runDemo } from './demo.js'
-import { attackCommand, evalCommand, mergeCommand, UsageError, type Io } from './eval.js'
-import { parseWidths, runTrain } from './train.js'
+import { attackCommand, capWorkers, checkFit, evalCommand, mergeCommand, type Io } from './eval.js'
+import { checkOutFolder, debugWanted, reportError, UsageError } from './errors.js'
+import { BENCHMARK_CLASSES } from '../data/benchmark.js'
+import { parseWidths, runTrain, TRAIN_CLIP } from './train.js'
 import { DENOISE_KINDS, type DenoiseKind } from '../models/denoise.js'
 import { FULL, QUICK, reproduce } from '../eval/reproduce.js'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { BUILT_IN, loadAttack } from './specs.js'
+import { BUILT_IN, loadAttack, loadAttackList } from './specs.js'
 
 const NAMES = Object.keys(BUILT_IN).join(', ')
 
@@ -77,8 +80,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     train a tiny model on toy motion clips and attack it with the four Lp attacks (a quick smoke test)`,
     options: { ...BACKEND_OPTION, out: { type: 'string' } },
     run: async (v, _p, io) => {
+      const out = str(v['out']) ?? 'multav-out'
+      checkOutFolder(out)
       const backend = await initBackend(backendOf(v))
-      await runDemo({ out: str(v['out']) ?? 'multav-out', backend, log: io.log })
+      await runDemo({ out, backend, log: io.log })
       return 0
     },
   },
@@ -124,7 +129,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   train: {
     usage: `multav train [--layout torchvision|hara] [--widths 8,16,32,64] [--epochs 25] [--lr 0.05]
              [--batch 8] [--train-clips 600] [--test-clips 240] [--seed 0] [--denoise none|3d|2d]
-             [--init default|DIR] [--adversarial <spec|name>] [--resume] [--backend …] --out DIR
+             [--init default|DIR] [--adversarial <spec|name[:key=value…]>] [--resume] [--backend …] --out DIR
     train a 3D ResNet-18 on the shipped benchmark (adversarially, Madry, with --adversarial);
     checkpoints every epoch, test accuracy after each. --denoise adds feature-denoising blocks
     after each stage; --init starts from a trained model's weights (e.g. to fine-tune it)`,
@@ -167,8 +172,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const denoise = str(v['denoise']) ?? 'none'
       if (!(DENOISE_KINDS as ReadonlyArray<string>).includes(denoise)) throw new UsageError(`--denoise must be one of ${DENOISE_KINDS.join(', ')}, got "${denoise}"`)
       const adversarialRef = str(v['adversarial'])
-      const adversarial = adversarialRef === undefined ? undefined : await loadAttack(adversarialRef)
+      const adversarial = adversarialRef === undefined ? undefined : await loadAttackList(adversarialRef)
       if (adversarial && E.isLeft(adversarial)) throw new UsageError(adversarial.left.join('\n'))
+      if (adversarial && E.isRight(adversarial)) {
+        if (adversarial.right.length !== 1) throw new UsageError(`--adversarial takes one attack, got ${adversarial.right.length}`)
+        checkFit(adversarial.right, TRAIN_CLIP, BENCHMARK_CLASSES.length, '--adversarial')
+      }
+      checkOutFolder(out)
       const backend = await initBackend(backendOf(v))
       await runTrain({
         layout,
@@ -183,7 +193,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         seed: Number(numbers.seed),
         out,
         resume: v['resume'] === true,
-        ...(adversarial && E.isRight(adversarial) ? { adversarial: adversarial.right } : {}),
+        ...(adversarial && E.isRight(adversarial) ? { adversarial: adversarial.right[0]! } : {}),
         backend,
         argv,
         log: io.log,
@@ -201,7 +211,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     all-scaled: the ten with the masked attacks' regions scaled to the model's frames.
     Overrides: mult-linf:eps=1.04:steps=10. --sweep eps=… runs each listed built-in per value
     and plots accuracy against it (sweep.svg). Results do not depend on --workers or --shard,
-    only on --batch (random starts are seeded per chunk of --batch clips).
+    only on --batch (random starts are seeded per chunk of --batch clips). --workers: default and
+    at most the machine's cores (more are capped, with a warning: each loads its own model).
+    Every attack is checked against the model's clip size and classes before anything is written.
     Rows are saved per chunk: Ctrl-C stops after the chunks in flight; --resume continues.`,
     options: {
       ...BACKEND_OPTION,
@@ -250,22 +262,22 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     3D and 2D denoising variants, a model adversarially trained on each MultAV attack and one on its
     additive twin (31 models), each evaluated on clean clips and all ten attacks; writes table.md
     and table.json. Seeded and resumable: run the same command again to continue (a finished
-    model is not retrained). --quick: the whole pipeline on tiny clips and a tiny network (minutes).`,
+    model is not retrained). --quick: the whole pipeline on tiny clips and a tiny network (minutes).
+    --workers: default and at most the machine's cores (more are capped, with a warning).`,
     options: { ...BACKEND_OPTION, quick: { type: 'boolean' }, workers: { type: 'string' }, out: { type: 'string' } },
     run: async (v, p, io, argv) => {
       if (p.length > 0) throw new UsageError(`reproduce takes no positional arguments, got "${p.join(' ')}"`)
       const workersText = str(v['workers']) ?? String(availableParallelism())
-      const workers = Number(workersText)
-      if (!(Number.isInteger(workers) && workers >= 1)) throw new UsageError(`--workers must be an integer ≥ 1, got "${workersText}"`)
+      const requested = Number(workersText)
+      if (!(Number.isInteger(requested) && requested >= 1)) throw new UsageError(`--workers must be an integer ≥ 1, got "${workersText}"`)
+      const workers = capWorkers(requested, io)
       const quick = v['quick'] === true
       const out = str(v['out']) ?? join('multav-out', quick ? 'reproduce-quick' : 'reproduce')
+      checkOutFolder(out)
       const backend = backendOf(v)
       return stoppable(io, 'jobs', async (signal) => {
         io.log(`reproducing the paper's table${quick ? ' (quick)' : ''}: 31 models, ${workers} worker(s) → ${out}`)
-        const outcome = await reproduce({ out, config: quick ? QUICK : FULL, workers, backend, log: io.log, signal, command: `multav ${argv.join(' ')}` }).catch((e: Error) => {
-          if (/holds a reproduce run|the default model takes/.test(e.message)) throw new UsageError(e.message)
-          throw e
-        })
+        const outcome = await reproduce({ out, config: quick ? QUICK : FULL, workers, backend, log: io.log, signal, command: `multav ${argv.join(' ')}` })
         if (!outcome.complete) {
           io.warn(`stopped; run the same command to continue`)
           return 130
@@ -308,8 +320,9 @@ ${Object.values(COMMANDS)
 
 The backend can also be set with MULTAV_BACKEND. --threads N (or MULTAV_THREADS) sets wasm's threads
 per backend (default: the cores, at most 4, in the main thread; 1 in each worker of a pool).
-Exit codes: 0 ok, 1 a finding (a violated bound), 2 bad input, 130 stopped by Ctrl-C (resume with
---resume).`
+--debug (any command, or MULTAV_DEBUG=1) prints the stack trace of an error; without it an error is
+one line. Exit codes: 0 ok, 1 a finding (a violated bound) or an internal error (a bug: please
+report it with the --debug output), 2 bad input, 130 stopped by Ctrl-C (resume with --resume).`
 
 const stdio: Io = {
   log: (line) => process.stdout.write(`${line}\n`),
@@ -317,11 +330,16 @@ const stdio: Io = {
   tty: process.stderr.isTTY === true,
 }
 
-export const main = async (argv: ReadonlyArray<string>, io: Io = stdio): Promise<number> => {
+/** `--debug` before the command (`multav --debug eval …`) is taken off; after it, it is a command option. */
+const leadingDebug = (argv: ReadonlyArray<string>): { readonly debug: boolean; readonly argv: ReadonlyArray<string> } =>
+  argv[0] === '--debug' ? { debug: true, argv: argv.slice(1) } : { debug: false, argv }
+
+export const main = async (args: ReadonlyArray<string>, io: Io = stdio): Promise<number> => {
   const fail = (message: string): number => {
-    process.stderr.write(`multav: ${message}\n`)
+    io.warn(`multav: ${message}`)
     return 2
   }
+  const { debug: leading, argv } = leadingDebug(args)
   const [name, ...rest] = argv
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.log(USAGE)
@@ -331,7 +349,7 @@ export const main = async (argv: ReadonlyArray<string>, io: Io = stdio): Promise
   if (!command) return fail(`unknown command "${name}"\n\n${USAGE}`)
   let parsed
   try {
-    parsed = parseArgs({ args: [...rest], allowPositionals: true, options: { ...command.options, help: { type: 'boolean', short: 'h' } } })
+    parsed = parseArgs({ args: [...rest], allowPositionals: true, options: { ...command.options, help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } } })
   } catch (e) {
     return fail(`${(e as Error).message}\n\nusage: ${command.usage}`)
   }
@@ -339,10 +357,12 @@ export const main = async (argv: ReadonlyArray<string>, io: Io = stdio): Promise
     io.log(`usage: ${command.usage}`)
     return 0
   }
+  const debug = debugWanted(leading || parsed.values['debug'] === true)
   try {
     return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals, io, argv)
   } catch (e) {
-    if (e instanceof UsageError) return fail(e.message)
-    throw e
+    const report = reportError(e, debug)
+    report.lines.forEach((line) => io.warn(line))
+    return report.code
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Resolving an attack reference from the command line: a built-in name or a JSON spec file.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import * as E from 'fp-ts/lib/Either.js'
 import * as attacks from '../dsl/attacks.js'
 import { decodeAttack, parseAttackJson, validateAttack } from '../dsl/codec.js'
@@ -10,22 +10,53 @@ import type { Attack } from '../dsl/types.js'
 /** The paper's ten attacks by their CLI names, with their defaults. */
 export const BUILT_IN = attacks.BUILT_IN
 
-/** A built-in name, or a path to a JSON spec; Left holds one message per problem. */
+/** The most bytes a spec file may hold (a real one is a few kB; an array of attacks a few more). */
+export const MAX_SPEC_FILE_BYTES = 16 * 1024 * 1024
+
+/** The most attacks one spec file may list. */
+const MAX_SPECS_PER_FILE = 1000
+
+/** Why a spec path cannot be read, in words, by errno code. */
+const UNREADABLE: Readonly<Record<string, string>> = {
+  EISDIR: 'is a folder, not a spec file',
+  ELOOP: 'too many symbolic links (a link loop?)',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  ENAMETOOLONG: 'the name is too long',
+  EIO: 'input/output error',
+}
+
+const unreadable = (ref: string, e: unknown): string => {
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === 'ENOENT') return `${ref}: no such file, and not a built-in attack (${Object.keys(BUILT_IN).join(', ')})`
+  return `${ref}: cannot read it (${(code && UNREADABLE[code]) ?? code ?? (e as Error).message})`
+}
+
+/**
+ * A spec file's text, its byte-order mark stripped; Left names the file and what is wrong. Only a
+ * regular file is read (a FIFO or a device would block or never end), and at most MAX_SPEC_FILE_BYTES.
+ */
+export const readSpecFile = async (ref: string): Promise<E.Either<string, string>> => {
+  try {
+    const info = await stat(ref)
+    if (info.isDirectory()) return E.left(`${ref}: is a folder, not a spec file`)
+    if (!info.isFile()) return E.left(`${ref}: not a regular file (a FIFO, socket or device), so not a spec file`)
+    if (info.size > MAX_SPEC_FILE_BYTES) return E.left(`${ref}: ${info.size} bytes is more than a spec file may hold (${MAX_SPEC_FILE_BYTES}; a real spec is a few kB)`)
+    const text = await readFile(ref, 'utf8')
+    return E.right(text.startsWith('\uFEFF') ? text.slice(1) : text)
+  } catch (e) {
+    return E.left(unreadable(ref, e))
+  }
+}
+
+/** A built-in name, or a path to a JSON spec; Left holds one message per problem, each naming the file. */
 export const loadAttack = async (ref: string): Promise<E.Either<ReadonlyArray<string>, Attack>> => {
   const builtIn = BUILT_IN[ref]
   if (builtIn) return E.right(builtIn())
-  let text: string
-  try {
-    text = await readFile(ref, 'utf8')
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    return E.left([
-      code === 'ENOENT'
-        ? `${ref}: no such file, and not a built-in attack (${Object.keys(BUILT_IN).join(', ')})`
-        : `${ref}: cannot read (${code ?? (e as Error).message})`,
-    ])
-  }
-  return E.mapLeft((problems: ReadonlyArray<string>) => problems.map((p) => `${ref}: ${p}`))(parseAttackJson(text))
+  const text = await readSpecFile(ref)
+  if (E.isLeft(text)) return E.left([text.left])
+  return E.mapLeft((problems: ReadonlyArray<string>) => problems.map((p) => `${ref}: ${p}`))(parseAttackJson(text.right))
 }
 
 /** The numeric options each built-in attack takes from `name:key=value` overrides. */
@@ -141,20 +172,17 @@ export const loadAttackList = async (text: string, frame?: { readonly H: number;
 
 /** A spec file holding one attack or an array of attacks. */
 const loadSpecs = async (ref: string): Promise<E.Either<ReadonlyArray<string>, Attack[]>> => {
-  let text: string
-  try {
-    text = await readFile(ref, 'utf8')
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    return E.left([code === 'ENOENT' ? `${ref}: no such file, and not a built-in attack (${Object.keys(BUILT_IN).join(', ')})` : `${ref}: cannot read (${code ?? (e as Error).message})`])
-  }
+  const text = await readSpecFile(ref)
+  if (E.isLeft(text)) return E.left([text.left])
   let json: unknown
   try {
-    json = JSON.parse(text)
+    json = JSON.parse(text.right)
   } catch (e) {
     return E.left([`${ref}: not valid JSON: ${(e as Error).message}`])
   }
   const items = Array.isArray(json) ? json : [json]
+  if (items.length === 0) return E.left([`${ref}: an empty array; expected an attack, or an array of attacks`])
+  if (items.length > MAX_SPECS_PER_FILE) return E.left([`${ref}: ${items.length} attacks is more than a spec file may hold (${MAX_SPECS_PER_FILE})`])
   const problems: string[] = []
   const out: Attack[] = []
   items.forEach((item, k) => {

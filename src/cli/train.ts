@@ -42,6 +42,9 @@ export interface TrainCommand {
   readonly log: (line: string) => void
 }
 
+/** The benchmark clips `multav train` trains on unless told otherwise: 8 frames of 32x32. */
+export const TRAIN_CLIP = { T: 8, H: 32, W: 32 } as const
+
 /** Parses "8,16,32,64" into four positive widths, or says what is wrong. */
 export const parseWidths = (text: string): E.Either<string, readonly [number, number, number, number]> => {
   const parts = text.split(',').map(Number)
@@ -52,8 +55,9 @@ export const parseWidths = (text: string): E.Either<string, readonly [number, nu
 
 export const runTrain = async (c: TrainCommand): Promise<{ readonly testAccuracy: number }> => {
   const attack = c.adversarial
-  const trainSet = benchmark({ split: 'train', ...c.clip, ...(c.trainClips ? { count: c.trainClips } : {}) })
-  const testSet = benchmark({ split: 'test', ...c.clip, ...(c.testClips ? { count: c.testClips } : {}) })
+  const clip = c.clip ?? TRAIN_CLIP
+  const trainSet = benchmark({ split: 'train', ...clip, ...(c.trainClips ? { count: c.trainClips } : {}) })
+  const testSet = benchmark({ split: 'test', ...clip, ...(c.testClips ? { count: c.testClips } : {}) })
   const [, T, H, W] = trainSet.clips.shape
   const denoise = c.denoise ?? 'none'
   const config: R3dConfig = { layout: c.layout, classes: trainSet.classes.length, widths: c.widths, seed: c.seed, denoise, frames: T }

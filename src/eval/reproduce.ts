@@ -28,7 +28,7 @@ import type { Attack } from '../dsl/types.js'
 import type { BackendChoice } from '../interpreters/backend.js'
 import type { DenoiseKind } from '../models/denoise.js'
 import { pretrainedDir } from '../models/pretrained.js'
-import type { Summary } from './results.js'
+import { RunFolderError, type Summary } from './results.js'
 import { runJob, type JobResult, type JobTask } from './reproduce-job.js'
 
 export const NETWORKS = ['plain', '3d', '2d'] as const
@@ -217,7 +217,7 @@ const openPlan = async (out: string, config: ReproduceConfig): Promise<void> => 
   if (existsSync(file)) {
     const previous = await readFile(file, 'utf8')
     if (previous !== text)
-      throw new Error(`${out} holds a reproduce run with other settings (${file}); use another --out, or the same settings to continue it`)
+      throw new RunFolderError(`${out} holds a reproduce run with other settings (${file}); use another --out, or the same settings to continue it`)
     return
   }
   await mkdir(out, { recursive: true })
@@ -229,7 +229,7 @@ const checkedDefault = async (config: ReproduceConfig): Promise<string> => {
   const dir = pretrainedDir('default')
   const info = (JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as { config: { clip: unknown; widths: unknown } }).config
   if (JSON.stringify(info.clip) !== JSON.stringify(config.clip) || JSON.stringify(info.widths) !== JSON.stringify(config.widths))
-    throw new Error(`reproduce: the default model takes ${JSON.stringify(info.clip)} clips with widths ${JSON.stringify(info.widths)}, the run is set for ${JSON.stringify(config.clip)} and ${JSON.stringify(config.widths)}`)
+    throw new RunFolderError(`reproduce: the default model takes ${JSON.stringify(info.clip)} clips with widths ${JSON.stringify(info.widths)}, the run is set for ${JSON.stringify(config.clip)} and ${JSON.stringify(config.widths)}`)
   return dir
 }
 

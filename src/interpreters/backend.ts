@@ -21,6 +21,11 @@ export type BackendChoice = 'auto' | BackendName
 
 export const BACKEND_CHOICES: ReadonlyArray<BackendChoice> = ['auto', 'tensorflow', 'wasm', 'cpu']
 
+/** A backend that cannot start here (a package not installed, no backend at all): the user's to fix. */
+export class BackendUnavailableError extends Error {
+  override readonly name = 'BackendUnavailableError'
+}
+
 /** Registers a backend's kernels (dynamic imports, so a missing optional package is not an error here). */
 const loaders: Record<BackendName, () => Promise<void>> = {
   tensorflow: async () => {
@@ -31,11 +36,12 @@ const loaders: Record<BackendName, () => Promise<void>> = {
         await import(name)
         return
       } catch (e) {
-        errors.push(`${name}: ${(e as Error).message.split('\n')[0]}`)
+        // a missing package is the usual case; any other failure (a broken native library) is told
+        if (!['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND'].includes(String((e as NodeJS.ErrnoException).code))) errors.push(`${name}: ${(e as Error).message.split('\n')[0]}`)
       }
     }
-    throw new Error(
-      `backend 'tensorflow' is not available (install @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node 4.22.0):\n  ${errors.join('\n  ')}`,
+    throw new BackendUnavailableError(
+      `backend 'tensorflow' is not available (install @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node 4.22.0): ${errors.length === 0 ? 'neither is installed' : errors.join('; ')}`,
     )
   },
   wasm: async () => {
@@ -100,7 +106,9 @@ export const initBackend = async (choice?: BackendChoice, options: BackendOption
       failures.push((e as Error).message)
     }
   }
-  throw new Error(`initBackend(${wanted}): no backend could be initialised:\n  ${failures.join('\n  ')}`)
+  // one backend asked for: its own reason, in one line; 'auto': every one tried
+  if (order.length === 1) throw new BackendUnavailableError(`initBackend(${wanted}): ${failures[0]}`)
+  throw new BackendUnavailableError(`initBackend(${wanted}): no backend could be initialised:\n  ${failures.join('\n  ')}`)
 }
 
 /** Tries the threaded wasm build; on failure warns and puts the stock (one-thread) factory back. */

@@ -1,0 +1,119 @@
+/**
+ * How the command line reports what went wrong: bad input in one line (exit 2), genuine bugs marked
+ * as internal errors (exit 1), and a stack trace only with `--debug` (or MULTAV_DEBUG=1).
+ */
+import { accessSync, constants, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { RunFolderError } from '../eval/results.js'
+import { BackendUnavailableError } from '../interpreters/backend.js'
+import { WasmHeapError } from '../interpreters/wasm-heap.js'
+
+/** A user error: reported as `multav: <message>` with exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+/** What the error report says, and the exit code. */
+export interface Report {
+  readonly lines: ReadonlyArray<string>
+  readonly code: number
+}
+
+/** File-system failures in words, by errno code. */
+const FS_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a file is in the way (a part of the path is not a folder)',
+  EEXIST: 'already exists',
+  EISDIR: 'is a folder, not a file',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ELOOP: 'too many symbolic links (a link loop?)',
+  ENAMETOOLONG: 'the name is too long',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EMFILE: 'too many open files',
+  EBUSY: 'busy',
+  EIO: 'input/output error',
+}
+
+type Errno = Error & { readonly code: string; readonly syscall?: string; readonly path?: string; readonly dest?: string }
+
+const isErrno = (e: unknown): e is Errno =>
+  e instanceof Error && typeof (e as Errno).code === 'string' && /^E[A-Z]+$/.test((e as Errno).code)
+
+/** `<path>: <reason> (<syscall>)`, e.g. `out/x: a file is in the way (a part of the path is not a folder) (mkdir)`. */
+export const describeFsError = (e: Errno): string => {
+  const reason = FS_REASONS[e.code] ?? e.code
+  const where = e.path !== undefined ? `${e.path}: ` : ''
+  return `${where}${reason}${e.syscall ? ` (${e.syscall})` : ''}`
+}
+
+/** Programming errors: never the user's input, so reported as internal errors. */
+const isInternal = (e: unknown): boolean =>
+  !(e instanceof Error) || e instanceof TypeError || e instanceof ReferenceError || e instanceof RangeError || e instanceof SyntaxError
+
+/** Errors whose message alone says what the user got wrong: one line, no hint. */
+const isBadInput = (e: unknown): e is Error =>
+  e instanceof UsageError || e instanceof RunFolderError || e instanceof BackendUnavailableError || e instanceof WasmHeapError
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** `multav: ` before a message (a list of problems, one a line, gets it once, on the first). */
+const prefixed = (message: string): string[] => [`multav: ${message}`]
+
+const DEBUG_HINT = 'run the same command with --debug (or MULTAV_DEBUG=1) for the stack trace'
+
+/**
+ * The report for an error a command threw: bad input and file-system failures in one line (exit 2); an
+ * other library error (a model or data file it refused) with a hint to rerun with --debug (exit 2); a
+ * programming error (TypeError, RangeError, …) as an internal error to report (exit 1). With `debug`,
+ * the stack follows.
+ */
+export const reportError = (e: unknown, debug: boolean): Report => {
+  const stack = debug && e instanceof Error && e.stack !== undefined ? [e.stack] : []
+  if (isBadInput(e)) return { lines: [...prefixed(e.message), ...stack], code: 2 }
+  if (isErrno(e)) return { lines: [`multav: ${describeFsError(e)}`, ...stack], code: 2 }
+  if (isInternal(e))
+    return {
+      lines: [`multav: internal error: ${messageOf(e)}`, ...(debug ? stack : [`multav: this is a bug in multav; please report it with the output of the same command run with --debug`])],
+      code: 1,
+    }
+  return { lines: [...prefixed(messageOf(e)), ...(debug ? stack : [`multav: ${DEBUG_HINT}`])], code: 2 }
+}
+
+/** True when `--debug` or MULTAV_DEBUG=1 asks for stack traces. */
+export const debugWanted = (flag: boolean, env: string | undefined = process.env['MULTAV_DEBUG']): boolean =>
+  flag || (env !== undefined && env !== '' && env !== '0')
+
+/**
+ * Checks an output folder before any work starts: not empty, not a file, no file among its parents,
+ * and the nearest existing parent writable. Creates nothing. `flag` names the option (`--out`).
+ */
+export const checkOutFolder = (dir: string, flag = '--out'): void => {
+  if (dir.trim() === '') throw new UsageError(`${flag} must be a folder path, got ${JSON.stringify(dir)}`)
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const kind = kindOf(at)
+    if (kind === 'missing') {
+      if (dirname(at) === at) return
+      continue
+    }
+    if (kind !== 'folder') throw new UsageError(`${flag} ${dir}: ${at === resolve(dir) ? 'is' : `${at} is`} a file, not a folder`)
+    try {
+      accessSync(at, constants.W_OK)
+    } catch (e) {
+      throw new UsageError(`${flag} ${dir}: cannot write in ${at} (${isErrno(e) ? (FS_REASONS[e.code] ?? e.code) : messageOf(e)})`)
+    }
+    return
+  }
+}
+
+const kindOf = (path: string): 'missing' | 'folder' | 'other' => {
+  try {
+    return statSync(path).isDirectory() ? 'folder' : 'other'
+  } catch (e) {
+    // ENOTDIR: a parent is a file, found further up
+    if (isErrno(e) && (e.code === 'ENOENT' || e.code === 'ENOTDIR')) return 'missing'
+    throw new UsageError(`${path}: ${isErrno(e) ? (FS_REASONS[e.code] ?? e.code) : messageOf(e)}`)
+  }
+}
