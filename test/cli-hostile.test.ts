@@ -216,7 +216,7 @@ test('bad --out folders are refused in one line before any work: under a file, a
   }
 })
 
-test('reportError: bad input in one line (2); other errors with a hint (2); bugs as internal errors (1); stacks only with --debug', (t) => {
+test('reportError: bad input in one line (2); other errors with a hint (2); bugs as internal errors (70); stacks only with --debug', (t) => {
   t.deepEqual(reportError(new UsageError('--batch must be an integer ≥ 1, got "0"'), false), { lines: ['multav: --batch must be an integer ≥ 1, got "0"'], code: 2 })
   const fs = Object.assign(new Error("EACCES: permission denied, mkdir '/x/y'"), { code: 'EACCES', syscall: 'mkdir', path: '/x/y' })
   t.deepEqual(reportError(fs, false), { lines: ['multav: /x/y: permission denied (mkdir)'], code: 2 })
@@ -225,7 +225,7 @@ test('reportError: bad input in one line (2); other errors with a hint (2); bugs
     code: 2,
   })
   const bug = reportError(new TypeError("Cannot read properties of undefined (reading 'shape')"), false)
-  t.is(bug.code, 1)
+  t.is(bug.code, 70)
   t.deepEqual(bug.lines, ["multav: internal error: Cannot read properties of undefined (reading 'shape')", 'multav: this is a bug in multav; please report it with the output of the same command run with --debug'])
   t.deepEqual([debugWanted(false, undefined), debugWanted(false, '0'), debugWanted(false, '1'), debugWanted(true, undefined)], [false, false, true, true])
   const debug = reportError(new TypeError('boom'), true)

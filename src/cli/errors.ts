@@ -1,6 +1,6 @@
 /**
  * How the command line reports what went wrong: bad input in one line (exit 2), genuine bugs marked
- * as internal errors (exit 1), and a stack trace only with `--debug` (or MULTAV_DEBUG=1).
+ * as internal errors (exit 70, sysexits' EX_SOFTWARE, so that it is never read as `check`'s exit 1, a violated bound), and a stack trace only with `--debug` (or MULTAV_DEBUG=1).
  */
 import { accessSync, constants, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -12,6 +12,9 @@ import { WasmHeapError } from '../interpreters/wasm-heap.js'
 export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
+
+/** The exit code of a bug in multav (sysexits.h's EX_SOFTWARE). */
+export const INTERNAL_ERROR = 70
 
 /** What the error report says, and the exit code. */
 export interface Report {
@@ -67,7 +70,7 @@ const DEBUG_HINT = 'run the same command with --debug (or MULTAV_DEBUG=1) for th
 /**
  * The report for an error a command threw: bad input and file-system failures in one line (exit 2); an
  * other library error (a model or data file it refused) with a hint to rerun with --debug (exit 2); a
- * programming error (TypeError, RangeError, …) as an internal error to report (exit 1). With `debug`,
+ * programming error (TypeError, RangeError, …) as an internal error to report (exit 70). With `debug`,
  * the stack follows.
  */
 export const reportError = (e: unknown, debug: boolean): Report => {
@@ -77,7 +80,7 @@ export const reportError = (e: unknown, debug: boolean): Report => {
   if (isInternal(e))
     return {
       lines: [`multav: internal error: ${messageOf(e)}`, ...(debug ? stack : [`multav: this is a bug in multav; please report it with the output of the same command run with --debug`])],
-      code: 1,
+      code: INTERNAL_ERROR,
     }
   return { lines: [...prefixed(messageOf(e)), ...(debug ? stack : [`multav: ${DEBUG_HINT}`])], code: 2 }
 }

@@ -1,6 +1,6 @@
 /**
- * The `multav` command line. Exit codes: 0 ok, 1 a finding (e.g. a violated bound) or an internal
- * error (reported as one), 2 bad input, 130 stopped by Ctrl-C (the work done so far is saved; resume
+ * The `multav` command line. Exit codes: 0 ok, 1 a finding (e.g. a violated bound), 2 bad input,
+ * 70 an internal error (a bug in multav), 130 stopped by Ctrl-C (the work done so far is saved; resume
  * with --resume). No stack trace is printed unless --debug (or MULTAV_DEBUG=1) asks for one.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
@@ -321,8 +321,8 @@ ${Object.values(COMMANDS)
 The backend can also be set with MULTAV_BACKEND. --threads N (or MULTAV_THREADS) sets wasm's threads
 per backend (default: the cores, at most 4, in the main thread; 1 in each worker of a pool).
 --debug (any command, or MULTAV_DEBUG=1) prints the stack trace of an error; without it an error is
-one line. Exit codes: 0 ok, 1 a finding (a violated bound) or an internal error (a bug: please
-report it with the --debug output), 2 bad input, 130 stopped by Ctrl-C (resume with --resume).`
+one line. Exit codes: 0 ok, 1 a finding (a violated bound), 2 bad input, 70 an internal error (a bug:
+please report it with the --debug output), 130 stopped by Ctrl-C (resume with --resume).`
 
 const stdio: Io = {
   log: (line) => process.stdout.write(`${line}\n`),
