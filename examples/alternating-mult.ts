@@ -3,14 +3,13 @@
  * sign and L2-normalised directions, restricted to frames 1 and 2 — then running it, printing its
  * formula and certificate, and property-testing it with multav/testing.
  *
- * Run: node --import tsx examples/alternating-mult.ts
+ * Run: node --import tsx examples/alternating-mult.ts (inside this repository `multav` resolves to src/
+ * through tsconfig.json's paths; in your project it is the installed package)
  */
-import { pipe } from 'fp-ts/function'
-import fc from 'fast-check'
-import * as tf from '@tensorflow/tfjs-core'
 import {
   certify,
   clip,
+  data,
   describeCertificate,
   explain,
   exponent,
@@ -19,16 +18,17 @@ import {
   initBackend,
   iterate,
   maskRegion,
+  models,
   multiply,
   normalize,
+  pipe,
   projectRatio,
   runAttack,
   sign,
+  tf,
   verify,
-} from '../src/index.js'
-import { respectsCertificate, zeroIsFixed } from '../src/testing/index.js'
-import { toyMotion } from '../src/data/toy.js'
-import { accuracy, trainTinyMlp } from '../src/models/tiny.js'
+} from 'multav'
+import { fc, respectsCertificate, zeroIsFixed } from 'multav/testing'
 
 const onFrames = maskRegion(frames([1, 2]))
 const bounded = (s: Parameters<ReturnType<typeof clip>>[0]) => pipe(s, projectRatio({ norm: 'linf', eps: 1.06 }), clip(0, 1))
@@ -42,14 +42,14 @@ console.log()
 console.log(describeCertificate(certify(attack)))
 
 await initBackend('wasm')
-const train = toyMotion({ count: 256, seed: 1 })
-const test = toyMotion({ count: 64, seed: 2 })
-const mlp = await trainTinyMlp(train.clips, train.labels, 2, { epochs: 30 })
+const train = data.toyMotion({ count: 256, seed: 1 })
+const test = data.toyMotion({ count: 64, seed: 2 })
+const mlp = await models.trainTinyMlp(train.clips, train.labels, 2, { epochs: 30 })
 const x = tf.tensor5d(test.clips.data, [...test.clips.shape])
 const result = await runAttack(attack, mlp.model, x, test.labels)
 const violations = verify(result.certificate, x, result.adversarial)
 console.log()
-console.log(`clean accuracy ${await accuracy(mlp.model, test.clips, test.labels)}`)
+console.log(`clean accuracy ${await models.accuracy(mlp.model, test.clips, test.labels)}`)
 console.log(`accuracy under attack ${result.success.filter((s) => !s).length / result.success.length}`)
 console.log(`max ratio ${Math.max(...result.sanity.ratioLinf).toFixed(4)}; certificate violations: ${violations.length}`)
 tf.dispose([x, result.adversarial])

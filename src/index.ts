@@ -2,7 +2,12 @@
  * multav: adversarial attacks on video recognition models as typed, composable values.
  *
  * Importing this module selects no TensorFlow.js backend: call `initBackend()` first.
+ *
+ * `pipe` (fp-ts) and `tf` (the TensorFlow.js core multav runs on) are re-exported, so a project that
+ * installs only multav can compose attacks and make tensors — with the one tfjs-core copy multav uses.
  */
+export { pipe, flow } from 'fp-ts/lib/function.js'
+export * as tf from '@tensorflow/tfjs-core'
 export * from './dsl/index.js'
 export { decodeAttack, encodeAttack, parseAttackJson, validateAttack } from './dsl/codec.js'
 export { explain, explainLatex } from './interpreters/pretty.js'

@@ -3,5 +3,7 @@
  * define their own variants and want to property-test them in their own test runner.
  */
 export * from './arbitraries.js'
+/** fast-check itself (the version the arbitraries are built with), for `fc.assert`. */
+export { default as fc } from 'fast-check'
 export * from './properties.js'
 export { runReference, type ClipData, type GradientOracle } from '../interpreters/reference.js'
