@@ -224,6 +224,13 @@ test('reportError: bad input in one line (2); other errors with a hint (2); bugs
     lines: ['multav: model.json: config.classes must list at least two class names', 'multav: run the same command with --debug (or MULTAV_DEBUG=1) for the stack trace'],
     code: 2,
   })
+  let allocation: unknown
+  try {
+    new Float32Array(2 ** 40)
+  } catch (e) {
+    allocation = e
+  }
+  t.like(reportError(allocation, false), { code: 2, lines: [`multav: out of memory (${(allocation as Error).message}); use a smaller --batch, fewer --workers or smaller clips`] })
   const bug = reportError(new TypeError("Cannot read properties of undefined (reading 'shape')"), false)
   t.is(bug.code, 70)
   t.deepEqual(bug.lines, ["multav: internal error: Cannot read properties of undefined (reading 'shape')", 'multav: this is a bug in multav; please report it with the output of the same command run with --debug'])

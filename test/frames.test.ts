@@ -220,3 +220,23 @@ test.serial('frames of different sizes in one folder are refused, naming both fi
     t.is(tf.memory().numTensors, before)
   })
 })
+
+test('a JPEG with stray bytes before a marker (a segment length off by one) loads, as jpeg-js and libjpeg read it', async (t) => {
+  await withDir(async (dir) => {
+    const jpg = Buffer.from(jpeg.encode({ data: frame(16, 16, 100).data, width: 16, height: 16 }, 90).data)
+    t.is(jpg.readUInt16BE(2), 0xffe0, 'jpeg-js writes APP0 first')
+    // APP0's length one too large (a known encoder bug): read as written, it ends one byte into the next
+    // marker, so a reader must resynchronise on the next 0xFF, as jpeg-js and libjpeg do
+    const length = jpg.readUInt16BE(4)
+    const bad = Buffer.from(jpg)
+    bad.writeUInt16BE(length + 1, 4)
+    for (const [name, bytes] of [['long-app0', bad]] as const) {
+      const folder = join(dir, name)
+      await mkdir(folder)
+      await writeFile(join(folder, '1.jpg'), bytes)
+      t.is(jpeg.decode(bytes, { useTArray: true }).width, 16, `${name}: jpeg-js decodes it`)
+      const clip = await loadFrameFolder(folder, { T: 1, size: 16, crop: 16 })
+      t.deepEqual(clip.shape, [1, 1, 16, 16, 3], name)
+    }
+  })
+})

@@ -4,14 +4,16 @@
  * as failed rows. In-process (no CLI spawns) with a tiny model on 4x16x16 clips.
  */
 import test from 'ava'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { existsSync } from 'node:fs'
-import { appendFile, mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises'
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BENCHMARK_CLASSES, benchmark } from '../src/data/benchmark.js'
-import { writeFramesPng } from '../src/data/video.js'
+import { resetFfmpegCache, writeFramesPng } from '../src/data/video.js'
 import { encodeAttack } from '../src/dsl/codec.js'
 import type { Row } from '../src/eval/chunk.js'
 import { openDataset, resolveData } from '../src/eval/data.js'
@@ -24,6 +26,7 @@ import { saveWeights } from '../src/models/weights.js'
 import { loadAttackList } from '../src/cli/specs.js'
 
 const clip = { T: 4, H: 16, W: 16 }
+const run = promisify(execFile)
 let root = ''
 let modelDir = ''
 let attacks: unknown[] = []
@@ -164,6 +167,51 @@ test('the lock: a second holder is refused, a dead owner on this host is taken o
   await rm(join(dir, LOCK))
 })
 
+test('the lock: of many runs taking over one stale lock at once, exactly one wins', async (t) => {
+  const dir = join(root, 'lock-race')
+  await mkdir(dir)
+  const stale = JSON.stringify({ pid: 2 ** 22 + 54321, host: hostname(), started: '2026-01-01T00:00:00.000Z' })
+  for (let trial = 0; trial < 40; trial++) {
+    await writeFile(join(dir, LOCK), stale)
+    const outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => acquireLock(dir)))
+    const winners = outcomes.filter((o): o is PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLock>>> => o.status === 'fulfilled')
+    t.is(winners.length, 1, `trial ${trial}: ${winners.length} holders`)
+    for (const o of outcomes) if (o.status === 'rejected') t.regex((o.reason as Error).message, /in use by another multav run|the lock keeps changing/)
+    t.like(await readLock(dir), { pid: process.pid })
+    for (const w of winners) await w.value.release()
+    t.false(existsSync(join(dir, LOCK)))
+  }
+  t.deepEqual((await readdir(dir)).filter((f) => f !== LOCK), [], 'no private or guard files left')
+})
+
+test('the lock: of four processes taking over one stale lock at the same moment, exactly one wins', async (t) => {
+  const dir = join(root, 'lock-race-processes')
+  await mkdir(dir)
+  const [trials, slot] = [12, 400]
+  const t0 = Date.now() + 4000 // after the racers have started
+  const stale = JSON.stringify({ pid: 2 ** 22 + 54322, host: hostname(), started: '2026-01-01T00:00:00.000Z' })
+  const racers = Array.from({ length: 4 }, () =>
+    run(process.execPath, ['--import', 'tsx', 'test/fixtures/lock-racer.ts', dir, String(t0), String(trials), String(slot)], { timeout: 60_000 }),
+  )
+  // before each slot, a killed run's lock
+  for (let i = 0; i < trials; i++) {
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + i * slot - slot / 4 - Date.now())))
+    await writeFile(join(dir, LOCK), stale)
+  }
+  const won = (await Promise.all(racers)).map((r) => JSON.parse(r.stdout) as number[])
+  for (let i = 0; i < trials; i++) t.is(won.filter((w) => w.includes(i)).length, 1, `slot ${i}: won by ${won.filter((w) => w.includes(i)).length} racers`)
+})
+
+test('the lock: a lock naming this very pid but not taken by this process (a restarted container) is stale', async (t) => {
+  const dir = join(root, 'lock-own-pid')
+  await mkdir(dir)
+  await writeFile(join(dir, LOCK), JSON.stringify({ pid: process.pid, host: hostname(), started: '2026-01-01T00:00:00.000Z' }))
+  const lock = await acquireLock(dir)
+  t.not((await readLock(dir))?.started, '2026-01-01T00:00:00.000Z')
+  await t.throwsAsync(acquireLock(dir), { instanceOf: RunFolderError }) // but one it holds is not
+  await lock.release()
+})
+
 test('a run plan with a reserved, repeated or zero-sized part is refused before anything is written', async (t) => {
   const cases: ReadonlyArray<readonly [Partial<RunPlan>, RegExp]> = [
     [{ attackNames: ['clean'] }, /run plan: the attack name "clean" is reserved/],
@@ -236,6 +284,17 @@ test.serial('unreadable videos and frame folders are skipped with a warning and 
   t.regex(loaded.failed.get(4)!, /moves right[/\\]e\.avi: /)
   t.true(loaded.clips.data.subarray(size).every((v) => v === 0), 'unreadable clips are left black')
   await t.throwsAsync(openDataset(ref).load([2, 3]), { message: /moves right[/\\]d[/\\]frame_0001\.png: not a PNG/ })
+  // no ffmpeg on this machine is not the video's fault: the load stops instead of recording the item
+  const chosen = process.env['MULTAV_FFMPEG']
+  process.env['MULTAV_FFMPEG'] = join(root, 'no-such-ffmpeg')
+  resetFfmpegCache()
+  try {
+    await t.throwsAsync(openDataset(ref).loadReadable([2, 4]), { message: /e\.avi: cannot decode videos on this machine: / })
+  } finally {
+    if (chosen === undefined) delete process.env['MULTAV_FFMPEG']
+    else process.env['MULTAV_FFMPEG'] = chosen
+    resetFfmpegCache()
+  }
 
   const warnings: string[] = []
   const before = tf.memory().numTensors

@@ -52,6 +52,13 @@ export const describeFsError = (e: Errno): string => {
   return `${where}${reason}${e.syscall ? ` (${e.syscall})` : ''}`
 }
 
+/**
+ * V8's RangeErrors for an allocation that does not fit (a --batch or clip too large for this machine's
+ * memory): the user's to fix, not a bug. V8 gives them no code, so its messages are matched.
+ */
+const isOutOfMemory = (e: unknown): boolean =>
+  e instanceof RangeError && /Array buffer allocation failed|Invalid typed array length|Invalid array length|Array buffer allocation/.test(e.message)
+
 /** Programming errors: never the user's input, so reported as internal errors. */
 const isInternal = (e: unknown): boolean =>
   !(e instanceof Error) || e instanceof TypeError || e instanceof ReferenceError || e instanceof RangeError || e instanceof SyntaxError
@@ -77,6 +84,7 @@ export const reportError = (e: unknown, debug: boolean): Report => {
   const stack = debug && e instanceof Error && e.stack !== undefined ? [e.stack] : []
   if (isBadInput(e)) return { lines: [...prefixed(e.message), ...stack], code: 2 }
   if (isErrno(e)) return { lines: [`multav: ${describeFsError(e)}`, ...stack], code: 2 }
+  if (isOutOfMemory(e)) return { lines: [`multav: out of memory (${messageOf(e)}); use a smaller --batch, fewer --workers or smaller clips`, ...stack], code: 2 }
   if (isInternal(e))
     return {
       lines: [`multav: internal error: ${messageOf(e)}`, ...(debug ? stack : [`multav: this is a bug in multav; please report it with the output of the same command run with --debug`])],

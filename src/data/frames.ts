@@ -12,7 +12,8 @@
 import * as tf from '@tensorflow/tfjs-core'
 import jpeg from 'jpeg-js'
 import { PNG } from 'pngjs'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { open, readdir, readFile } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import { inflateSync } from 'node:zlib'
 import type { ClipData } from '../interpreters/reference.js'
@@ -72,15 +73,23 @@ interface Rgba {
 
 /** A regular file's bytes, at most `FRAME_LIMITS.fileBytes` of them (a FIFO or a device would block or never end). */
 const readFrame = async (file: string): Promise<Uint8Array> => {
-  const info = await stat(file).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`${file}: cannot read (${e.code ?? e.message})`)
+  const cannot = (e: NodeJS.ErrnoException) => new Error(`${file}: cannot read (${e.code ?? e.message})`)
+  // O_NONBLOCK: opening a FIFO does not wait for a writer; the checks then hold for the file opened,
+  // not for whatever the path named a moment before
+  const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((e: NodeJS.ErrnoException) => {
+    throw cannot(e)
   })
-  if (!info.isFile()) throw new Error(`${file}: not a regular file`)
-  if (info.size === 0) throw new Error(`${file}: empty file (0 bytes), expected a PNG or JPEG image`)
-  if (info.size > FRAME_LIMITS.fileBytes) throw new Error(`${file}: ${info.size} bytes is more than the ${FRAME_LIMITS.fileBytes} a frame may have`)
-  return readFile(file).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`${file}: cannot read (${e.code ?? e.message})`)
-  })
+  try {
+    const info = await handle.stat()
+    if (!info.isFile()) throw new Error(`${file}: not a regular file`)
+    if (info.size === 0) throw new Error(`${file}: empty file (0 bytes), expected a PNG or JPEG image`)
+    if (info.size > FRAME_LIMITS.fileBytes) throw new Error(`${file}: ${info.size} bytes is more than the ${FRAME_LIMITS.fileBytes} a frame may have`)
+    return await handle.readFile().catch((e: NodeJS.ErrnoException) => {
+      throw cannot(e)
+    })
+  } finally {
+    await handle.close()
+  }
 }
 
 interface Header {
@@ -115,7 +124,14 @@ const headerOf = (bytes: Uint8Array, file: string): Header => {
 const jpegSize = (bytes: Uint8Array, view: DataView, file: string): { width: number; height: number } => {
   let i = 2
   while (i + 4 <= bytes.length) {
-    if (bytes[i] !== 0xff) throw new Error(`${file}: corrupt JPEG: no marker at byte ${i}`)
+    if (bytes[i] !== 0xff) {
+      // stray bytes before a marker (e.g. a segment length off by one, which decoders skip over, as
+      // libjpeg does): resynchronise on the next 0xFF
+      const next = bytes.indexOf(0xff, i)
+      if (next < 0) break
+      i = next
+      continue
+    }
     const marker = bytes[i + 1]!
     if (marker === 0xff) {
       i++ // fill byte

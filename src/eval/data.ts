@@ -10,7 +10,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import { benchmark, type Benchmark } from '../data/benchmark.js'
 import { loadFrameFolder, ucf101 } from '../data/frames.js'
-import { loadVideo } from '../data/video.js'
+import { findFfmpeg, loadVideo } from '../data/video.js'
 import type { ClipData } from '../interpreters/reference.js'
 
 /** Frames, height and width of the clips a model takes. */
@@ -135,6 +135,7 @@ export const openDataset = (ref: DataRef): Dataset => {
         if (clip.data.length !== frame) throw new Error(`decoded ${clip.data.length} values, expected ${T}x${H}x${W}x3 = ${frame}`)
         data.set(clip.data, k * frame)
       } catch (e) {
+        if (isMachineFailure(e)) throw e
         failed.set(id, unreadable(item.path, e))
       }
     }
@@ -143,6 +144,31 @@ export const openDataset = (ref: DataRef): Dataset => {
   return { size: ref.items.length, labels: ref.items.map((i) => i.label), load: strict(loadReadable), loadReadable }
 }
 
-/** One video file or frame folder. */
-const loadItem = async (path: string, o: { readonly T: number; readonly size: number; readonly crop: number }): Promise<ClipData> =>
-  (await stat(path)).isDirectory() ? loadFrameFolder(path, o) : loadVideo(path, o)
+/**
+ * Failures of this machine rather than of the item (no ffmpeg, too many open files, out of memory, a
+ * bug): they would hit every item alike, so they stop the run instead of being recorded as unreadable
+ * items — a recorded row is never retried, and the fix (installing ffmpeg, more memory) is the user's.
+ */
+/** A tool every item of its kind needs is missing (ffmpeg for videos). */
+class ToolMissing extends Error {
+  override readonly name = 'ToolMissing'
+}
+
+const MACHINE_ERRNO = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOSPC', 'EAGAIN'])
+const isMachineFailure = (e: unknown): boolean =>
+  !(e instanceof Error) ||
+  e instanceof TypeError ||
+  e instanceof RangeError ||
+  e instanceof ReferenceError ||
+  e instanceof ToolMissing ||
+  e.name === 'WasmHeapError' ||
+  MACHINE_ERRNO.has((e as NodeJS.ErrnoException).code ?? '')
+
+/** One video file or frame folder (a video needs ffmpeg: its absence stops the run, it is no item's fault). */
+const loadItem = async (path: string, o: { readonly T: number; readonly size: number; readonly crop: number }): Promise<ClipData> => {
+  if ((await stat(path)).isDirectory()) return loadFrameFolder(path, o)
+  await findFfmpeg().catch((e: Error) => {
+    throw new ToolMissing(`${path}: cannot decode videos on this machine: ${e.message}`)
+  })
+  return loadVideo(path, o)
+}

@@ -59,9 +59,16 @@ export const readLock = async (dir: string): Promise<LockOwner | undefined> => {
   throw new RunFolderError(`${file}: not a multav lock (expected {"pid", "host", "started"}); delete it if no multav run is using ${dir}`)
 }
 
+/**
+ * The lock texts this process has placed or is placing. A lock naming our own pid whose text is not
+ * one of these was left by an earlier process that had our pid (pid 1 in a restarted container).
+ */
+const ours = new Set<string>()
+
 /** True when the owner is a process that no longer runs on this host (its lock can be taken over). */
-export const isStale = (o: LockOwner): boolean => {
+export const isStale = (o: LockOwner, text?: string): boolean => {
   if (o.host !== hostname()) return false
+  if (o.pid === process.pid) return text !== undefined && !ours.has(text)
   try {
     process.kill(o.pid, 0)
     return false
@@ -76,17 +83,43 @@ export const lockedMessage = (dir: string, o: LockOwner): string =>
     ? `${dir}: in use by another multav run (pid ${o.pid}, since ${o.started}); wait for it to finish or choose another --out`
     : `${dir}: locked by pid ${o.pid} on host ${o.host} since ${o.started}; if no multav run there is using it, delete ${join(dir, LOCK)}`
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Removes a stale lock, but only the one that was judged stale: under an exclusive guard file, the lock
+ * is unlinked only if it still holds `staleText`. Without the guard two runs that both saw the dead
+ * owner could each remove the other's fresh lock and both go on. A guard left by a run killed in these
+ * few lines is removed when its pid no longer runs.
+ */
+const removeStale = async (file: string, staleText: string): Promise<void> => {
+  const guard = `${file}.takeover`
+  try {
+    await writeFile(guard, `${process.pid}\n`, { flag: 'wx' })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunFolderError(`${guard}: cannot create (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
+    const pid = Number((await readFile(guard, 'utf8').catch(() => '')).trim())
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isStale({ pid, host: hostname(), started: '' })) await unlink(guard).catch(() => undefined)
+    return // another run is taking over right now: the caller looks again
+  }
+  try {
+    if ((await readFile(file, 'utf8').catch(() => undefined)) === staleText) await unlink(file).catch(() => undefined)
+  } finally {
+    await unlink(guard).catch(() => undefined)
+  }
+}
+
 /** Takes the lock on `dir` (which must exist), taking over a stale one; throws RunFolderError if held. */
 export const acquireLock = async (dir: string): Promise<Lock> => {
   const file = join(dir, LOCK)
   const me: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString() }
-  const text = `${JSON.stringify(me)}\n`
+  // the token tells apart two locks taken by one process in the same millisecond
+  const text = `${JSON.stringify({ ...me, token: Math.random().toString(36).slice(2) })}\n`
+  ours.add(text)
   const own = join(dir, `.${LOCK}.${me.pid}.${Math.random().toString(36).slice(2)}`)
   await writeFile(own, text).catch((e: NodeJS.ErrnoException) => {
     throw new RunFolderError(`${dir}: cannot write the lock there (${e.code ?? e.message})`)
   })
   try {
-    let tookOver = false
     for (let attempt = 0; ; attempt++) {
       try {
         await place(own, file, text)
@@ -94,13 +127,20 @@ export const acquireLock = async (dir: string): Promise<Lock> => {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RunFolderError(`${file}: cannot create the lock (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
       }
+      if (attempt >= 20) throw new RunFolderError(`${file}: the lock keeps changing; is another multav run starting on ${dir}?`)
+      const staleText = await readFile(file, 'utf8').catch(() => undefined)
       const owner = await readLock(dir)
-      if (owner === undefined && attempt < 3) continue // released meanwhile
-      if (owner === undefined) throw new RunFolderError(`${file}: the lock keeps changing; is another multav run starting on ${dir}?`)
-      if (tookOver || !isStale(owner)) throw new RunFolderError(lockedMessage(dir, owner))
-      tookOver = true
-      await unlink(file).catch(() => undefined) // a killed run's lock
+      if (owner === undefined || staleText === undefined) continue // released meanwhile
+      if (!isStale(owner, staleText)) {
+        ours.delete(text)
+        throw new RunFolderError(lockedMessage(dir, owner))
+      }
+      await removeStale(file, staleText) // a killed run's lock
+      await sleep(5 + 10 * Math.random())
     }
+  } catch (e) {
+    ours.delete(text)
+    throw e
   } finally {
     await unlink(own).catch(() => undefined)
   }
@@ -109,6 +149,7 @@ export const acquireLock = async (dir: string): Promise<Lock> => {
     release: async () => {
       const current = await readFile(file, 'utf8').catch(() => undefined)
       if (current === text) await unlink(file).catch(() => undefined)
+      ours.delete(text)
     },
   }
 }
