@@ -1,17 +1,32 @@
 // Builds the package: the library and multav/testing as ESM and CommonJS, the `multav` bin, and the
-// type declarations (tsc). Dependencies stay external (one tfjs-core for the user's whole program).
+// type declarations (tsc) twice: dist/types/*.d.ts for `import` and dist/types-cjs/*.d.cts for
+// `require` (a CommonJS program under `module: node16` cannot use ESM-only types: TS1479).
+// Dependencies stay external (one tfjs-core for the user's whole program).
 import { build } from 'esbuild'
 import { execFileSync } from 'node:child_process'
-import { chmodSync, rmSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
 
 rmSync('dist', { recursive: true, force: true })
 
-const common = { bundle: true, platform: 'node', target: 'node20', packages: 'external', sourcemap: true, logLevel: 'warning' }
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'))
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+  // the package's version, for code that reports it (`typeof __MULTAV_VERSION__` is 'undefined' under tsx)
+  define: { __MULTAV_VERSION__: JSON.stringify(version) },
+}
+// the CommonJS bundles read import.meta only behind a typeof check (src/data/video.ts)
+const cjs = { ...common, format: 'cjs', logOverride: { 'empty-import-meta': 'silent' } }
 const entries = { index: 'src/index.ts', testing: 'src/testing/index.ts' }
 
 for (const [name, entry] of Object.entries(entries)) {
   await build({ ...common, entryPoints: [entry], format: 'esm', outfile: `dist/${name}.js` })
-  await build({ ...common, entryPoints: [entry], format: 'cjs', outfile: `dist/${name}.cjs` })
+  await build({ ...cjs, entryPoints: [entry], outfile: `dist/${name}.cjs` })
 }
 await build({
   ...common,
@@ -29,4 +44,16 @@ await build({ ...common, entryPoints: ['src/eval/reproduce-worker.ts'], format: 
 chmodSync('dist/cli.js', 0o755)
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
-console.log('built dist/: index.{js,cjs}, testing.{js,cjs}, cli.js, eval-worker.js, reproduce-worker.js, types/')
+
+/** Every file under `dir`. */
+const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]))
+
+// The CommonJS twin of each declaration: x.d.ts → x.d.cts, its relative './y.js' → './y.cjs' (which
+// TypeScript resolves to y.d.cts), so that no CommonJS type ever reaches an ESM-format file.
+const relativeJs = /(\bfrom\s*|\bimport\s*\(\s*)(['"])(\.\.?\/[^'"]*)\.js\2/g
+for (const file of walk('dist/types').filter((f) => f.endsWith('.d.ts'))) {
+  const out = join('dist/types-cjs', relative('dist/types', file)).replace(/\.d\.ts$/, '.d.cts')
+  mkdirSync(dirname(out), { recursive: true })
+  writeFileSync(out, readFileSync(file, 'utf8').replace(relativeJs, '$1$2$3.cjs$2'))
+}
+console.log('built dist/: index.{js,cjs}, testing.{js,cjs}, cli.js, eval-worker.js, reproduce-worker.js, types/ (.d.ts), types-cjs/ (.d.cts)')

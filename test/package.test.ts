@@ -1,25 +1,64 @@
-/** `npm run build` makes the package: ESM, CommonJS, types and the bin, with the public names. */
+/**
+ * `npm run build` makes the package: ESM, CommonJS, types for both and the bin, with the public names.
+ * The packed tarball is what a user gets: publint and are-the-types-wrong find no problem in it, and
+ * it installs, without the optional ffmpeg binary, into fresh ESM and CommonJS projects that run an attack
+ * and type-check under every module resolution TypeScript offers.
+ */
 import test from 'ava'
 import { execFile } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
+import { publint } from 'publint'
+import { formatMessage } from 'publint/utils'
 
 const run = promisify(execFile)
 const PUBLIC = ['attacks', 'decodeAttack', 'encodeAttack', 'runAttack', 'explain', 'certify', 'verify', 'initBackend']
 const PRIMITIVES = ['gradient', 'sign', 'normalize', 'scale', 'exponent', 'add', 'multiply', 'projectBall', 'projectRatio', 'clip', 'maskRegion', 'iterate']
 
+let building: Promise<unknown> | undefined
+/** `node build.mjs`, once for all the tests here. */
+const built = () => (building ??= run(process.execPath, ['build.mjs'], { timeout: 240_000 }))
+
+/** The environment without what `npm test` sets for its own script (npm_config_local_prefix would point a child npm at this repo). */
+const childEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_package_|npm_lifecycle_|npm_config_local_prefix$|init_cwd$)/i.test(k))),
+  ...extra,
+})
+
+let packing: Promise<{ readonly dir: string; readonly tarball: string; readonly files: ReadonlyArray<string> }> | undefined
+/** `npm pack` of the build into a temporary folder, once: the tarball and the paths in it. */
+const packed = () =>
+  (packing ??= (async () => {
+    await built()
+    const dir = await mkdtemp(join(tmpdir(), 'multav-pack-'))
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { env: childEnv(), timeout: 120_000 })
+    const [info] = JSON.parse(stdout) as [{ filename: string; files: ReadonlyArray<{ path: string }> }]
+    return { dir, tarball: join(dir, info.filename), files: info.files.map((f) => f.path) }
+  })())
+
+test.after.always(async () => {
+  const pack = await packing?.catch(() => undefined)
+  if (pack) await rm(pack.dir, { recursive: true, force: true })
+})
+
 test.serial('the build exposes the public names as ESM and CommonJS, with types and an executable bin', async (t) => {
-  await run(process.execPath, ['build.mjs'], { timeout: 240_000 })
+  await built()
   const esm = (await import(pathToFileURL(resolve('dist/index.js')).href)) as Record<string, unknown>
   const cjs = createRequire(import.meta.url)(resolve('dist/index.cjs')) as Record<string, unknown>
   for (const name of [...PUBLIC, ...PRIMITIVES]) {
     t.is(typeof esm[name], name === 'attacks' ? 'object' : 'function', `ESM ${name}`)
     t.is(typeof cjs[name], name === 'attacks' ? 'object' : 'function', `CJS ${name}`)
   }
-  t.true(existsSync('dist/types/index.d.ts'))
+  t.true(existsSync('dist/types/index.d.ts') && existsSync('dist/types-cjs/index.d.cts'))
+  // the CommonJS declarations only ever import CommonJS declarations
+  const cts = await readFile('dist/types-cjs/index.d.cts', 'utf8')
+  t.regex(cts, /from '\.\/dsl\/index\.cjs'/)
+  t.notRegex(cts, /from '\.\.?\/[^']*\.js'/)
   t.true(existsSync('dist/testing.js') && existsSync('dist/testing.cjs'))
   t.true((statSync('dist/cli.js').mode & 0o111) !== 0, 'dist/cli.js is executable')
   const { stdout } = await run(process.execPath, ['dist/cli.js', 'explain', 'add-linf'])
@@ -29,9 +68,7 @@ test.serial('the build exposes the public names as ESM and CommonJS, with types 
 })
 
 test.serial('the built bin runs an evaluation on two worker threads (the worker file beside the bundle)', async (t) => {
-  const { mkdtemp, readFile, rm } = await import('node:fs/promises')
-  const { tmpdir } = await import('node:os')
-  const { join } = await import('node:path')
+  await built()
   const { initBackend } = await import('../src/interpreters/backend.js')
   const { r3d18 } = await import('../src/models/r3d.js')
   const { saveWeights } = await import('../src/models/weights.js')
@@ -52,4 +89,113 @@ test.serial('the built bin runs an evaluation on two worker threads (the worker 
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+})
+
+interface AttwReport {
+  readonly analysis: {
+    readonly problems: ReadonlyArray<unknown>
+    readonly entrypoints: Record<string, { readonly resolutions: Record<string, { readonly resolution?: { readonly fileName: string } }> }>
+  }
+}
+
+test.serial('the tarball ships docs and LICENSE, and publint and are-the-types-wrong find no problem: CommonJS and ESM types for each entry', async (t) => {
+  const { tarball, files } = await packed()
+  for (const file of ['LICENSE', 'README.md', 'docs/eval.md', 'docs/correctness.md', 'docs/pictures/mult-linf.png', 'dist/types-cjs/testing/index.d.cts', 'dist/types/testing/index.d.ts'])
+    t.true(files.includes(file), `${file} is in the tarball`)
+  t.deepEqual(files.filter((f) => /^(src|test|scratch|bench)\//.test(f)), [])
+  // the ffmpeg binary (an install script, 70 MB) is an optional peer: only those who ask get it
+  const manifest = JSON.parse(await readFile('package.json', 'utf8')) as Record<string, Record<string, unknown> | undefined>
+  t.is(manifest['optionalDependencies'], undefined)
+  t.deepEqual(manifest['peerDependenciesMeta']?.['@ffmpeg-installer/ffmpeg'], { optional: true })
+
+  // attw exits 1 on a problem; its JSON report says which
+  const attw = await run(resolve('node_modules/.bin/attw'), [tarball, '--format', 'json'], { timeout: 120_000 }).catch((e: { stdout?: string }) => e)
+  const report = JSON.parse(attw.stdout ?? '') as AttwReport
+  t.deepEqual(report.analysis.problems, [])
+  const types = (entry: string) => Object.fromEntries(Object.entries(report.analysis.entrypoints[entry]!.resolutions).map(([kind, r]) => [kind, r.resolution?.fileName]))
+  const at = (path: string) => `/node_modules/multav/dist/${path}`
+  t.deepEqual(types('.'), { node10: at('types-cjs/index.d.cts'), 'node16-cjs': at('types-cjs/index.d.cts'), 'node16-esm': at('types/index.d.ts'), bundler: at('types/index.d.ts') })
+  t.deepEqual(types('./testing'), {
+    node10: at('types-cjs/testing/index.d.cts'),
+    'node16-cjs': at('types-cjs/testing/index.d.cts'),
+    'node16-esm': at('types/testing/index.d.ts'),
+    bundler: at('types/testing/index.d.ts'),
+  })
+
+  const bytes = await readFile(tarball)
+  const lint = await publint({ pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }, level: 'warning', strict: true })
+  t.deepEqual(lint.messages.map((m) => `${m.code}: ${formatMessage(m, lint.pkg)}`), [])
+})
+
+/** The user's program: a one-step attack on a random tiny model, printing what it did and the tensors left. */
+const PROGRAM = `const main = async () => {
+  await initBackend('cpu')
+  const net = models.tinyMlp(2 * 4 * 4 * 3, 8, 3, 1)
+  const x = tf.tensor5d(Float32Array.from({ length: 96 }, (_, i) => ((i * 37) % 96) / 96), [1, 2, 4, 4, 3])
+  const result = await runAttack(attacks.addLinf({ steps: 1 }), net.model, x, [0])
+  const moved = tf.tidy(() => tf.max(tf.abs(tf.sub(result.adversarial, x))).dataSync()[0])
+  tf.dispose([x, result.adversarial])
+  net.dispose()
+  console.log(JSON.stringify({ backend: tf.getBackend(), moved, clips: fc.sample(clipArb(), 2).length, tensors: tf.memory().numTensors }))
+}
+void main()
+`
+const IMPORTS = `import { attacks, initBackend, models, runAttack, tf } from 'multav'\nimport { clipArb, fc } from 'multav/testing'\n`
+const REQUIRES = `const { attacks, initBackend, models, runAttack, tf } = require('multav')\nconst { clipArb, fc } = require('multav/testing')\n`
+
+/** A tsconfig that type-checks program.ts as a user's strict project would (their own dependencies' declarations skipped). */
+const tsconfig = (module: string, moduleResolution: string) =>
+  JSON.stringify({ compilerOptions: { module, moduleResolution, target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['program.ts'] })
+
+test.serial('the tarball installs into fresh ESM and CommonJS projects: they attack, and type-check under node16, bundler and node10', async (t) => {
+  const { dir, tarball } = await packed()
+  const root = join(dir, 'user')
+  const [esm, cjs] = [join(root, 'esm'), join(root, 'cjs')]
+  await mkdir(esm, { recursive: true })
+  await mkdir(cjs, { recursive: true })
+  // one install in the parent folder serves both projects (Node and TypeScript look upwards)
+  await writeFile(join(root, 'package.json'), JSON.stringify({ private: true }))
+  await writeFile(join(esm, 'package.json'), JSON.stringify({ type: 'module' }))
+  await writeFile(join(cjs, 'package.json'), JSON.stringify({ type: 'commonjs' }))
+  const typesNode = (JSON.parse(await readFile('package.json', 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@types/node']!
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, `@types/node@${typesNode}`], { cwd: root, env: childEnv(), timeout: 180_000 })
+  t.false(existsSync(join(root, 'node_modules', '@ffmpeg-installer')), 'the ffmpeg binary is opt-in')
+
+  await writeFile(join(esm, 'program.mjs'), IMPORTS + PROGRAM)
+  await writeFile(join(cjs, 'program.cjs'), REQUIRES + PROGRAM)
+  const outputs = await Promise.all([join(esm, 'program.mjs'), join(cjs, 'program.cjs')].map((f) => run(process.execPath, [f], { cwd: root, timeout: 60_000 })))
+  const [fromEsm, fromCjs] = outputs.map((o) => JSON.parse(o.stdout) as { backend: string; moved: number; clips: number; tensors: number })
+  t.deepEqual(fromCjs, fromEsm, 'the CommonJS and ESM builds compute the same')
+  t.like(fromEsm, { backend: 'cpu', clips: 2, tensors: 0 })
+  t.true(fromEsm!.moved > 0 && fromEsm!.moved <= 4 / 255 + 1e-6, `moved ${fromEsm!.moved}`)
+
+  const bin = await run(join(root, 'node_modules', '.bin', 'multav'), ['explain', 'add-linf'], { cwd: root, timeout: 60_000 })
+  t.regex(bin.stdout, /^x' ← clip\[0,1\]\(Π_∞\(4\/255\)/)
+
+  // no ffmpeg on PATH, no MULTAV_FFMPEG and the optional package not installed: the error names all three ways
+  await writeFile(join(cjs, 'clip.avi'), 'not a video')
+  await writeFile(join(cjs, 'video.cjs'), `require('multav').data.loadVideo(${JSON.stringify(join(cjs, 'clip.avi'))}).then(() => console.log('decoded'), (e) => console.log(e.message))\n`)
+  const video = await run(process.execPath, [join(cjs, 'video.cjs')], { cwd: root, env: { PATH: join(root, 'no-such-bin') }, timeout: 60_000 })
+  t.is(
+    video.stdout.trim(),
+    'ffmpeg not found: install it (e.g. `apt-get install ffmpeg`, `brew install ffmpeg`), or `npm install @ffmpeg-installer/ffmpeg`, or set MULTAV_FFMPEG to the path of an ffmpeg binary',
+  )
+
+  // the same program in TypeScript, importing multav and multav/testing, under each resolution
+  for (const project of [esm, cjs]) await writeFile(join(project, 'program.ts'), IMPORTS + PROGRAM)
+  await writeFile(join(esm, 'tsconfig.json'), tsconfig('node16', 'node16'))
+  await writeFile(join(cjs, 'tsconfig.json'), tsconfig('node16', 'node16'))
+  await writeFile(join(esm, 'tsconfig.bundler.json'), tsconfig('esnext', 'bundler'))
+  await writeFile(join(cjs, 'tsconfig.node10.json'), tsconfig('commonjs', 'node'))
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+  const check = (config: string) =>
+    run(process.execPath, [tsc, '-p', config], { timeout: 120_000 }).then(
+      () => '',
+      (e: { stdout?: string }) => e.stdout ?? String(e),
+    )
+  const configs = { 'node16 ESM': join(esm, 'tsconfig.json'), 'node16 CommonJS': join(cjs, 'tsconfig.json'), bundler: join(esm, 'tsconfig.bundler.json'), node10: join(cjs, 'tsconfig.node10.json') }
+  const errors: Record<string, string> = {}
+  for (const pair of [['node16 ESM', 'node16 CommonJS'], ['bundler', 'node10']] as const)
+    await Promise.all(pair.map(async (name) => (errors[name] = await check(configs[name]))))
+  t.deepEqual(errors, { 'node16 ESM': '', 'node16 CommonJS': '', bundler: '', node10: '' })
 })

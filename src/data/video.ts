@@ -1,8 +1,9 @@
 /**
- * Video files through ffmpeg (`MULTAV_FFMPEG`, the system's, or the static build in the optional npm
- * package `@ffmpeg-installer/ffmpeg`), with the paper's preprocessing: every frame decoded with the
- * shorter side resized to `size` (ffmpeg's bilinear scaler) and a centre crop of `crop`x`crop`, then
- * T frames sampled uniformly. And lossless writing: PNG frames, or FFV1 in Matroska.
+ * Video files through ffmpeg (`MULTAV_FFMPEG`, the system's, or the static build in the npm package
+ * `@ffmpeg-installer/ffmpeg`, an optional peer dependency that multav does not install), with the
+ * paper's preprocessing: every frame decoded with the shorter side resized to `size` (ffmpeg's
+ * bilinear scaler) and a centre crop of `crop`x`crop`, then T frames sampled uniformly. And lossless
+ * writing: PNG frames, or FFV1 in Matroska.
  *
  * ffmpeg runs as a child process with an argument list (never a shell); file names are passed with
  * the `file:` protocol so that names such as `concat:…` or `-x.avi` are only ever read as files.
@@ -37,7 +38,7 @@ const whyNot = (file: string): Promise<string | null> =>
     ),
   )
 
-/** The optional package's binary, or undefined when it is not installed (or not for this platform). */
+/** The optional peer package's binary, or undefined when the user has not installed it (or not for this platform). */
 const shippedFfmpeg = (): string | undefined => {
   try {
     // import.meta.url is empty in the CommonJS bundle, where __filename exists
