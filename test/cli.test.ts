@@ -16,6 +16,15 @@ test('every command has --help, exit code 0', async (t) => {
   for (const command of ['demo', 'explain', 'check', 'train', 'eval', 'reproduce', 'merge', 'attack']) t.regex(stdout, new RegExp(`multav ${command} `))
 })
 
+test('--version and version print the package\'s version; --help is stdout, exit 0', async (t) => {
+  const { readFile } = await import('node:fs/promises')
+  const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string }
+  for (const args of [['--version'], ['version'], ['-V']]) t.deepEqual(await multav(args), { stdout: `${version}\n`, stderr: '' }, args.join(' '))
+  const help = await multav(['--help'])
+  t.regex(help.stdout, /^multav — [^]*multav --version\n/)
+  t.is(help.stderr, '')
+})
+
 test('an unknown command or option exits 2 and says which', async (t) => {
   const unknown = failure(await t.throwsAsync(multav(['frobnicate'])))
   t.is(unknown.code, 2)
@@ -23,8 +32,11 @@ test('an unknown command or option exits 2 and says which', async (t) => {
   const option = failure(await t.throwsAsync(multav(['explain', 'add-linf', '--steps', '3'])))
   t.is(option.code, 2)
   t.regex(option.stderr, /Unknown option '--steps'/)
+  // no command: the usage is the error, on stderr
   const none = failure(await t.throwsAsync(multav([])))
   t.is(none.code, 2)
+  t.is(none.stdout, '')
+  t.regex(none.stderr, /^multav: no command given\n\nmultav — .*\n\nusage:\n  multav demo /s)
   const threads = failure(await t.throwsAsync(multav(['check', 'mult-linf', '--runs', '1', '--threads', '0'])))
   t.is(threads.code, 2)
   t.regex(threads.stderr, /--threads must be a whole number from 1 to 8, got "0"/)

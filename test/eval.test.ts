@@ -13,7 +13,7 @@ import { promisify } from 'node:util'
 import { PNG } from 'pngjs'
 import { BENCHMARK_CLASSES } from '../src/data/benchmark.js'
 import { af, addLinf, multLinf } from '../src/dsl/attacks.js'
-import { evaluateChunk, quantise, type Row } from '../src/eval/chunk.js'
+import { evaluateChunk, flippedOf as flipped, quantise, withFlipped, type Row } from '../src/eval/chunk.js'
 import { attackSheet, pickFrames, sweepPlot } from '../src/eval/pictures.js'
 import { chunkIds, mergeRuns, parseShard, readRows, shardChunks, summarise, markdownTable } from '../src/eval/results.js'
 import { initBackend } from '../src/interpreters/backend.js'
@@ -60,7 +60,8 @@ test('chunks cover every clip once, and shards split them without overlap', (t) 
   for (const bad of ['4/4', '1', '-1/2', 'a/b', '0/0']) t.true(typeof parseShard(bad) === 'string', bad)
 })
 
-test('summaries count accuracy on the quantised prediction and success among correct clips', (t) => {
+test('summaries count accuracy on the quantised prediction and success among correct clips, with Wilson intervals', (t) => {
+  // rows as an older version wrote them, without `flipped`: the summary derives it
   const row = (clip: number, attack: string, label: number, clean: number, adversarial: number): Row => ({
     clip, attack, label, clean, adversarial, success: adversarial !== label, linf: 0.01 * clip, l2: 1, ratio: clip === 3 ? null : 1.1, logRatioL2: 0, seconds: 1,
   })
@@ -73,8 +74,31 @@ test('summaries count accuracy on the quantised prediction and success among cor
   t.is(s.attacks[0]!.maxRatio, null)
   t.is(s.attacks[1]!.accuracy, 0.75)
   t.true(Math.abs(s.attacks[0]!.maxLinf - 0.03) < 1e-12)
-  t.regex(markdownTable(s), /\| clean \| 75\.0 \|/)
-  t.regex(markdownTable(s), /\| a \| 50\.0 \| 33\.3 \|/)
+  // wilson(3, 4) and wilson(2, 4) at z = 1.96: [0.3006, 0.9544] and [0.1500, 0.8500]
+  t.true(Math.abs(s.cleanAccuracyInterval![0] - 0.300636) < 1e-6 && Math.abs(s.cleanAccuracyInterval![1] - 0.954414) < 1e-6)
+  t.true(Math.abs(s.attacks[0]!.accuracyInterval![0] - 0.150036) < 1e-6)
+  // a: clips 1 and 2 misclassified after the attack; clip 2 was already wrong, so one flip of 3 correct
+  t.is(s.attacks[0]!.correct, 3)
+  t.is(s.attacks[0]!.flipped, 1)
+  t.is(s.attacks[1]!.flipped, 1)
+  t.regex(markdownTable(s), /\| clean \| 75\.0 \| 30\.1–95\.4 \|/)
+  t.regex(markdownTable(s), /\| a \| 50\.0 \| 15\.0–85\.0 \| 33\.3 \|/)
+  t.regex(markdownTable(s), /^\| attack \| accuracy % \| 95% CI \| success % \(of correct\) \|/)
+})
+
+test('flipped: correct before and wrong after, whatever success means for a targeted attack', (t) => {
+  const base = { clip: 0, attack: 'x', linf: 0, l2: 0, ratio: 1, logRatioL2: 0, seconds: 0 }
+  const flippedOf = (r: Pick<Row, 'label' | 'clean' | 'adversarial' | 'success'> & Partial<Row>) => flipped({ ...base, ...r })
+  // targeted at class 2: sent to 2 is a success and a flip; sent to 1 a flip but no success
+  t.true(flippedOf({ ...base, label: 0, clean: 0, adversarial: 2, success: true }))
+  t.true(flippedOf({ ...base, label: 0, clean: 0, adversarial: 1, success: false }))
+  // already wrong: never a flip, even where success says so
+  t.false(flippedOf({ ...base, label: 0, clean: 1, adversarial: 2, success: true }))
+  t.false(flippedOf({ ...base, label: 0, clean: 0, adversarial: 0, success: false }))
+  t.false(flippedOf({ ...base, label: 0, clean: -1, adversarial: -1, success: false, error: 'x.avi: unreadable' }))
+  // a recorded value wins; a derived one goes right after success
+  t.false(flippedOf({ ...base, label: 0, clean: 0, adversarial: 1, success: true, flipped: false }))
+  t.deepEqual(Object.keys(withFlipped({ ...base, label: 0, clean: 0, adversarial: 1, success: true })).slice(5, 7), ['success', 'flipped'])
 })
 
 test.serial('a chunk: rows per clip and attack, success on the 8-bit clip, no tensor left behind', async (t) => {
@@ -87,6 +111,7 @@ test.serial('a chunk: rows per clip and attack, success on the 8-bit clip, no te
   t.deepEqual(r.rows.map((x) => [x.attack, x.clip]), [['add-linf', 10], ['add-linf', 11], ['mult-linf', 10], ['mult-linf', 11]])
   for (const row of r.rows) {
     t.is(row.success, row.adversarial !== row.label)
+    t.is(row.flipped, row.clean === row.label && row.adversarial !== row.label)
     t.true(row.linf <= 4 / 255 + 1e-6 || row.attack !== 'add-linf')
   }
   t.is(r.kept.length, 2)
@@ -119,18 +144,38 @@ const evalArgs = (out: string, extra: ReadonlyArray<string> = []) => [
 test.serial('1 worker, 2 workers and 2 merged shards give identical results', async (t) => {
   const one = join(root, 'w1')
   const two = join(root, 'w2')
-  await multav(evalArgs(one, ['--workers', '1']))
+  const evalJson = JSON.parse((await multav(evalArgs(one, ['--workers', '1', '--json']))).stdout) as { clips: number; attacks: { accuracyInterval: unknown }[] }
+  t.is(evalJson.clips, 10)
+  t.is(evalJson.attacks.length, 3)
   await multav(evalArgs(two, ['--workers', '2', '--pictures', '0']))
   const shards = [0, 1].map((i) => join(root, `s${i}`))
   for (const [i, dir] of shards.entries()) await multav(evalArgs(dir, ['--workers', '1', '--shard', `${i}/2`]))
   const merged = join(root, 'merged')
-  const { stdout } = await multav(['merge', ...shards, '--out', merged])
-  t.regex(stdout, /mult-linf/)
+  const { stdout, stderr } = await multav(['merge', ...shards, '--out', merged, '--json'])
+  // --json: stdout is the summary alone, the rest went to stderr
+  const printed = JSON.parse(stdout) as { cleanAccuracy: number; cleanAccuracyInterval: [number, number]; attacks: { attack: string }[] }
+  t.deepEqual(printed.attacks.map((a) => a.attack), ['add-linf steps=2', 'mult-linf steps=2', 'af steps=1'])
+  t.true(printed.cleanAccuracyInterval[0] <= printed.cleanAccuracy && printed.cleanAccuracy <= printed.cleanAccuracyInterval[1])
+  t.regex(stderr, /results\.csv/)
+  // the shards' pictures (of clips 0 and 3, each shard's first) come along
+  for (const name of ['add-linf_steps_2-clip0.png', 'af_steps_1-clip3.png']) t.true(existsSync(join(merged, 'pictures', name)), name)
+  const meta = (JSON.parse(await readFile(join(merged, 'results.json'), 'utf8')) as { meta: Record<string, unknown> }).meta
+  t.like(meta, { command: 'multav merge', multav: '0.1.0', tfjsCore: tf.version_core, node: process.version, argv: ['merge', ...shards, '--out', merged, '--json'] })
+  t.deepEqual((meta['shards'] as { meta: { backend: string; wasmThreads: unknown } }[]).map((s) => [s.meta.backend, s.meta.wasmThreads]), [['cpu', null], ['cpu', null]])
   const [r1, r2, rm_] = await Promise.all([results(one), results(two), results(merged)])
   t.is(r1.rows.length, 30)
   t.deepEqual(comparable(r2.rows), comparable(r1.rows))
   t.deepEqual(comparable(rm_.rows), comparable(r1.rows))
   t.is(rm_.summary.cleanAccuracy, r1.summary.cleanAccuracy)
+  // provenance, and the rows as CSV (a header and one line per row, in results.json's order)
+  const written = JSON.parse(await readFile(join(one, 'results.json'), 'utf8')) as { meta: Record<string, unknown> }
+  t.like(written.meta, { command: 'multav eval', multav: '0.1.0', tfjsCore: tf.version_core, node: process.version, backend: 'cpu', wasmThreads: null, workers: 1 })
+  t.deepEqual(written.meta['argv'], evalArgs(one, ['--workers', '1', '--json']))
+  const csv = (await readFile(join(one, 'results.csv'), 'utf8')).split('\r\n')
+  t.is(csv[0], 'clip,attack,label,clean,adversarial,success,flipped,linf,l2,ratio,logRatioL2,seconds,error')
+  t.is(csv.length, 1 + 30 + 1)
+  const first = r1.rows[0]!
+  t.is(csv[1], [first.clip, first.attack, first.label, first.clean, first.adversarial, first.success, first.flipped, first.linf, first.l2, first.ratio ?? '', first.logRatioL2 ?? '', first.seconds, ''].join(','))
   // the one-worker run drew one picture per attack, of its first clip
   for (const name of ['add-linf_steps_2', 'mult-linf_steps_2', 'af_steps_1']) t.true(existsSync(join(one, 'pictures', `${name}-clip0.png`)), name)
   // an incomplete set of shards is refused
@@ -179,6 +224,28 @@ test.serial('a run killed mid-way, or stopped with Ctrl-C, resumes to the uninte
   // resuming with a different plan is refused
   const other = await t.throwsAsync(multav(evalArgs(join(root, 'interrupted-SIGKILL'), ['--batch', '2', '--resume'])))
   t.regex((other as unknown as { stderr: string }).stderr, /cannot resume, the run there differs in .*batch/)
+})
+
+test.serial('eval without --attacks runs all-scaled: the masked regions scaled to the model\'s 32x32 frames', async (t) => {
+  const out = join(root, 'default-attacks')
+  const child = spawn(process.execPath, [...CLI, 'eval', '--model', modelDir, '--limit', '1', '--batch', '1', '--workers', '1', '--out', out], { env: { ...process.env, MULTAV_BACKEND: 'cpu' }, stdio: 'ignore' })
+  // the plan is written before the first chunk: read it, and stop the run
+  const plan = await new Promise<{ attackNames: string[] }>((resolve, reject) => {
+    const timer = setInterval(async () => {
+      const text = existsSync(join(out, 'run.json')) ? await readFile(join(out, 'run.json'), 'utf8').catch(() => '') : ''
+      if (!text.endsWith('\n')) return
+      clearInterval(timer)
+      child.kill('SIGKILL')
+      resolve(JSON.parse(text) as { attackNames: string[] })
+    }, 20)
+    child.on('exit', () => {
+      clearInterval(timer)
+      if (!existsSync(join(out, 'run.json'))) reject(new Error('eval exited before writing its plan'))
+    })
+  })
+  const scaled = await loadAttackList('all-scaled', { H: 32, W: 32 })
+  t.deepEqual(plan.attackNames, E.isRight(scaled) ? scaled.right.map((a) => a.name) : [])
+  t.true(plan.attackNames.includes('roa height=9 width=9'))
 })
 
 test.serial('bad eval arguments exit 2 with a specific message', async (t) => {

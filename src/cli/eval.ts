@@ -86,9 +86,20 @@ export interface EvalArgs {
   readonly out?: string
   readonly resume?: boolean
   readonly pictures?: string
+  /** Print the summary as JSON on stdout (everything else goes to stderr). */
+  readonly json?: boolean
+  /** The command line's arguments, recorded in results.json. */
+  readonly argv?: ReadonlyArray<string>
 }
 
-export const evalCommand = async (a: EvalArgs, backend: BackendChoice, io: Io, signal?: AbortSignal): Promise<number> => {
+/** With --json, stdout holds the JSON alone: the other lines go to stderr. */
+const jsonIo = (io: Io, json: boolean | undefined): Io => (json ? { ...io, log: io.warn } : io)
+
+/** The attacks `eval` runs without --attacks: the paper's ten, masked regions scaled to the model's frames. */
+export const DEFAULT_ATTACKS = 'all-scaled'
+
+export const evalCommand = async (a: EvalArgs, backend: BackendChoice, stdio: Io, signal?: AbortSignal): Promise<number> => {
+  const io = jsonIo(stdio, a.json)
   const modelRef = a.model ?? 'default'
   const split = a.split ?? 'test'
   if (split !== 'train' && split !== 'test') throw new UsageError(`--split must be train or test, got "${split}"`)
@@ -101,12 +112,13 @@ export const evalCommand = async (a: EvalArgs, backend: BackendChoice, io: Io, s
   checkOutFolder(out)
   await initBackend(backend) // this thread loads the model once, to check it and read its clip size
   const { clip, classes } = await modelFacts(modelRef)
-  const listed = await loadAttackList(a.attacks ?? 'all', clip)
+  const attackList = a.attacks ?? DEFAULT_ATTACKS
+  const listed = await loadAttackList(attackList, clip)
   if (E.isLeft(listed)) throw new UsageError(listed.left.join('\n'))
   let attacks: Attack[] = listed.right
   let sweep: { parameter: string; attacks: { base: string; value: number; attack: Attack }[] } | undefined
   if (a.sweep !== undefined) {
-    const names = ['all', 'all-scaled'].includes(a.attacks ?? 'all') ? ['add-linf', 'mult-linf'] : (a.attacks ?? '').split(',').map((s) => s.trim())
+    const names = ['all', 'all-scaled'].includes(attackList) ? ['add-linf', 'mult-linf'] : attackList.split(',').map((s) => s.trim())
     const swept = sweepAttacks(names, a.sweep)
     if (E.isLeft(swept)) throw new UsageError(swept.left.join('\n'))
     sweep = swept.right
@@ -132,7 +144,7 @@ export const evalCommand = async (a: EvalArgs, backend: BackendChoice, io: Io, s
   const progress = progressReporter(io)
   let outcome
   try {
-    outcome = await runEval({ plan, backend, out, resume: a.resume ?? false, workers, pictureClips, ...(signal ? { signal } : {}), onProgress: progress.update, meta: { command: `multav eval` } })
+    outcome = await runEval({ plan, backend, out, resume: a.resume ?? false, workers, pictureClips, ...(signal ? { signal } : {}), onProgress: progress.update, meta: { command: 'multav eval', ...(a.argv ? { argv: [...a.argv] } : {}) } })
   } finally {
     progress.stop()
   }
@@ -140,7 +152,8 @@ export const evalCommand = async (a: EvalArgs, backend: BackendChoice, io: Io, s
     io.warn(`stopped after ${outcome.chunksRun} chunk(s) this run; the rows so far are in ${join(out, 'rows.jsonl')}: continue with --resume`)
     return 130
   }
-  printSummary(io, outcome.summary!, out)
+  printSummary(io, outcome.summary!, out, a.json === true)
+  if (a.json) stdio.log(JSON.stringify(outcome.summary!, null, 1))
   for (const p of outcome.pictures) io.log(`picture: ${p}`)
   if (sweep) {
     const file = join(out, 'sweep.svg')
@@ -158,11 +171,16 @@ const sweepSeries = (sweep: { attacks: { base: string; value: number; attack: At
       .map((s) => ({ x: s.value, accuracy: summary.attacks.find((x) => x.attack === s.attack.name)?.accuracy ?? Number.NaN })),
   }))
 
-const printSummary = (io: Io, s: Summary, out: string) => {
-  io.log('')
-  io.log(terminalTable(s))
-  io.log('')
-  io.log(`${s.clips} clips; accuracy and success measured on 8-bit quantised clips. Results: ${join(out, 'results.json')}, ${join(out, 'results.md')}`)
+/** The table and where the results are; with --json only where they are (on stderr, as io.log is then). */
+const printSummary = (io: Io, s: Summary, out: string, json: boolean) => {
+  if (!json) {
+    io.log('')
+    io.log(terminalTable(s))
+    io.log('')
+  }
+  io.log(
+    `${s.clips} clips; accuracy and success measured on 8-bit quantised clips; 95% CI: Wilson score interval. Results: ${['results.json', 'results.md', 'results.csv'].map((f) => join(out, f)).join(', ')}`,
+  )
 }
 
 /** A bar with ETA and accuracy on a terminal; a plain line every 10 s (and at the end) otherwise. */
@@ -194,13 +212,21 @@ const progressReporter = (io: Io) => {
   }
 }
 
-export const mergeCommand = async (dirs: ReadonlyArray<string>, out: string | undefined, io: Io): Promise<number> => {
+export const mergeCommand = async (
+  dirs: ReadonlyArray<string>,
+  out: string | undefined,
+  stdio: Io,
+  options: { readonly json?: boolean; readonly argv?: ReadonlyArray<string> } = {},
+): Promise<number> => {
+  const io = jsonIo(stdio, options.json)
   if (out === undefined) throw new UsageError('merge needs --out DIR (where the combined results go)')
   if (dirs.length === 0) throw new UsageError('merge needs the shard folders, e.g. multav merge out/shard-0 out/shard-1 --out out/all')
   checkOutFolder(out)
   // a bad shard is a RunFolderError, reported in one line by the command line
-  const { summary } = await mergeRuns(dirs, out)
-  printSummary(io, summary, out)
+  const { summary, pictures } = await mergeRuns(dirs, out, { command: 'multav merge', ...(options.argv ? { argv: [...options.argv] } : {}) })
+  printSummary(io, summary, out, options.json === true)
+  if (options.json) stdio.log(JSON.stringify(summary, null, 1))
+  for (const p of pictures) io.log(`picture: ${p}`)
   return 0
 }
 

@@ -16,6 +16,7 @@ import { BENCHMARK_CLASSES } from '../data/benchmark.js'
 import { parseWidths, runTrain, TRAIN_CLIP } from './train.js'
 import { DENOISE_KINDS, type DenoiseKind } from '../models/denoise.js'
 import { FULL, QUICK, reproduce } from '../eval/reproduce.js'
+import { multavVersion } from '../eval/results.js'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { BUILT_IN, loadAttack, loadAttackList } from './specs.js'
@@ -203,12 +204,16 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   eval: {
     usage: `multav eval [--model default|DIR] [--data benchmark|DIR] [--split test|train] [--limit N]
-            [--attacks all|all-scaled|name[:key=value…],spec.json,…] [--sweep key=v1,v2,…]
-            [--batch 8] [--workers N] [--shard i/n] [--pictures 1] [--out DIR] [--resume] [--backend …] [--threads N]
-    clean accuracy and accuracy under each attack: a table (terminal and results.md), results.json
-    with one row per clip and attack, and pictures (clean | adversarial | difference x15).
+            [--attacks all-scaled|all|name[:key=value…],spec.json,…] [--sweep key=v1,v2,…]
+            [--batch 8] [--workers N] [--shard i/n] [--pictures 1] [--out DIR] [--resume] [--json]
+            [--backend …] [--threads N]
+    clean accuracy and accuracy under each attack with Wilson 95% intervals: a table (terminal and
+    results.md), results.json (plan, versions and argv, summary, one row per clip and attack),
+    results.csv (the rows) and pictures (clean | adversarial | difference x15). --json prints the
+    summary as JSON on stdout instead of the table (everything else goes to stderr).
     DIR data: a UCF-101 root (with ucfTrainTestlist/) or <class>/<video file | frame folder>.
-    all-scaled: the ten with the masked attacks' regions scaled to the model's frames.
+    --attacks all-scaled (the default): the paper's ten with the masked attacks' regions scaled to
+    the model's frames; all: the ten exactly as in the paper (regions for 112x112 frames).
     Overrides: mult-linf:eps=1.04:steps=10. --sweep eps=… runs each listed built-in per value
     and plots accuracy against it (sweep.svg). Results do not depend on --workers or --shard,
     only on --batch (random starts are seeded per chunk of --batch clips). --workers: default and
@@ -229,8 +234,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       pictures: { type: 'string' },
       out: { type: 'string' },
       resume: { type: 'boolean' },
+      json: { type: 'boolean' },
     },
-    run: async (v, p, io) => {
+    run: async (v, p, io, argv) => {
       if (p.length > 0) throw new UsageError(`eval takes no positional arguments, got "${p.join(' ')}"`)
       const backend = backendOf(v)
       return stoppable(io, 'chunks', (signal) =>
@@ -248,6 +254,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
             pictures: str(v['pictures']),
             out: str(v['out']),
             resume: v['resume'] === true ? true : undefined,
+            json: v['json'] === true ? true : undefined,
+            argv,
           }),
           backend,
           io,
@@ -291,10 +299,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   merge: {
-    usage: `multav merge <shard dir>… --out DIR
-    combine the results of \`multav eval --shard i/n\` runs (all n shards, complete) into one table`,
-    options: { out: { type: 'string' } },
-    run: (v, p, io) => mergeCommand(p, str(v['out']), io),
+    usage: `multav merge <shard dir>… --out DIR [--json]
+    combine the results of \`multav eval --shard i/n\` runs (all n shards, complete) into one run
+    folder (results.json, .md, .csv and the shards' pictures); --out must be new. --json as for eval`,
+    options: { out: { type: 'string' }, json: { type: 'boolean' } },
+    run: (v, p, io, argv) => mergeCommand(p, str(v['out']), io, { json: v['json'] === true, argv }),
   },
   attack: {
     usage: `multav attack --video FILE|FRAME_DIR [--model default|DIR] [--attack name[:key=value…]|spec.json]
@@ -317,6 +326,7 @@ ${Object.values(COMMANDS)
   .map((c) => `  ${c.usage.split('\n').join('\n  ')}`)
   .join('\n')}
   multav <command> --help
+  multav --version
 
 The backend can also be set with MULTAV_BACKEND. --threads N (or MULTAV_THREADS) sets wasm's threads
 per backend (default: the cores, at most 4, in the main thread; 1 in each worker of a pool).
@@ -341,9 +351,15 @@ export const main = async (args: ReadonlyArray<string>, io: Io = stdio): Promise
   }
   const { debug: leading, argv } = leadingDebug(args)
   const [name, ...rest] = argv
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+  // with no command, usage is the error message (stderr, exit 2); asked for, it is the output
+  if (name === undefined) return fail(`no command given\n\n${USAGE}`)
+  if (name === 'help' || name === '--help' || name === '-h') {
     io.log(USAGE)
-    return name === undefined ? 2 : 0
+    return 0
+  }
+  if (name === 'version' || name === '--version' || name === '-V') {
+    io.log(multavVersion())
+    return 0
   }
   const command = COMMANDS[name]
   if (!command) return fail(`unknown command "${name}"\n\n${USAGE}`)

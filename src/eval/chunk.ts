@@ -24,8 +24,18 @@ export interface Row {
   readonly clean: number
   /** The model's class on the 8-bit quantised adversarial clip. */
   readonly adversarial: number
-  /** Misclassified (untargeted) or classified as the target (targeted), on the quantised clip. */
+  /**
+   * What the attack aimed for, on the quantised clip: misclassified (untargeted) or classified as the
+   * target (targeted). An untargeted attack "succeeds" on a clip the model got wrong before it too, so
+   * mean(success) is not the attack success rate; mean(flipped) over the clean-correct clips is.
+   */
   readonly success: boolean
+  /**
+   * Correct on the clean clip and wrong on the quantised adversarial clip (for any attack, targeted or
+   * not). Always written by this version; rows written before it lack it, and readers derive it
+   * (`flippedOf`).
+   */
+  readonly flipped?: boolean
   /** ‖x' − x‖∞ and ‖x' − x‖₂ of the returned clip. */
   readonly linf: number
   readonly l2: number
@@ -66,12 +76,28 @@ export interface ChunkResult {
   readonly kept: ReadonlyArray<Kept>
   /** The backend the chunk ran on (set by the task runner). */
   readonly backend?: string
+  /** The wasm backend's threads in the thread that ran the chunk, when the task runner says. */
+  readonly threads?: number
+}
+
+/** Whether the attack turned a correct clean prediction into a wrong one (false for a row of an unreadable clip). */
+export const flippedOf = (r: Pick<Row, 'label' | 'clean' | 'adversarial' | 'error' | 'flipped'>): boolean =>
+  r.flipped ?? (r.error === undefined && r.clean === r.label && r.adversarial !== r.label)
+
+/**
+ * A row with `flipped` set, derived where a row from an older version lacks it; placed after
+ * `success`, where this version writes it, so every row has the same columns in the same order.
+ */
+export const withFlipped = (r: Row): Row => {
+  if (typeof r.flipped === 'boolean') return r
+  const { clip, attack, label, clean, adversarial, success, ...rest } = r
+  return { clip, attack, label, clean, adversarial, success, flipped: flippedOf(r), ...rest }
 }
 
 /** The rows of a clip that could not be read: one per attack, so the chunk is complete and a resumed run skips it. */
 export const failedRows = (clip: number, label: number, attackNames: ReadonlyArray<string>, error: string): Row[] =>
   (attackNames.length > 0 ? attackNames : ['clean']).map((attack) => ({
-    clip, attack, label, clean: -1, adversarial: -1, success: false, linf: 0, l2: 0, ratio: null, logRatioL2: null, seconds: 0, error,
+    clip, attack, label, clean: -1, adversarial: -1, success: false, flipped: false, linf: 0, l2: 0, ratio: null, logRatioL2: null, seconds: 0, error,
   }))
 
 /** 8-bit quantisation, as an image or lossless video file stores the clip. */
@@ -121,6 +147,7 @@ export const evaluateChunk = async (
             clean: clean[k]!,
             adversarial: adversarial[k]!,
             success: target._tag === 'Targeted' ? adversarial[k] === target.label : adversarial[k] !== chunk.labels[k],
+            flipped: clean[k] === chunk.labels[k] && adversarial[k] !== chunk.labels[k],
             linf: r.sanity.linf[k]!,
             l2: r.sanity.l2[k]!,
             ratio: finite(r.sanity.ratioLinf[k]!),
@@ -143,7 +170,7 @@ export const evaluateChunk = async (
       }
     }
     if (attacks.length === 0)
-      chunk.ids.forEach((clip, k) => rows.push({ clip, attack: 'clean', label: chunk.labels[k]!, clean: clean[k]!, adversarial: clean[k]!, success: false, linf: 0, l2: 0, ratio: 1, logRatioL2: 0, seconds: 0 }))
+      chunk.ids.forEach((clip, k) => rows.push({ clip, attack: 'clean', label: chunk.labels[k]!, clean: clean[k]!, adversarial: clean[k]!, success: false, flipped: false, linf: 0, l2: 0, ratio: 1, logRatioL2: 0, seconds: 0 }))
     return { index: chunk.index, rows, kept }
   } finally {
     x.dispose()

@@ -4,18 +4,21 @@
  * A run folder holds `run.json` (what was evaluated: model, data, attacks, chunking, shard — a resumed
  * run must match it), `rows.jsonl` (one line per clip and attack, appended one chunk at a time, so an
  * interrupted run loses at most the chunk in flight), `lock.json` while a run holds it (lock.ts), and
- * when the run is complete `results.json` and `results.md`. Rows are checked key by key — one row per
+ * when the run is complete `results.json`, `results.md` and `results.csv` (the rows, one line each). Rows are checked key by key — one row per
  * (clip, attack) of the plan, no more, no less — when a run resumes and when `multav merge` combines
  * the rows of shard folders into one result. Every user-fixable problem is a RunFolderError.
  *
  * @since 0.1.0
  */
-import { existsSync } from 'node:fs'
-import { appendFile, mkdir, readFile, realpath } from 'node:fs/promises'
-import { join } from 'node:path'
+import { version_core } from '@tensorflow/tfjs-core'
+import { constants, existsSync, readFileSync } from 'node:fs'
+import { appendFile, copyFile, mkdir, readdir, readFile, realpath } from 'node:fs/promises'
+import { dirname, extname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import writeFileAtomic from 'write-file-atomic'
-import type { Row } from './chunk.js'
+import { flippedOf, withFlipped, type Row } from './chunk.js'
 import { RunFolderError, isStale, lockedMessage, readLock, withLock } from './lock.js'
+import { wilson, type Interval } from './wilson.js'
 
 export { RunFolderError } from './lock.js'
 
@@ -97,7 +100,8 @@ const readLines = async (dir: string): Promise<{ lines: Line[]; torn: boolean }>
     const r = row as Partial<Row> | null
     if (typeof r !== 'object' || r === null || !Number.isInteger(r.clip) || typeof r.attack !== 'string')
       throw new RunFolderError(`${file}:${k + 1}: not a multav row (expected an object with an integer "clip" and a string "attack")`)
-    lines.push({ line: k + 1, text, row: row as Row })
+    // rows from before `flipped` get it derived; `text` stays as written, so a resumed folder keeps its bytes
+    lines.push({ line: k + 1, text, row: withFlipped(row as Row) })
   })
   return { lines, torn: tail !== '' }
 }
@@ -206,8 +210,19 @@ export interface AttackSummary {
   readonly clips: number
   /** Accuracy on the quantised adversarial clips, in [0, 1] (NaN: no clips). */
   readonly accuracy: number
-  /** Fraction of the clips the model classified correctly that the attack flipped. */
+  /** Its Wilson 95% score interval (NaN, NaN: no clips). Always set by `summarise`. */
+  readonly accuracyInterval?: Interval
+  /**
+   * Among the clips the model classified correctly, the fraction where the attack succeeded: flipped
+   * (untargeted), or sent to its target (targeted).
+   */
   readonly successOnCorrect: number
+  /** Its Wilson 95% score interval. Always set by `summarise`. */
+  readonly successOnCorrectInterval?: Interval
+  /** Clips the model classified correctly before the attack (the denominator of successOnCorrect). */
+  readonly correct?: number
+  /** Clips flipped: correct before the attack, wrong after it (rows' `flipped`). */
+  readonly flipped?: number
   readonly maxLinf: number
   readonly meanL2: number
   /** Largest achieved ratio (null: some positive pixel went to 0). */
@@ -221,6 +236,8 @@ export interface Summary {
   /** Clips whose file could not be read: recorded as failed rows, not counted in any figure (absent: 0). */
   readonly unreadable?: number
   readonly cleanAccuracy: number
+  /** Its Wilson 95% score interval. Always set by `summarise`. */
+  readonly cleanAccuracyInterval?: Interval
   readonly attacks: ReadonlyArray<AttackSummary>
 }
 
@@ -231,39 +248,56 @@ export const summarise = (all: ReadonlyArray<Row>, attackNames: ReadonlyArray<st
   const rows = evaluated(all)
   const clipsSeen = new Map(rows.map((r) => [r.clip, r]))
   const unreadable = new Set(all.filter((r) => r.error !== undefined).map((r) => r.clip)).size
-  const cleanAccuracy = mean([...clipsSeen.values()].map((r) => (r.clean === r.label ? 1 : 0)))
+  const cleanCorrect = count([...clipsSeen.values()], (r) => r.clean === r.label)
   const attacks = attackNames.map((attack): AttackSummary => {
     const rs = rows.filter((r) => r.attack === attack)
     const correct = rs.filter((r) => r.clean === r.label)
+    const accurate = count(rs, (r) => r.adversarial === r.label)
+    const succeeded = count(correct, (r) => r.success)
     const ratios = rs.map((r) => r.ratio)
     const none = rs.length === 0
     return {
       attack,
       clips: rs.length,
-      accuracy: mean(rs.map((r) => (r.adversarial === r.label ? 1 : 0))),
-      successOnCorrect: mean(correct.map((r) => (r.success ? 1 : 0))),
+      accuracy: ratio(accurate, rs.length),
+      accuracyInterval: wilson(accurate, rs.length),
+      successOnCorrect: ratio(succeeded, correct.length),
+      successOnCorrectInterval: wilson(succeeded, correct.length),
+      correct: correct.length,
+      flipped: count(rs, flippedOf),
       maxLinf: none ? Number.NaN : Math.max(0, ...rs.map((r) => r.linf)),
       meanL2: mean(rs.map((r) => r.l2)),
       maxRatio: none ? Number.NaN : ratios.includes(null) ? null : Math.max(1, ...(ratios as number[])),
       secondsPerClip: mean(rs.map((r) => r.seconds)),
     }
   })
-  return { clips: clipsSeen.size, unreadable, cleanAccuracy, attacks }
+  return {
+    clips: clipsSeen.size,
+    unreadable,
+    cleanAccuracy: ratio(cleanCorrect, clipsSeen.size),
+    cleanAccuracyInterval: wilson(cleanCorrect, clipsSeen.size),
+    attacks,
+  }
 }
 
+const count = <A>(xs: ReadonlyArray<A>, p: (a: A) => boolean): number => xs.filter(p).length
+const ratio = (k: number, n: number): number => (n === 0 ? Number.NaN : k / n)
 const mean = (v: ReadonlyArray<number>): number => (v.length === 0 ? Number.NaN : v.reduce((s, x) => s + x, 0) / v.length)
 
 /** A figure with `digits` decimals; '–' where there is none (no clips). */
 const fixed = (v: number, digits: number) => (Number.isNaN(v) ? '–' : v.toFixed(digits))
 const pct = (v: number) => (Number.isNaN(v) ? '–' : `${(100 * v).toFixed(1)}`)
+/** A Wilson interval in percent, `47.0–59.5`; '–' where there is none. */
+const pctInterval = (i: Interval | undefined) => (i === undefined || Number.isNaN(i[0]) ? '–' : `${pct(i[0])}–${pct(i[1])}`)
 
 /** The summary as table cells: a header and one row per line (clean first). */
 const cells = (s: Summary): string[][] => [
-  ['attack', 'accuracy %', 'success % (of correct)', "max ‖x'−x‖∞", "mean ‖x'−x‖₂", "max x'/x ratio", 's / clip'],
-  ['clean', pct(s.cleanAccuracy), '', '', '', '', ''],
+  ['attack', 'accuracy %', '95% CI', 'success % (of correct)', "max ‖x'−x‖∞", "mean ‖x'−x‖₂", "max x'/x ratio", 's / clip'],
+  ['clean', pct(s.cleanAccuracy), pctInterval(s.cleanAccuracyInterval), '', '', '', '', ''],
   ...s.attacks.map((a) => [
     a.attack,
     pct(a.accuracy),
+    pctInterval(a.accuracyInterval),
     pct(a.successOnCorrect),
     fixed(a.maxLinf, 4),
     fixed(a.meanL2, 3),
@@ -297,15 +331,59 @@ export const terminalTable = (s: Summary): string => {
   return [...table, ...((s.unreadable ?? 0) > 0 ? [`${s.unreadable} clips unreadable: skipped, not counted above (see the "error" of their rows in results.json)`] : [])].join('\n')
 }
 
-/** Writes results.json (plan, summary, sorted rows) and results.md; returns the summary. */
+/** The columns of results.csv, in order: a row's fields. */
+export const CSV_COLUMNS = ['clip', 'attack', 'label', 'clean', 'adversarial', 'success', 'flipped', 'linf', 'l2', 'ratio', 'logRatioL2', 'seconds', 'error'] as const
+
+/** An RFC 4180 field: quoted (with `"` doubled) when it holds a comma, a quote or a line break; null and absent are empty. */
+export const csvField = (v: unknown): string => {
+  if (v === null || v === undefined) return ''
+  const text = String(v)
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+}
+
+/** Rows as RFC 4180 CSV: a header line, then one line per row, CRLF line ends. */
+export const rowsCsv = (rows: ReadonlyArray<Row>): string =>
+  [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => csvField(withFlipped(r)[c])).join(','))].map((line) => `${line}\r\n`).join('')
+
+/** What made a results file: multav, TensorFlow.js and Node versions, the platform and the command line's arguments. */
+export const provenance = (argv: ReadonlyArray<string> = process.argv.slice(2)): Record<string, unknown> => ({
+  multav: multavVersion(),
+  tfjsCore: version_core,
+  node: process.version,
+  platform: `${process.platform}-${process.arch}`,
+  argv: [...argv],
+})
+
+let version: string | undefined
+
+/**
+ * multav's version, from its package.json: two folders up from src/eval/ (run from source), one up
+ * from dist/ (the bundles); 'unknown' if neither is multav's.
+ */
+export const multavVersion = (): string => {
+  if (version !== undefined) return version
+  const here = typeof import.meta?.url === 'string' ? fileURLToPath(import.meta.url) : __filename
+  for (let dir = dirname(here), up = 0; up < 3; dir = dirname(dir), up++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown }
+      if (pkg.name === 'multav' && typeof pkg.version === 'string') return (version = pkg.version)
+    } catch {
+      // no package.json here, or not JSON: look one folder up
+    }
+  }
+  return (version = 'unknown')
+}
+
+/** Writes results.json (plan, meta, summary, sorted rows), results.md and results.csv; returns the summary. */
 export const writeResults = async (dir: string, plan: RunPlan, rows: ReadonlyArray<Row>, meta: Record<string, unknown>): Promise<Summary> => {
-  const sorted = sortRows(rows, rowAttacks(plan))
+  const sorted = sortRows(rows, rowAttacks(plan)).map(withFlipped)
   const summary = summarise(sorted, plan.attackNames)
   const failed = [...new Map(sorted.filter((r) => r.error !== undefined).map((r) => [r.clip, r.error!])).entries()]
+  await writeFileAtomic(join(dir, 'results.csv'), rowsCsv(sorted))
   await writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify({ plan, meta, summary, rows: sorted }, null, 1)}\n`)
   await writeFileAtomic(
     join(dir, 'results.md'),
-    `# multav eval: ${oneLine(plan.model)} on ${oneLine(describe(plan.data))}\n\n${markdownTable(summary)}\n\n${clipsNote(summary)}; success and accuracy on 8-bit quantised clips.\n` +
+    `# multav eval: ${oneLine(plan.model)} on ${oneLine(describe(plan.data))}\n\n${markdownTable(summary)}\n\n${clipsNote(summary)}; success and accuracy on 8-bit quantised clips; 95% CI: Wilson score interval of the accuracy.\n` +
       (failed.length > 0 ? `\nUnreadable clips (not counted):\n\n${failed.map(([clip, error]) => `- clip ${clip}: ${oneLine(error)}`).join('\n')}\n` : ''),
   )
   return summary
@@ -353,11 +431,49 @@ const shardRows = async (dir: string, plan: RunPlan): Promise<Row[]> => {
   return lines.map((l) => l.row)
 }
 
+/** A shard's results.json meta (its versions, backend, command), or null when it has none. */
+const shardMeta = async (dir: string): Promise<unknown> => {
+  try {
+    return (JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as { meta?: unknown }).meta ?? null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Copies the shards' pictures into `out/pictures`, names unchanged; a name already taken (ignoring
+ * case, as macOS and Windows do) gets the shard as a suffix (`a-clip0-shard1.png`). Only plain files.
+ */
+const copyPictures = async (dirs: ReadonlyArray<string>, shards: ReadonlyArray<number>, out: string): Promise<string[]> => {
+  const taken = new Set<string>()
+  const copied: string[] = []
+  for (const [k, dir] of dirs.entries()) {
+    const from = join(dir, 'pictures')
+    const files = (await readdir(from, { withFileTypes: true }).catch(() => [])).filter((e) => e.isFile()).map((e) => e.name).sort()
+    for (const name of files) {
+      const ext = extname(name)
+      const free = (n: number) => `${name.slice(0, name.length - ext.length)}-shard${shards[k]}${n > 0 ? `-${n}` : ''}${ext}`
+      let target = name
+      for (let n = 0; taken.has(target.toLowerCase()); n++) target = free(n)
+      taken.add(target.toLowerCase())
+      await mkdir(join(out, 'pictures'), { recursive: true })
+      await copyFile(join(from, name), join(out, 'pictures', target), constants.COPYFILE_EXCL)
+      copied.push(join(out, 'pictures', target))
+    }
+  }
+  return copied
+}
+
 /**
  * Combines shard folders into `out`, a new folder: the plans must be the same run (all but the shard),
- * the shards 0…n−1 each given once, and each complete, checked row by row.
+ * the shards 0…n−1 each given once, and each complete, checked row by row. The shards' pictures are
+ * copied; results.json's meta holds `meta`, this process's provenance and each shard's own meta.
  */
-export const mergeRuns = async (dirs: ReadonlyArray<string>, out: string): Promise<{ plan: RunPlan; summary: Summary }> => {
+export const mergeRuns = async (
+  dirs: ReadonlyArray<string>,
+  out: string,
+  meta: Record<string, unknown> = {},
+): Promise<{ plan: RunPlan; summary: Summary; pictures: ReadonlyArray<string> }> => {
   if (dirs.length === 0) throw new RunFolderError('merge needs the shard folders to combine')
   await checkDistinct(dirs)
   await checkMergeOut(dirs, out)
@@ -382,12 +498,14 @@ export const mergeRuns = async (dirs: ReadonlyArray<string>, out: string): Promi
   const rows: Row[] = []
   for (const [k, d] of dirs.entries()) rows.push(...(await shardRows(d, plans[k]!)))
   const plan = { ...first, shard: { index: 0, count: 1 } }
+  const shards = await Promise.all(dirs.map(async (dir) => ({ dir, meta: await shardMeta(dir) })))
   await makeFolder(out)
-  const summary = await withLock(out, async () => {
+  return withLock(out, async () => {
     await checkMergeOut(dirs, out) // nothing arrived meanwhile
     await writeFileAtomic(join(out, PLAN), `${JSON.stringify(plan, null, 2)}\n`)
     await writeFileAtomic(join(out, ROWS), sortRows(rows, rowAttacks(plan)).map((r) => `${JSON.stringify(r)}\n`).join(''))
-    return writeResults(out, plan, rows, { mergedFrom: dirs })
+    const pictures = await copyPictures(dirs, indices, out)
+    const summary = await writeResults(out, plan, rows, { ...provenance(), ...meta, mergedFrom: dirs, shards })
+    return { plan, summary, pictures }
   })
-  return { plan, summary }
 }

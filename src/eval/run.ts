@@ -10,12 +10,13 @@ import { Piscina } from 'piscina'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { workerFile } from './worker-file.js'
-import type { BackendChoice } from '../interpreters/backend.js'
+import { resolveThreads, type BackendChoice } from '../interpreters/backend.js'
+import { wasmThreads } from '../interpreters/wasm-threads.js'
 import type { ChunkResult, Row } from './chunk.js'
 import type { DataRef } from './data.js'
 import { writeSheet } from './pictures.js'
 import { acquireLock } from './lock.js'
-import { appendRows, checkPlan, chunkIds, makeFolder, openRun, rowAttacks, shardChunks, writeResults, type RunPlan, type Summary } from './results.js'
+import { appendRows, checkPlan, chunkIds, makeFolder, openRun, provenance, rowAttacks, shardChunks, writeResults, type RunPlan, type Summary } from './results.js'
 import { runTask, type ChunkTask } from './task.js'
 
 export interface EvalProgress {
@@ -41,7 +42,11 @@ export interface EvalOptions {
   /** Stops scheduling chunks when aborted; chunks in flight finish and are saved. */
   readonly signal?: AbortSignal
   readonly onProgress?: (p: EvalProgress) => void
-  /** Extra fields for results.json's meta. */
+  /**
+   * Extra fields for results.json's meta (e.g. `command`, and `argv`, which defaults to this process's
+   * arguments). runEval adds the multav, tfjs-core and Node versions, the platform, the backend, its
+   * wasm threads, the workers and the run's seconds.
+   */
   readonly meta?: Record<string, unknown>
   /** Told one line per clip that could not be read (it is skipped and recorded as failed rows). */
   readonly onWarning?: (line: string) => void
@@ -92,11 +97,13 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
   const run = (task: ChunkTask) => (pool ? pool.run(task) : runTask(task))
   let chunksRun = 0
   let backend: string | undefined
+  let threads: number | undefined
   // one append at a time: two lanes finishing together must not interleave their writes
   let appended: Promise<void> = Promise.resolve()
   const append = (r: ReadonlyArray<Row>) => (appended = appended.then(() => appendRows(o.out, r)))
   const onResult = async (r: ChunkResult) => {
     backend ??= r.backend
+    threads ??= r.threads
     await append(r.rows)
     rows.push(...r.rows)
     chunksRun++
@@ -141,11 +148,17 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
   }
   const complete = rows.length === clipsTotal * rowAttacks(plan).length
   const seconds = (Date.now() - started) / 1000
-  const summary = complete
-    ? await writeResults(o.out, plan, rows, { ...o.meta, backend: backend ?? o.backend, workers: o.workers, seconds })
-    : undefined
+  const used = backend ?? o.backend
+  const meta = { ...provenance(), ...o.meta, backend: used, wasmThreads: used === 'wasm' ? (threads ?? threadsOf(pool !== undefined)) : null, workers: o.workers, seconds }
+  const summary = complete ? await writeResults(o.out, plan, rows, meta) : undefined
   return { complete, rows, ...(summary ? { summary } : {}), pictures, chunksRun, seconds }
 }
+
+/**
+ * The wasm backend's threads: this thread's when the chunks ran here; a pool thread's (MULTAV_THREADS,
+ * else 1: initBackend's default off the main thread) when they ran in a pool.
+ */
+const threadsOf = (pooled: boolean): number => (pooled ? (process.env['MULTAV_THREADS'] ? resolveThreads() : 1) : wasmThreads())
 
 const fraction = <A>(xs: ReadonlyArray<A>, p: (a: A) => boolean): number => (xs.length === 0 ? Number.NaN : xs.filter(p).length / xs.length)
 
