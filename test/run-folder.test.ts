@@ -112,6 +112,22 @@ test('resume checks rows key by key: duplicates and rows outside the plan are na
   await mkdir(bad)
   await writeFile(join(bad, 'run.json'), '{"model": "x", "cl')
   await t.throwsAsync(openRun(bad, plan, true), { instanceOf: RunFolderError, message: /run\.json: not valid JSON \(cut short\?\)/ })
+  // valid JSON of the wrong shape: named, never a TypeError (resume and merge both read it)
+  const shapes: ReadonlyArray<readonly [unknown, RegExp]> = [
+    [null, /run\.json: expected a JSON object, got null; not a multav run folder/],
+    [{}, /run\.json: model must be a string/],
+    [{ ...plan, shard: undefined }, /run\.json: shard must be \{index, count\}/],
+    [{ ...plan, shard: { index: 3, count: 2 } }, /run\.json: shard must be \{index, count\} with 0 ≤ index < count/],
+    [{ ...plan, attackNames: 'add-linf' }, /run\.json: attackNames must be a list of names/],
+    [{ ...plan, batch: 0 }, /run\.json: clips and batch must be integers ≥ 1/],
+  ]
+  for (const [k, [value, message]] of shapes.entries()) {
+    const d = join(root, `bad-plan-${k}`)
+    await mkdir(d)
+    await writeFile(join(d, 'run.json'), JSON.stringify(value))
+    await t.throwsAsync(openRun(d, plan, true), { instanceOf: RunFolderError, message }, `resume ${k}`)
+    await t.throwsAsync(mergeRuns([d], join(root, `bad-plan-out-${k}`)), { instanceOf: RunFolderError, message }, `merge ${k}`)
+  }
 })
 
 test('merge checks rows key by key, refuses the same folder twice and an --out that holds a run', async (t) => {

@@ -144,7 +144,7 @@ export const evalCommand = async (a: EvalArgs, backend: BackendChoice, stdio: Io
   const progress = progressReporter(io)
   let outcome
   try {
-    outcome = await runEval({ plan, backend, out, resume: a.resume ?? false, workers, pictureClips, ...(signal ? { signal } : {}), onProgress: progress.update, meta: { command: 'multav eval', ...(a.argv ? { argv: [...a.argv] } : {}) } })
+    outcome = await runEval({ plan, backend, out, resume: a.resume ?? false, workers, pictureClips, ...(signal ? { signal } : {}), onProgress: progress.update, onWarning: progress.warn, meta: { command: 'multav eval', ...(a.argv ? { argv: [...a.argv] } : {}) } })
   } finally {
     progress.stop()
   }
@@ -199,6 +199,11 @@ const progressReporter = (io: Io) => {
         bar.update(p.chunksDone, { clean: pct(p.cleanAccuracy), attacked: pct(p.attackedAccuracy) })
       },
       stop: () => started && bar.stop(),
+      // a warning on its own line: the bar's line is cleared first, and redrawn by the next update
+      warn: (line: string) => {
+        if (started) process.stderr.write('\r\x1b[2K')
+        io.warn(line)
+      },
     }
   }
   let last = 0
@@ -209,6 +214,7 @@ const progressReporter = (io: Io) => {
       io.warn(`chunk ${p.chunksDone}/${p.chunks} (${p.clipsDone}/${p.clips} clips), clean ${pct(p.cleanAccuracy)}, attacked ${pct(p.attackedAccuracy)}, ETA ${Math.round(p.etaSeconds)} s`)
     },
     stop: () => undefined,
+    warn: io.warn,
   }
 }
 

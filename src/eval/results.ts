@@ -136,7 +136,9 @@ const rowsByChunk = (lines: ReadonlyArray<Line>, plan: RunPlan, where: string): 
     const first = seen.get(key)
     if (first !== undefined) throw new RunFolderError(`${at}: clip ${clip} under ${JSON.stringify(attack)} appears twice (also line ${first}); was the folder written by two runs at once?`)
     seen.set(key, l.line)
-    byChunk.set(chunk, [...(byChunk.get(chunk) ?? []), l])
+    const lines = byChunk.get(chunk)
+    if (lines) lines.push(l)
+    else byChunk.set(chunk, [l])
   }
   return byChunk
 }
@@ -152,11 +154,30 @@ const readPlan = async (file: string): Promise<RunPlan> => {
   } catch (e) {
     throw new RunFolderError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); not a multav run folder?`)
   }
+  let plan: unknown
   try {
-    return JSON.parse(text) as RunPlan
+    plan = JSON.parse(text)
   } catch {
     throw new RunFolderError(`${file}: not valid JSON (cut short?); not a multav run folder, or a damaged one: choose another --out`)
   }
+  const problem = planProblem(plan)
+  if (problem !== undefined) throw new RunFolderError(`${file}: ${problem}; not a multav run folder, or a damaged one: choose another --out`)
+  return plan as RunPlan
+}
+
+/** What is wrong with the shape of a parsed run.json, if anything (the fields resume and merge read). */
+const planProblem = (p: unknown): string | undefined => {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return `expected a JSON object, got ${p === null ? 'null' : Array.isArray(p) ? 'an array' : typeof p}`
+  const o = p as Record<string, unknown>
+  const whole = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min
+  if (typeof o['model'] !== 'string') return 'model must be a string'
+  if (!Array.isArray(o['attackNames']) || !o['attackNames'].every((n) => typeof n === 'string')) return 'attackNames must be a list of names'
+  if (!Array.isArray(o['attacks']) || o['attacks'].length !== o['attackNames'].length) return 'attacks must list one spec per attack name'
+  if (!whole(o['clips'], 1) || !whole(o['batch'], 1)) return 'clips and batch must be integers ≥ 1'
+  const shard = o['shard'] as { index?: unknown; count?: unknown } | null | undefined
+  if (typeof shard !== 'object' || shard === null || !whole(shard.count, 1) || !whole(shard.index, 0) || (shard.index as number) >= (shard.count as number))
+    return 'shard must be {index, count} with 0 ≤ index < count'
+  return undefined
 }
 
 /**

@@ -10,6 +10,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { decodeAttack } from '../dsl/codec.js'
 import { initBackend, type BackendChoice } from '../interpreters/backend.js'
 import { resolveModel, type Pretrained } from '../models/pretrained.js'
+import { wasmThreads } from '../interpreters/wasm-threads.js'
 import { evaluateChunk, failedRows, type ChunkResult, type Row } from './chunk.js'
 import { openDataset, type DataRef, type Dataset } from './data.js'
 
@@ -50,7 +51,8 @@ export const runTask = async (task: ChunkTask): Promise<ChunkResult> => {
     failed.size === task.ids.length
       ? { index: task.chunk, rows: [], kept: [] }
       : await evaluateChunk(cache.model.model.model, attacks, { index: task.chunk, ids: task.ids, labels, clips }, (c) => keep.has(c))
-  return { ...result, rows: withFailures(result.rows, task, labels, attacks.map((a) => a.name), failed), backend: cache.backend }
+  const threads = cache.backend === 'wasm' ? wasmThreads() : undefined
+  return { ...result, rows: withFailures(result.rows, task, labels, attacks.map((a) => a.name), failed), backend: cache.backend, ...(threads !== undefined ? { threads } : {}) }
 }
 
 /** The chunk's rows with each unreadable clip's rows replaced by failed rows, in the chunk's order (attack, then clip). */
