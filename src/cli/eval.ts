@@ -249,7 +249,7 @@ export const attackCommand = async (a: AttackArgs, io: Io): Promise<number> => {
   if (a.video === undefined) throw new UsageError('attack needs --video FILE|FRAME_DIR')
   const modelRef = a.model ?? 'default'
   const { clip, classes } = await modelFacts(modelRef)
-  const listed = await loadAttackList(a.attack ?? 'mult-linf')
+  const listed = await loadAttackList(a.attack ?? 'mult-linf', undefined, '--attack')
   if (E.isLeft(listed)) throw new UsageError(listed.left.join('\n'))
   if (listed.right.length !== 1) throw new UsageError(`--attack takes one attack, got ${listed.right.length}`)
   const attack = listed.right[0]!

@@ -173,7 +173,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const denoise = str(v['denoise']) ?? 'none'
       if (!(DENOISE_KINDS as ReadonlyArray<string>).includes(denoise)) throw new UsageError(`--denoise must be one of ${DENOISE_KINDS.join(', ')}, got "${denoise}"`)
       const adversarialRef = str(v['adversarial'])
-      const adversarial = adversarialRef === undefined ? undefined : await loadAttackList(adversarialRef)
+      const adversarial = adversarialRef === undefined ? undefined : await loadAttackList(adversarialRef, undefined, '--adversarial')
       if (adversarial && E.isLeft(adversarial)) throw new UsageError(adversarial.left.join('\n'))
       if (adversarial && E.isRight(adversarial)) {
         if (adversarial.right.length !== 1) throw new UsageError(`--adversarial takes one attack, got ${adversarial.right.length}`)

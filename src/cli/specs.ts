@@ -144,11 +144,16 @@ export const scaledBuiltIns = (H: number, W: number): Attack[] => {
  * size, `frame`), or a comma-separated list of built-in names (with optional
  * `:key=value` overrides) and JSON spec files (one attack, or an array of attacks). Names must be unique.
  */
-export const loadAttackList = async (text: string, frame?: { readonly H: number; readonly W: number }): Promise<E.Either<ReadonlyArray<string>, Attack[]>> => {
+export const loadAttackList = async (
+  text: string,
+  frame?: { readonly H: number; readonly W: number },
+  /** The option the list came from, for messages. */
+  flag = '--attacks',
+): Promise<E.Either<ReadonlyArray<string>, Attack[]>> => {
   if (text === 'all-scaled')
-    return frame ? E.right(scaledBuiltIns(frame.H, frame.W)) : E.left(['--attacks all-scaled: the frame size is not known here'])
+    return frame ? E.right(scaledBuiltIns(frame.H, frame.W)) : E.left([`${flag} all-scaled: the frame size is not known here`])
   const refs = text === 'all' ? Object.keys(BUILT_IN) : text.split(',').map((r) => r.trim()).filter((r) => r !== '')
-  if (refs.length === 0) return E.left(['--attacks: no attack given'])
+  if (refs.length === 0) return E.left([`${flag}: no attack given`])
   const out: Attack[] = []
   const problems: string[] = []
   for (const ref of refs) {
@@ -166,7 +171,7 @@ export const loadAttackList = async (text: string, frame?: { readonly H: number;
   }
   const names = out.map((a) => a.name)
   const twice = [...new Set(names.filter((n, k) => names.indexOf(n) !== k))]
-  if (twice.length > 0) problems.push(`--attacks: attack names must be unique in a run, "${twice.join('", "')}" appear more than once (rename them in their specs)`)
+  if (twice.length > 0) problems.push(`${flag}: attack names must be unique in a run, "${twice.join('", "')}" appear more than once (rename them in their specs)`)
   return problems.length > 0 ? E.left(problems) : E.right(out)
 }
 
