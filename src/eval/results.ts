@@ -172,7 +172,6 @@ const planProblem = (p: unknown): string | undefined => {
   const whole = (v: unknown, min: number) => Number.isInteger(v) && (v as number) >= min
   if (typeof o['model'] !== 'string') return 'model must be a string'
   if (!Array.isArray(o['attackNames']) || !o['attackNames'].every((n) => typeof n === 'string')) return 'attackNames must be a list of names'
-  if (!Array.isArray(o['attacks']) || o['attacks'].length !== o['attackNames'].length) return 'attacks must list one spec per attack name'
   if (!whole(o['clips'], 1) || !whole(o['batch'], 1)) return 'clips and batch must be integers ≥ 1'
   const shard = o['shard'] as { index?: unknown; count?: unknown } | null | undefined
   if (typeof shard !== 'object' || shard === null || !whole(shard.count, 1) || !whole(shard.index, 0) || (shard.index as number) >= (shard.count as number))
