@@ -1,5 +1,5 @@
 /**
- * The paper's four Lp attacks as values (spec §2), each with its defaults and every parameter
+ * The paper's four Lp attacks as values, each with its defaults and every parameter
  * overridable through options named as in the paper's formulas.
  *
  * @since 0.1.0
@@ -67,7 +67,7 @@ export const addLinf = (o: AddLinfOptions = {}): Attack => {
 export interface L2Options extends Common {
   /**
    * How ε and α are read: 'rms' (default) per value, ε_abs = ε·√N, so the defaults scale with the clip
-   * size (spec §2: the paper's ε=160, α=1 over 3·40·112·112 values); 'absolute' as given.
+   * size (the paper's ε=160, α=1 over 3·40·112·112 values); 'absolute' as given.
    */
   readonly units?: Units
   /** Normalise the gradient over the whole sample (default) or per frame. */
@@ -130,13 +130,13 @@ export interface MultL2Options extends L2Options {
   readonly eps?: number
   /** Step factor (default 1.002 rms: a log-step of √N·ln 1.002 in L2). Provisional. */
   readonly alpha?: number
-  /** Reading of the L2 ratio bound (spec §2.1, default 'log'). */
+  /** Reading of the L2 ratio bound (default 'log'). */
   readonly reading?: RatioReading
 }
 
 /**
  * Mult-L2: x' ← clip[0,1](Π_ratio2(ε)(x' ⊙ α^(g/‖g‖₂))). The defaults are provisional until calibrated
- * on the shipped benchmark (spec §2.1): relative per-pixel change ≈ Add-L2's on clips of mean ≈ 0.4.
+ * on the shipped benchmark: relative per-pixel change ≈ Add-L2's on clips of mean ≈ 0.4.
  */
 export const multL2 = (o: MultL2Options = {}): Attack => {
   const units = o.units ?? 'rms'
@@ -157,7 +157,7 @@ export const multL2 = (o: MultL2Options = {}): Attack => {
 }
 
 // -------------------------------------------------------------------------------------------------
-// physically realizable attacks (spec §2): masked, unbounded (ε = 1), clipped to [0, 1]
+// physically realizable attacks: masked, unbounded (ε = 1), clipped to [0, 1]
 // -------------------------------------------------------------------------------------------------
 
 interface Masked {
@@ -242,7 +242,7 @@ export interface SpaOptions extends Masked {
 export const spa = (o: SpaOptions = {}): Attack =>
   maskedAdditive('spa', pixels(o.perFrame ?? 100), o.alpha ?? 70 / 255, o.steps ?? 5, o.seed ?? 0, o.start ?? 0)
 
-/** α of the multiplicative twins (spec §2 [decided]): 0.5 reaches 1 in one step, 0.03 in four. */
+/** α of the multiplicative twins: 0.5 reaches 1 in one step, 0.03 in four. */
 const MULT_ALPHA = 2
 
 /** MultAV-ROA: x' ← clip[0,1](x' ⊙ α^(M ⊙ sign(g))) on ROA's rectangles, ratio starting at 1, α = 2. */

@@ -148,7 +148,7 @@ export const constrain =
 export const projectBall = (options: { readonly norm: BallNorm; readonly eps: number } & UnitsOption) =>
   constrain({ _tag: 'ProjectBall', norm: options.norm, eps: options.eps, units: options.units ?? 'absolute' })
 
-/** Then project onto the ratio ball around x (spec §2, §2.1); `reading` defaults to 'log'. */
+/** Then project onto the ratio ball around x; `reading` defaults to 'log'. */
 export const projectRatio = (
   options: { readonly norm: BallNorm; readonly eps: number; readonly reading?: RatioReading } & UnitsOption,
 ) =>
@@ -277,7 +277,7 @@ const restrictStep =
   })
 
 /**
- * The multiplicative twin of an additive attack (spec §2's log-space view): every `add(scale(α, d))`
+ * The multiplicative twin of an additive attack (the log-space view: Mult-L∞ is Add-L∞ on log x): every `add(scale(α, d))`
  * becomes `multiply(exponent(alpha, d))` on the same direction (masks included), additive ball
  * projections are dropped (or replaced by a ratio bound `eps` when given), and a random or filled start
  * becomes the clean start (ratio 1). Multiplicative steps and other constraints are kept.

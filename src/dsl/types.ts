@@ -7,7 +7,7 @@
  * - a `Factor` (`Exponent`) is a positive multiplier α^d and can only be `multiply`-ed.
  *
  * Clips are `[N, T, H, W, C]` float32 in [0, 1] (NDHWC). N = T·H·W·C is the number of values in one
- * sample; "rms" units scale a per-value quantity by √N (spec §2: ε_abs = ε_rms·√N).
+ * sample; "rms" units scale a per-value quantity by √N (ε_abs = ε_rms·√N).
  *
  * @since 0.1.0
  */
@@ -108,7 +108,7 @@ export type Update =
 export type BallNorm = 'linf' | 'l2'
 
 /**
- * How an L2 ratio bound is read (spec §2.1): 'log' ‖log(x'/x)‖₂ ≤ ln ε (default),
+ * How an L2 ratio bound is read: 'log' ‖log(x'/x)‖₂ ≤ ln ε (default),
  * 'literal' ‖x'/x‖₂ ≤ ε (summed over x > 0: the zeros' ratio, taken as 1, cannot move),
  * 'deviation' ‖x'/x − 1‖₂ ≤ ε. Ignored for L∞.
  */

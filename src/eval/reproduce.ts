@@ -1,5 +1,5 @@
 /**
- * The paper's experiment (spec §3–4) on the shipped benchmark: does a model adversarially trained on an
+ * The paper's experiment on the shipped benchmark: does a model adversarially trained on an
  * additive attack lose robustness to its multiplicative twin?
  *
  * Models: the clean model, and for each network (plain 3D ResNet-18, + 3D denoising, + 2D denoising)

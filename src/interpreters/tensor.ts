@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-// tfjs-core's Node bundle registers no gradients; tfjs-layers registers them all (notes/TFJS.md).
+// tfjs-core's Node bundle registers no gradients; tfjs-layers registers them all.
 // Its Node bundle has no chained ops either (x.add(y)): ops are called as functions.
 import '@tensorflow/tfjs-layers'
 import { validateAttack } from '../dsl/codec.js'
@@ -520,7 +520,7 @@ const ratioOf = (x: tf.Tensor, xAdv: tf.Tensor, positive: tf.Tensor): tf.Tensor 
   tf.where(positive, tf.div(xAdv, tf.where(positive, x, tf.onesLike(x))), tf.onesLike(x))
 
 /**
- * L2 ratio projection of spec §2.1 on one of its readings, with `bound` on the reading's norm:
+ * L2 ratio projection on one of its readings, with `bound` on the reading's norm:
  * 'log' scales l = log(x'/x), 'literal' scales r = x'/x, 'deviation' scales r − 1. x' = 0 where x = 0.
  */
 const projectRatioL2 = (reading: RatioReading, bound: number, x: tf.Tensor5D, xAdv: tf.Tensor5D): tf.Tensor => {

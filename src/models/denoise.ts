@@ -1,7 +1,7 @@
 /**
  * Feature-denoising blocks (Xie et al., "Feature Denoising for Improving Adversarial Robustness",
  * CVPR 2019): Gaussian (embedded) non-local means with a residual connection, as the MultAV paper
- * inserts them after each of the four residual stages of its 3D ResNet-18 (spec §3).
+ * inserts them after each of the four residual stages of its 3D ResNet-18.
  *
  * For features x of shape [N, T, H, W, C], within each frame (P = H·W positions, D = ⌈C/2⌉):
  *
@@ -20,7 +20,7 @@
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import '@tensorflow/tfjs-layers' // registers gradients (notes/TFJS.md)
+import '@tensorflow/tfjs-layers' // registers gradients
 
 export type DenoiseKind = 'none' | '3d' | '2d'
 export const DENOISE_KINDS: ReadonlyArray<DenoiseKind> = ['none', '3d', '2d']

@@ -21,7 +21,7 @@
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import '@tensorflow/tfjs-layers' // registers gradients (notes/TFJS.md)
+import '@tensorflow/tfjs-layers' // registers gradients
 import { conv3d, type Pads3 } from '../ops/conv3d.js'
 import type { Model } from '../interpreters/tensor.js'
 import type { Trainable } from './train.js'

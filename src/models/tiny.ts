@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import '@tensorflow/tfjs-layers' // registers gradients (notes/TFJS.md)
+import '@tensorflow/tfjs-layers' // registers gradients
 import type { Model } from '../interpreters/tensor.js'
 import type { Trainable } from './train.js'
 import type { ClipData } from '../interpreters/reference.js'

@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import '@tensorflow/tfjs-layers' // registers gradients (notes/TFJS.md)
+import '@tensorflow/tfjs-layers' // registers gradients
 import { uniformInt } from 'pure-rand/distribution/uniformInt'
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
 import { existsSync } from 'node:fs'

@@ -3,7 +3,7 @@
  *
  * On 'cpu' and 'tensorflow' this is native `tf.conv3d` (explicit pads applied with `tf.pad` first).
  * Elsewhere (wasm in particular, whose `Conv3DBackpropInputV2` is wrong and which has no
- * `Conv2DBackpropFilter`, notes/TFJS.md) it is a sum over temporal taps of `tf.conv2d`, wrapped in
+ * `Conv2DBackpropFilter` — docs/correctness.md) it is a sum over temporal taps of `tf.conv2d`, wrapped in
  * `tf.customGrad` (see tapConv3d) whose input and filter gradients are themselves built only from `tf.conv2d`,
  * reshapes, slices, pads, transposes and small matMuls — never a conv backprop kernel:
  *
@@ -23,7 +23,7 @@
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-// tfjs-core's Node bundle registers no gradients; tfjs-layers registers them all (notes/TFJS.md).
+// tfjs-core's Node bundle registers no gradients; tfjs-layers registers them all.
 import '@tensorflow/tfjs-layers'
 
 // -------------------------------------------------------------------------------------------------
