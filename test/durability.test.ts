@@ -7,7 +7,6 @@
  * The kill points are drawn from DURABILITY_SEED (default 16; set it to try others) and logged.
  */
 import test from 'ava'
-import * as E from 'fp-ts/lib/Either.js'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, truncate } from 'node:fs/promises'
@@ -18,9 +17,7 @@ import { encodeAttack } from '../src/dsl/codec.js'
 import { LOCK } from '../src/eval/lock.js'
 import { runEval } from '../src/eval/run.js'
 import { initBackend } from '../src/interpreters/backend.js'
-import { r3d18 } from '../src/models/r3d.js'
-import { saveWeights } from '../src/models/weights.js'
-import { loadAttackList } from '../src/cli/specs.js'
+import { attackList, saveTinyModel } from './fixtures/tiny-run.js'
 
 const clip = { T: 4, H: 16, W: 16 }
 const ROWS_TOTAL = 8 // 8 clips, 1 attack, in 4 chunks of 2
@@ -99,16 +96,13 @@ test.before(async () => {
   await initBackend('cpu')
   root = await mkdtemp(join(tmpdir(), 'multav-durability-'))
   modelDir = join(root, 'model')
-  const net = r3d18({ layout: 'torchvision', classes: 6, widths: [2, 2, 4, 4], seed: 3 })
-  await saveWeights(modelDir, { ...net.variables, ...net.state }, { config: { architecture: 'r3d18', layout: 'torchvision', widths: [2, 2, 4, 4], classes: BENCHMARK_CLASSES, clip } })
-  net.dispose()
+  await saveTinyModel(modelDir, clip)
   // the uninterrupted run, in this process (the CLI builds the same plan)
-  const listed = await loadAttackList('add-linf:steps=1', clip)
-  if (E.isLeft(listed)) throw new Error(listed.left.join('; '))
+  const listed = await attackList('add-linf:steps=1', clip)
   reference = join(root, 'reference')
   const plan = {
     model: modelDir, classes: [...BENCHMARK_CLASSES], data: { kind: 'benchmark' as const, split: 'test' as const, clip }, clips: ROWS_TOTAL,
-    attacks: listed.right.map(encodeAttack), attackNames: listed.right.map((a) => a.name), batch: 2, shard: { index: 0, count: 1 },
+    attacks: listed.map(encodeAttack), attackNames: listed.map((a) => a.name), batch: 2, shard: { index: 0, count: 1 },
   }
   const r = await runEval({ plan, backend: 'cpu', out: reference, resume: false, workers: 1, pictureClips: 0 })
   if (!r.complete || r.rows.length !== ROWS_TOTAL) throw new Error('the reference run did not complete')

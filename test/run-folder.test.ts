@@ -7,7 +7,6 @@ import test from 'ava'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import * as tf from '@tensorflow/tfjs-core'
-import * as E from 'fp-ts/lib/Either.js'
 import { existsSync } from 'node:fs'
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
@@ -21,9 +20,7 @@ import { LOCK, acquireLock, readLock } from '../src/eval/lock.js'
 import { RunFolderError, appendRows, checkPlan, markdownTable, mergeRuns, openRun, readRows, summarise, terminalTable, type RunPlan } from '../src/eval/results.js'
 import { pictureNames, runEval } from '../src/eval/run.js'
 import { initBackend } from '../src/interpreters/backend.js'
-import { r3d18 } from '../src/models/r3d.js'
-import { saveWeights } from '../src/models/weights.js'
-import { loadAttackList } from '../src/cli/specs.js'
+import { attackList, saveTinyModel } from './fixtures/tiny-run.js'
 
 const clip = { T: 4, H: 16, W: 16 }
 const run = promisify(execFile)
@@ -36,13 +33,10 @@ test.before(async () => {
   await initBackend('cpu')
   root = await mkdtemp(join(tmpdir(), 'multav-run-folder-'))
   modelDir = join(root, 'model')
-  const net = r3d18({ layout: 'torchvision', classes: 6, widths: [2, 2, 4, 4], seed: 3 })
-  await saveWeights(modelDir, { ...net.variables, ...net.state }, { config: { architecture: 'r3d18', layout: 'torchvision', widths: [2, 2, 4, 4], classes: BENCHMARK_CLASSES, clip } })
-  net.dispose()
-  const listed = await loadAttackList('add-linf:steps=1', clip)
-  if (E.isLeft(listed)) throw new Error(listed.left.join('; '))
-  attacks = listed.right.map(encodeAttack)
-  attackNames = listed.right.map((a) => a.name)
+  await saveTinyModel(modelDir, clip)
+  const listed = await attackList('add-linf:steps=1', clip)
+  attacks = listed.map(encodeAttack)
+  attackNames = listed.map((a) => a.name)
 })
 
 test.after.always(async () => {
