@@ -46,9 +46,9 @@ export const pretrained = async (name: PretrainedName = 'default'): Promise<Pret
  * only then is the model built and its weights assigned.
  */
 export const loadModel = async (dir: string): Promise<Pretrained> => {
-  const { where, json } = await readManifest(dir)
-  const { config, info } = checkConfig(json['config'], where)
-  const { weights } = await loadWeights(dir, r3dShapes(config))
+  const manifest = await readManifest(dir)
+  const { config, info } = checkConfig(manifest.json['config'], manifest.where)
+  const { weights } = await loadWeights(dir, r3dShapes(config), manifest)
   let model: VideoModel | undefined
   try {
     model = r3d18(config)

@@ -63,9 +63,15 @@ const kindOf = (s: Stats): string =>
  * Opens `path` for reading if it is a regular file, with its size. O_NONBLOCK keeps the open of a FIFO
  * from waiting for a writer (for a regular file it changes nothing); anything else is refused.
  */
+/** A file that is not there (the message names it); callers tell it from other failures by class. */
+export class MissingFileError extends Error {
+  override readonly name = 'MissingFileError'
+}
+
 export const openRegularFile = async (path: string, where: string = path): Promise<{ handle: FileHandle; size: number }> => {
   const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((e: unknown) => {
-    throw new Error(`${where}: cannot open (${reasonOf(e)})`)
+    const message = `${where}: cannot open (${reasonOf(e)})`
+    throw reasonOf(e) === 'ENOENT' ? new MissingFileError(message) : new Error(message)
   })
   try {
     const stats = await handle.stat()
@@ -147,7 +153,7 @@ export const readManifest = async (dir: string): Promise<Manifest> => {
   })
   if (!folder.isDirectory()) throw new Error(`${dir}: not a model folder (${folder.isFile() ? 'a file' : kindOf(folder)}, expected a folder holding model.json)`)
   const bytes = await readRegularFile(join(root, MANIFEST), where, { maxBytes: MAX_MANIFEST }).catch((e: Error) => {
-    throw e.message === `${where}: cannot open (ENOENT)` ? new Error(`${dir}: not a model folder (no model.json)`) : e
+    throw e instanceof MissingFileError ? new Error(`${dir}: not a model folder (no model.json)`) : e
   })
   let json: unknown
   try {
@@ -171,8 +177,10 @@ interface Shard {
  * Loads the weights in `dir`, checked against `expected` (all of them, nothing else, same shapes, float32,
  * finite). The shards' sizes are compared with the manifest before a byte of them is read.
  */
-export const loadWeights = async (dir: string, expected: WeightSpec): Promise<Loaded> => {
-  const { root, where, json } = await readManifest(dir)
+export const loadWeights = async (dir: string, expected: WeightSpec, manifest?: Manifest): Promise<Loaded> => {
+  // a caller that has already read model.json (for its config) passes it: one read, and the weights
+  // come from the manifest whose config was checked
+  const { root, where, json } = manifest ?? (await readManifest(dir))
   const groups = json['weightsManifest']
   if (!Array.isArray(groups) || groups.length === 0) throw new Error(`${where}: weightsManifest must be a non-empty array`)
   const specs: tf.io.WeightsManifestEntry[] = []
