@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-layers'
 import writeFileAtomic from 'write-file-atomic'
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { benchMeta, median } from './meta.js'
 import { conv3d } from '../src/ops/conv3d.js'
 

@@ -8,9 +8,9 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { parseArgs } from 'node:util'
 import { multLinf } from '../src/dsl/attacks.js'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { runAttack } from '../src/interpreters/tensor.js'
-import { wasmHeapBytes } from '../src/interpreters/wasm-heap.js'
+import { wasmHeapBytes } from '../src/backend/wasm-heap.js'
 import { r3d18 } from '../src/models/r3d.js'
 
 const { values } = parseArgs({

@@ -10,7 +10,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { execFile } from 'node:child_process'
 import { mkdir } from 'node:fs/promises'
 import { parseArgs, promisify } from 'node:util'
-import { resolveThreads } from '../src/interpreters/backend.js'
+import { resolveThreads } from '../src/backend/backend.js'
 import { benchMeta } from './meta.js'
 
 const run = promisify(execFile)

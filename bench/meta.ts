@@ -1,6 +1,6 @@
 /** What every benchmark records about where it ran, and the summary statistics they share. */
 import { availableParallelism, cpus, totalmem } from 'node:os'
-import { wasmThreads } from '../src/interpreters/wasm-threads.js'
+import { wasmThreads } from '../src/backend/wasm-threads.js'
 import { readFileSync } from 'node:fs'
 
 const tfjsVersion = (): string => (JSON.parse(readFileSync('node_modules/@tensorflow/tfjs-core/package.json', 'utf8')) as { version: string }).version

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 
 const run = promisify(execFile)
 

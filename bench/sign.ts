@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import writeFileAtomic from 'write-file-atomic'
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { initBackend, type BackendChoice } from '../src/interpreters/backend.js'
+import { initBackend, type BackendChoice } from '../src/backend/backend.js'
 import { sign } from '../src/ops/sign.js'
 import { benchMeta, median } from './meta.js'
 

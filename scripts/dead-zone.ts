@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers'
 import { parseArgs } from 'node:util'
 import { benchmark } from '../src/data/benchmark.js'
-import { initBackend, type BackendName } from '../src/interpreters/backend.js'
+import { initBackend, type BackendName } from '../src/backend/backend.js'
 import { pretrained } from '../src/models/pretrained.js'
 import { sign } from '../src/ops/sign.js'
 

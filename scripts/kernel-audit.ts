@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
-import { initBackend, type BackendName } from '../src/interpreters/backend.js'
+import { initBackend, type BackendName } from '../src/backend/backend.js'
 import { sign as exactSign } from '../src/ops/sign.js'
 import { conv3d } from '../src/ops/conv3d.js'
 

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util'
 import * as attacks from '../src/dsl/attacks.js'
 import type { Attack } from '../src/dsl/types.js'
 import { benchmark } from '../src/data/benchmark.js'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { runAttack } from '../src/interpreters/tensor.js'
 import { pretrained } from '../src/models/pretrained.js'
 

@@ -1,7 +1,7 @@
 /** Backend selection: explicit choices, the environment variable, and clear errors. */
 import test from 'ava'
 import * as tf from '@tensorflow/tfjs-core'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 
 test.serial('importing multav selects no backend; initBackend selects the one asked for', async (t) => {
   await import('../src/index.js')

@@ -354,7 +354,7 @@ test('verify reads anything with dataSync (a tfjs tensor), duck-typed', (t) => {
 
 test('verify reads real tfjs tensors, and leaves none behind', async (t) => {
   const tf = await import('@tensorflow/tfjs-core')
-  const { initBackend } = await import('../src/interpreters/backend.js')
+  const { initBackend } = await import('../src/backend/backend.js')
   await initBackend('cpu')
   const before = tf.memory().numTensors
   const xt = tf.tensor5d(x.data, [1, 1, 1, 2, 2])

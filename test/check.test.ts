@@ -10,7 +10,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import * as attacks from '../src/dsl/attacks.js'
 import { clip, exponent, frames, gradient, iterate, multiply, pixels, rect, ring, sign } from '../src/dsl/constructors.js'
 import type { Attack } from '../src/dsl/types.js'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import {
   CHECK_USAGE,
   clipsFor,

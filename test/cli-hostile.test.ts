@@ -19,7 +19,7 @@ import { encodeAttack, parseAttackJson } from '../src/dsl/codec.js'
 import { box, targeted } from '../src/dsl/constructors.js'
 import { debugWanted, reportError, UsageError } from '../src/cli/errors.js'
 import { main } from '../src/cli/main.js'
-import { loadAttackList } from '../src/cli/specs.js'
+import { loadAttackList } from '../src/eval/specs.js'
 
 process.env['MULTAV_BACKEND'] = 'cpu'
 

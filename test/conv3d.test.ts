@@ -10,7 +10,7 @@ import test from 'ava'
 import fc from 'fast-check'
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { conv3d, type Conv3dOptions, type Pads3, type Triple } from '../src/ops/conv3d.js'
 
 test.before(async () => {

@@ -10,12 +10,12 @@ import * as tf from '@tensorflow/tfjs-core'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { denoise, embedding, type DenoiseKind } from '../src/models/denoise.js'
 import { loadModel } from '../src/models/pretrained.js'
 import { r3d18, stageFrames } from '../src/models/r3d.js'
 import { saveWeights } from '../src/models/weights.js'
-import { initialiseFrom } from '../src/cli/train.js'
+import { initialiseFrom } from '../src/eval/train-run.js'
 
 type Kind = Exclude<DenoiseKind, 'none'>
 

@@ -16,7 +16,7 @@ import { BENCHMARK_CLASSES } from '../src/data/benchmark.js'
 import { encodeAttack } from '../src/dsl/codec.js'
 import { LOCK } from '../src/eval/lock.js'
 import { runEval } from '../src/eval/run.js'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { attackList, saveTinyModel } from './fixtures/tiny-run.js'
 
 const clip = { T: 4, H: 16, W: 16 }

@@ -16,10 +16,10 @@ import { af, addLinf, multLinf } from '../src/dsl/attacks.js'
 import { evaluateChunk, flippedOf as flipped, quantise, withFlipped, type Row } from '../src/eval/chunk.js'
 import { attackSheet, pickFrames, sweepPlot } from '../src/eval/pictures.js'
 import { chunkIds, mergeRuns, parseShard, readRows, shardChunks, summarise, markdownTable } from '../src/eval/results.js'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { r3d18 } from '../src/models/r3d.js'
 import { saveWeights } from '../src/models/weights.js'
-import { BUILT_IN, loadAttackList, scaledRegionOverrides } from '../src/cli/specs.js'
+import { BUILT_IN, loadAttackList, scaledRegionOverrides } from '../src/eval/specs.js'
 import * as E from 'fp-ts/lib/Either.js'
 
 const run = promisify(execFile)

@@ -7,7 +7,7 @@ import { add, box, clip, frames, gradient, iterate, maskRegion, rect, ring, scal
 import { fitsClip } from '../src/dsl/fit.js'
 import type { Region } from '../src/dsl/types.js'
 import { regionMask } from '../src/interpreters/regions.js'
-import { scaledBuiltIns } from '../src/cli/specs.js'
+import { scaledBuiltIns } from '../src/eval/specs.js'
 
 const CLIP = { T: 8, H: 32, W: 32 }
 

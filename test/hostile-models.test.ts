@@ -12,7 +12,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, symlink, truncate, unlink, writeFile 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { loadSafetensors } from '../src/models/pytorch.js'
 import { loadModel } from '../src/models/pretrained.js'
 import { r3d18, type R3dConfig } from '../src/models/r3d.js'

@@ -6,7 +6,7 @@
  */
 import test from 'ava'
 import * as tf from '@tensorflow/tfjs-core'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { audit } from '../scripts/kernel-audit.js'
 
 /** tfjs 4.22.0's deviations and multav's route around each (docs/correctness.md). */

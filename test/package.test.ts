@@ -69,7 +69,7 @@ test.serial('the build exposes the public names as ESM and CommonJS, with types 
 
 test.serial('the built bin runs an evaluation on two worker threads (the worker file beside the bundle)', async (t) => {
   await built()
-  const { initBackend } = await import('../src/interpreters/backend.js')
+  const { initBackend } = await import('../src/backend/backend.js')
   const { r3d18 } = await import('../src/models/r3d.js')
   const { saveWeights } = await import('../src/models/weights.js')
   const { BENCHMARK_CLASSES } = await import('../src/data/benchmark.js')

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { loadSafetensors } from '../src/models/pytorch.js'
 import { r3d18, type R3dConfig } from '../src/models/r3d.js'
 

@@ -2,7 +2,7 @@
 import test from 'ava'
 import * as tf from '@tensorflow/tfjs-core'
 import * as attacks from '../src/dsl/attacks.js'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { runAttack } from '../src/interpreters/tensor.js'
 import { r3d18 } from '../src/models/r3d.js'
 import { filterCacheSize, withFilterCache } from '../src/ops/conv3d.js'

@@ -8,8 +8,9 @@ import { pipe } from 'fp-ts/lib/function.js'
 import * as attacks from '../src/dsl/attacks.js'
 import { clip as clipTo, exponent, frames, gradient, iterate, multiply, restrictTo, withLoss, targeted, withSteps } from '../src/dsl/constructors.js'
 import { certify, verify } from '../src/interpreters/certify.js'
-import { initBackend } from '../src/interpreters/backend.js'
-import { runAttack, type Model } from '../src/interpreters/tensor.js'
+import { initBackend } from '../src/backend/backend.js'
+import { runAttack } from '../src/interpreters/tensor.js'
+import { type Model } from '../src/core/model.js'
 
 test.before(async () => {
   await initBackend('cpu')

@@ -19,7 +19,7 @@ import { openDataset, resolveData } from '../src/eval/data.js'
 import { LOCK, acquireLock, readLock } from '../src/eval/lock.js'
 import { RunFolderError, appendRows, checkPlan, markdownTable, mergeRuns, openRun, readRows, summarise, terminalTable, type RunPlan } from '../src/eval/results.js'
 import { pictureNames, runEval } from '../src/eval/run.js'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { attackList, saveTinyModel } from './fixtures/tiny-run.js'
 
 const clip = { T: 4, H: 16, W: 16 }

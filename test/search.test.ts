@@ -4,10 +4,11 @@ import * as tf from '@tensorflow/tfjs-core'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as attacks from '../src/dsl/attacks.js'
 import { withSteps } from '../src/dsl/constructors.js'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { verify } from '../src/interpreters/certify.js'
 import { regionKey } from '../src/interpreters/regions.js'
-import { runAttack, type Model } from '../src/interpreters/tensor.js'
+import { runAttack } from '../src/interpreters/tensor.js'
+import { type Model } from '../src/core/model.js'
 
 const [T, H, W, C] = [3, 8, 8, 3]
 const D = T * H * W * C

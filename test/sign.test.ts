@@ -5,7 +5,7 @@
  */
 import test from 'ava'
 import * as tf from '@tensorflow/tfjs-core'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { sign } from '../src/ops/sign.js'
 
 /** 1.4e-45 is float32's smallest denormal (2⁻¹⁴⁹); 1.19e-7 is float32's machine epsilon. */

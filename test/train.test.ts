@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as attacks from '../src/dsl/attacks.js'
 import { toyMotion } from '../src/data/toy.js'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { accuracy, tinyMlp } from '../src/models/tiny.js'
 import { learningRate, shuffled, train, type Progress } from '../src/models/train.js'
 

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PNG } from 'pngjs'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { FRAME_LIMITS, loadFrameFolder, sampleIndices } from '../src/data/frames.js'
 import { findFfmpeg, loadVideo, resetFfmpegCache, writeFramesPng, writeVideoLossless } from '../src/data/video.js'
 

@@ -5,8 +5,8 @@
  */
 import test from 'ava'
 import * as tf from '@tensorflow/tfjs-core'
-import { initBackend } from '../src/interpreters/backend.js'
-import { WasmHeapError, wasmHeapBytes, WASM_HEAP_MAX_BYTES } from '../src/interpreters/wasm-heap.js'
+import { initBackend } from '../src/backend/backend.js'
+import { WasmHeapError, wasmHeapBytes, WASM_HEAP_MAX_BYTES } from '../src/backend/wasm-heap.js'
 
 test('a tensor that does not fit the wasm heap is a WasmHeapError, and the backend goes on working', async (t) => {
   await initBackend('wasm')

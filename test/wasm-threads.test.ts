@@ -2,7 +2,7 @@
 import test from 'ava'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { resolveThreads } from '../src/interpreters/backend.js'
+import { resolveThreads } from '../src/backend/backend.js'
 
 const run = promisify(execFile)
 

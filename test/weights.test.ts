@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { initBackend } from '../src/interpreters/backend.js'
+import { initBackend } from '../src/backend/backend.js'
 import { readSafetensors } from '../src/models/safetensors.js'
 import { loadWeights, saveWeights } from '../src/models/weights.js'
 

@@ -27,7 +27,7 @@ import { scaleFree } from '../dsl/constructors.js'
 import { fitsClip } from '../dsl/fit.js'
 import type { Attack, Direction, Region } from '../dsl/types.js'
 import { certify, type Certificate } from '../interpreters/certify.js'
-import type { ClipData } from '../interpreters/reference.js'
+import type { ClipData } from '../core/clip.js'
 import type { ClipConstraints, LinearModel } from '../testing/arbitraries.js'
 import { respectsCertificate, signalDependent, staysInRange, zeroIsFixed } from '../testing/properties.js'
 

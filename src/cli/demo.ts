@@ -11,7 +11,7 @@ import { toyMotion } from '../data/toy.js'
 import { accuracy, trainTinyMlp } from '../models/tiny.js'
 import { runAttack } from '../interpreters/tensor.js'
 import { explain } from '../interpreters/pretty.js'
-import { BUILT_IN } from './specs.js'
+import { BUILT_IN } from '../eval/specs.js'
 import * as attacks from '../dsl/attacks.js'
 import type { Attack } from '../dsl/types.js'
 

@@ -5,8 +5,8 @@
 import { accessSync, constants, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { RunFolderError } from '../eval/results.js'
-import { BackendUnavailableError } from '../interpreters/backend.js'
-import { WasmHeapError } from '../interpreters/wasm-heap.js'
+import { BackendUnavailableError } from '../backend/backend.js'
+import { WasmHeapError } from '../backend/wasm-heap.js'
 
 /** A user error: reported as `multav: <message>` with exit code 2. */
 export class UsageError extends Error {

@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
-import { BACKEND_CHOICES, initBackend, parseThreads, resolveThreads, type BackendChoice } from '../interpreters/backend.js'
+import { BACKEND_CHOICES, initBackend, parseThreads, resolveThreads, type BackendChoice } from '../backend/backend.js'
 import { certify, describeCertificate } from '../interpreters/certify.js'
 import { explain, explainLatex } from '../interpreters/pretty.js'
 import { CHECK_USAGE, runCheck } from './check.js'
@@ -13,13 +13,13 @@ import { runDemo } from './demo.js'
 import { attackCommand, capWorkers, checkFit, evalCommand, mergeCommand, type Io } from './eval.js'
 import { checkOutFolder, debugWanted, reportError, UsageError } from './errors.js'
 import { BENCHMARK_CLASSES } from '../data/benchmark.js'
-import { parseWidths, runTrain, TRAIN_CLIP } from './train.js'
+import { parseWidths, runTrain, TRAIN_CLIP } from '../eval/train-run.js'
 import { DENOISE_KINDS, type DenoiseKind } from '../models/denoise.js'
 import { FULL, QUICK, reproduce } from '../eval/reproduce.js'
 import { multavVersion } from '../eval/results.js'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { BUILT_IN, loadAttack, loadAttackList } from './specs.js'
+import { BUILT_IN, loadAttack, loadAttackList } from '../eval/specs.js'
 
 const NAMES = Object.keys(BUILT_IN).join(', ')
 

@@ -13,7 +13,7 @@
  */
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64'
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
-import type { ClipData } from '../interpreters/reference.js'
+import type { ClipData } from '../core/clip.js'
 
 export const BENCHMARK_CLASSES = ['moves right', 'moves left', 'moves down', 'moves up', 'turns clockwise', 'turns counter-clockwise'] as const
 

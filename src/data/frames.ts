@@ -16,7 +16,7 @@ import { constants } from 'node:fs'
 import { open, readdir, readFile } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import { inflateSync } from 'node:zlib'
-import type { ClipData } from '../interpreters/reference.js'
+import type { ClipData } from '../core/clip.js'
 
 export interface FrameOptions {
   /** Frames to sample uniformly over the video (default 16). */

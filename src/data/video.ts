@@ -17,7 +17,7 @@ import { createRequire } from 'node:module'
 import { basename, dirname, extname, join } from 'node:path'
 import { PNG } from 'pngjs'
 import writeFileAtomic from 'write-file-atomic'
-import type { ClipData } from '../interpreters/reference.js'
+import type { ClipData } from '../core/clip.js'
 import { FRAME_LIMITS, sampleIndices, type FrameOptions } from './frames.js'
 
 /** Decoded bytes above this are refused (a smaller size or a shorter video is needed). */

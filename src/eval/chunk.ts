@@ -11,8 +11,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import type { Attack } from '../dsl/types.js'
-import type { ClipData } from '../interpreters/reference.js'
-import { runAttack, type Model } from '../interpreters/tensor.js'
+import type { ClipData } from '../core/clip.js'
+import { runAttack } from '../interpreters/tensor.js'
+import { type Model } from '../core/model.js'
 
 /** One clip under one attack. */
 export interface Row {

@@ -11,7 +11,7 @@ import { extname, join } from 'node:path'
 import { benchmark, type Benchmark } from '../data/benchmark.js'
 import { loadFrameFolder, ucf101 } from '../data/frames.js'
 import { findFfmpeg, loadVideo } from '../data/video.js'
-import type { ClipData } from '../interpreters/reference.js'
+import type { ClipData } from '../core/clip.js'
 
 /** Frames, height and width of the clips a model takes. */
 export interface ClipSize {

@@ -8,9 +8,9 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeAttack } from '../dsl/codec.js'
-import { initBackend, type BackendChoice } from '../interpreters/backend.js'
+import { initBackend, type BackendChoice } from '../backend/backend.js'
 import { resolveModel, type Pretrained } from '../models/pretrained.js'
-import { wasmThreads } from '../interpreters/wasm-threads.js'
+import { wasmThreads } from '../backend/wasm-threads.js'
 import { evaluateChunk, failedRows, type ChunkResult, type Row } from './chunk.js'
 import { openDataset, type DataRef, type Dataset } from './data.js'
 

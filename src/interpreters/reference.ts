@@ -7,14 +7,10 @@
  * @since 0.1.0
  */
 import type { Attack, Constraint, Direction, Init, RatioReading, Region, Step, Units } from '../dsl/types.js'
-import { gaussianNoise, uniformNoise } from './noise.js'
+import { gaussianNoise, uniformNoise } from '../core/noise.js'
 import { batchMask, type Searched } from './regions.js'
 
-/** A clip batch `[N, T, H, W, C]` as a flat row-major array. */
-export interface ClipData {
-  readonly shape: readonly [number, number, number, number, number]
-  readonly data: Float32Array
-}
+import type { ClipData } from '../core/clip.js'
 
 /** ∇ of the attacker's objective (the one it ascends) at x', same layout as x'. */
 export type GradientOracle = (xAdv: Float32Array) => Float32Array

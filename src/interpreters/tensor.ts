@@ -17,12 +17,11 @@ import type { Attack, Constraint, Direction, Init, Loss, RatioReading, Region, S
 import { withFilterCache } from '../ops/conv3d.js'
 import { sign } from '../ops/sign.js'
 import { certify, type Certificate } from './certify.js'
-import { gaussianNoise, uniformNoise } from './noise.js'
+import { gaussianNoise, uniformNoise } from '../core/noise.js'
 import { batchMask, regionKey, searchedIn, type Searched } from './regions.js'
 import { searchRegions } from './search.js'
 
-/** A video classifier: `[N, T, H, W, C]` clips in [0, 1] → `[N, K]` logits. */
-export type Model = (x: tf.Tensor5D) => tf.Tensor2D
+import type { Model } from '../core/model.js'
 
 export interface StepInfo {
   /** 1-based iteration number. */

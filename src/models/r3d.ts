@@ -23,9 +23,9 @@
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers' // registers gradients
 import { conv3d, type Pads3 } from '../ops/conv3d.js'
-import type { Model } from '../interpreters/tensor.js'
+import type { Model } from '../core/model.js'
 import type { Trainable } from './train.js'
-import { gaussianNoise } from '../interpreters/noise.js'
+import { gaussianNoise } from '../core/noise.js'
 import { denoise, denoiseShapes, type DenoiseKind } from './denoise.js'
 
 export interface R3dConfig {

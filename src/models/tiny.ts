@@ -6,10 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers' // registers gradients
-import type { Model } from '../interpreters/tensor.js'
+import type { Model } from '../core/model.js'
 import type { Trainable } from './train.js'
-import type { ClipData } from '../interpreters/reference.js'
-import { gaussianNoise } from '../interpreters/noise.js'
+import type { ClipData } from '../core/clip.js'
+import { gaussianNoise } from '../core/noise.js'
 
 export interface TinyMlp {
   readonly model: Model

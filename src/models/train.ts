@@ -16,7 +16,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Attack } from '../dsl/types.js'
-import type { ClipData } from '../interpreters/reference.js'
+import type { ClipData } from '../core/clip.js'
 import { runAttack } from '../interpreters/tensor.js'
 import { loadWeights, saveWeights } from './weights.js'
 

@@ -6,8 +6,9 @@
  */
 import fc from 'fast-check'
 import * as tf from '@tensorflow/tfjs-core'
-import type { ClipData, GradientOracle } from '../interpreters/reference.js'
-import type { Model } from '../interpreters/tensor.js'
+import type { GradientOracle } from '../interpreters/reference.js'
+import type { ClipData } from '../core/clip.js'
+import type { Model } from '../core/model.js'
 import type { Attack, Constraint, Direction, Init, Loss, Region, Step, Units } from '../dsl/types.js'
 
 // -------------------------------------------------------------------------------------------------

@@ -6,4 +6,5 @@ export * from './arbitraries.js'
 /** fast-check itself (the version the arbitraries are built with), for `fc.assert`. */
 export { default as fc } from 'fast-check'
 export * from './properties.js'
-export { runReference, type ClipData, type GradientOracle } from '../interpreters/reference.js'
+export { runReference, type GradientOracle } from '../interpreters/reference.js'
+export { type ClipData } from '../core/clip.js'

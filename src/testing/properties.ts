@@ -16,7 +16,7 @@ import fc from 'fast-check'
 import * as tf from '@tensorflow/tfjs-core'
 import type { Attack } from '../dsl/types.js'
 import { verify } from '../interpreters/certify.js'
-import type { ClipData } from '../interpreters/reference.js'
+import type { ClipData } from '../core/clip.js'
 import { runAttack, type AttackResult } from '../interpreters/tensor.js'
 import { scenarioArb, toModel, type ClipConstraints, type Scenario } from './arbitraries.js'
 

@@ -6,7 +6,7 @@
 import test from 'ava'
 import fc from 'fast-check'
 import * as tf from '@tensorflow/tfjs-core'
-import { initBackend, type BackendName } from '../../src/interpreters/backend.js'
+import { initBackend, type BackendName } from '../../src/backend/backend.js'
 import * as attacks from '../../src/dsl/attacks.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { clip, crossEntropy, restrictTo } from '../../src/dsl/constructors.js'
