@@ -319,3 +319,9 @@ export const scaleFree = (d: Direction): boolean => {
       return scaleFree(d.of)
   }
 }
+
+/**
+ * The seed of restart r (0-based) of an attack seeded `seed`: seed + r, or seed − r where seed + r
+ * would leave the safe integers (distinct for distinct r either way).
+ */
+export const restartSeed = (seed: number, r: number): number => (seed <= Number.MAX_SAFE_INTEGER - r ? seed + r : seed - r)

@@ -79,20 +79,41 @@ export type Direction =
   | { readonly _tag: 'Normalize'; readonly norm: 'l2'; readonly scope: NormScope; readonly of: Direction }
   /** d inside `region`, 0 outside. */
   | { readonly _tag: 'MaskRegion'; readonly region: Region; readonly of: Direction }
+  /**
+   * Accumulated direction (MI-FGSM, Dong et al. 2018): m ← μ·m + d / mean|d| per sample (0 where d
+   * is all zero), m = 0 before the first step; the value is m. The state is kept per occurrence (body
+   * step and position in it) across the iterations that run that body step. `decay` is μ ≥ 0.
+   */
+  | { readonly _tag: 'Momentum'; readonly decay: number; readonly of: Direction }
 
-/** An additive offset α·d, in pixel units (α·√N when `units` is 'rms'). */
+/**
+ * How the step size changes over the iterations: a multiplier s_i ∈ (0, 1] for iteration i (0-based,
+ * counted over the whole attack). An additive step is α·s_i; a multiplicative one has ln α·s_i in its
+ * exponent. s_i ≤ 1, so every bound derived from α holds at every step.
+ */
+export type Schedule =
+  /** s_i = 1. */
+  | { readonly _tag: 'Constant' }
+  /** s_i = rate^i, 0 < rate ≤ 1. */
+  | { readonly _tag: 'Exponential'; readonly rate: number }
+  /** s_i = factor^⌊i / every⌋, 0 < factor ≤ 1, `every` ≥ 1 iterations. */
+  | { readonly _tag: 'StepDecay'; readonly every: number; readonly factor: number }
+
+/** An additive offset α·s_i·d, in pixel units (α·√N when `units` is 'rms'). */
 export interface Offset {
   readonly _tag: 'Scale'
   readonly alpha: number
   readonly units: Units
+  readonly schedule: Schedule
   readonly of: Direction
 }
 
-/** A multiplicative factor α^d = exp(d·ln α), α > 0 (ln α·√N in the exponent when 'rms'). */
+/** A multiplicative factor α^(s_i·d) = exp(s_i·d·ln α), α > 0 (ln α·√N in the exponent when 'rms'). */
 export interface Factor {
   readonly _tag: 'Exponent'
   readonly alpha: number
   readonly units: Units
+  readonly schedule: Schedule
   readonly of: Direction
 }
 
@@ -165,16 +186,26 @@ export type Target =
   | { readonly _tag: 'Untargeted' }
   /** Push every sample towards class `label` (the attack descends CE(label)). */
   | { readonly _tag: 'Targeted'; readonly label: number }
+  /** Push sample n towards class `labels[n]`: one label per sample of the batch it runs on. */
+  | { readonly _tag: 'TargetedEach'; readonly labels: ReadonlyArray<number> }
 
-/** The attacker ascends L: CE(y) untargeted, −CE(label) targeted; mean over the batch. */
-export interface Loss {
-  readonly _tag: 'CrossEntropy'
-  readonly target: Target
-}
+/** The attacker ascends L, the mean over the batch of a per-sample objective. */
+export type Loss =
+  /** Cross-entropy: CE(y) untargeted, −CE(t) towards target t. */
+  | { readonly _tag: 'CrossEntropy'; readonly target: Target }
+  /**
+   * Logit margin (Carlini & Wagner 2017): max_{j≠y} z_j − z_y untargeted, z_t − max_{j≠t} z_j towards
+   * target t; capped at κ = `confidence` (min(·, κ)) when it is not null.
+   */
+  | { readonly _tag: 'Margin'; readonly target: Target; readonly confidence: number | null }
 
 /**
  * An iterative attack: x' ← init(x), then `steps` iterations; iteration i runs `body[i mod body.length]`.
- * Random choices (the random start) are drawn from `seed`.
+ * Random choices (the random start, random regions) are drawn from `seed`.
+ *
+ * With `restarts` = R > 1 the whole attack runs R times, run r with seed `restartSeed(seed, r)` (run 0
+ * is the attack without restarts), and each sample keeps its best run: a successful one before an
+ * unsuccessful one, then the higher per-sample objective, then the earlier run.
  */
 export interface Attack {
   readonly _tag: 'Attack'
@@ -184,7 +215,20 @@ export interface Attack {
   readonly steps: number
   readonly loss: Loss
   readonly seed: number
+  readonly restarts: number
 }
 
 /** Every node of the algebra, for rule tables keyed by tag. */
-export type Node = Region | Direction | Offset | Factor | Update | Constraint | Step | Init | Target | Loss | Attack
+export type Node =
+  | Region
+  | Direction
+  | Offset
+  | Factor
+  | Schedule
+  | Update
+  | Constraint
+  | Step
+  | Init
+  | Target
+  | Loss
+  | Attack
