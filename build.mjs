@@ -1,7 +1,7 @@
-// Builds the package: the library and multav/testing as ESM and CommonJS, the `multav` bin, and the
-// type declarations (tsc) twice: dist/types/*.d.ts for `import` and dist/types-cjs/*.d.cts for
-// `require` (a CommonJS program under `module: node16` cannot use ESM-only types: TS1479).
-// Dependencies stay external (one tfjs-core for the user's whole program).
+// Builds the package: the library, multav/dsl (the algebra alone: no TensorFlow.js) and multav/testing
+// as ESM and CommonJS, the `multav` bin, and the type declarations (tsc) twice: dist/types/*.d.ts for
+// `import` and dist/types-cjs/*.d.cts for `require` (a CommonJS program under `module: node16` cannot
+// use ESM-only types: TS1479). Dependencies stay external (one tfjs-core for the user's whole program).
 import { build } from 'esbuild'
 import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -22,7 +22,7 @@ const common = {
 }
 // the CommonJS bundles read import.meta only behind a typeof check (src/data/video.ts)
 const cjs = { ...common, format: 'cjs', logOverride: { 'empty-import-meta': 'silent' } }
-const entries = { index: 'src/index.ts', testing: 'src/testing/index.ts' }
+const entries = { index: 'src/index.ts', dsl: 'src/dsl.ts', testing: 'src/testing/index.ts' }
 
 for (const [name, entry] of Object.entries(entries)) {
   await build({ ...common, entryPoints: [entry], format: 'esm', outfile: `dist/${name}.js` })
@@ -56,4 +56,4 @@ for (const file of walk('dist/types').filter((f) => f.endsWith('.d.ts'))) {
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, readFileSync(file, 'utf8').replace(relativeJs, '$1$2$3.cjs$2'))
 }
-console.log('built dist/: index.{js,cjs}, testing.{js,cjs}, cli.js, eval-worker.js, reproduce-worker.js, types/ (.d.ts), types-cjs/ (.d.cts)')
+console.log('built dist/: index.{js,cjs}, dsl.{js,cjs}, testing.{js,cjs}, cli.js, eval-worker.js, reproduce-worker.js, types/ (.d.ts), types-cjs/ (.d.cts)')

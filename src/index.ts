@@ -3,23 +3,19 @@
  *
  * Importing this module selects no TensorFlow.js backend: call `initBackend()` first.
  *
+ * Everything `multav/dsl` exports (the algebra, codecs, `explain`, `certify`; src/dsl.ts) is here too.
  * `pipe` (fp-ts) and `tf` (the TensorFlow.js core multav runs on) are re-exported, so a project that
  * installs only multav can compose attacks and make tensors — with the one tfjs-core copy multav uses.
  */
-export { pipe, flow } from 'fp-ts/lib/function.js'
+export * from './dsl.js'
 export * as tf from '@tensorflow/tfjs-core'
-export * from './dsl/index.js'
-export { decodeAttack, encodeAttack, parseAttackJson, validateAttack } from './dsl/codec.js'
-export { explain, explainLatex } from './interpreters/pretty.js'
-export { certify, verify, describeCertificate } from './interpreters/certify.js'
-export type { Certificate, Bound, Support } from './interpreters/certify.js'
 export { runAttack, project } from './interpreters/tensor.js'
 export type { AttackResult, RunOptions, Sanity, StepInfo } from './interpreters/tensor.js'
 export type { Model } from './core/model.js'
 export { runReference } from './interpreters/reference.js'
 export type { GradientOracle } from './interpreters/reference.js'
 export type { ClipData } from './core/clip.js'
-export { initBackend, resolveThreads, BACKEND_CHOICES } from './backend/backend.js'
+export { initBackend, BACKEND_CHOICES } from './backend/backend.js'
 export type { BackendChoice, BackendName, BackendOptions } from './backend/backend.js'
 export { wasmThreads } from './backend/wasm-threads.js'
 export { WasmHeapError, wasmHeapBytes, WASM_HEAP_MAX_BYTES } from './backend/wasm-heap.js'

@@ -8,23 +8,33 @@ import {
   box,
   clip,
   exponent,
+  exponentialDecay,
   fill,
   frames,
   gradient,
   iterate,
+  margin,
   maskRegion,
+  momentum,
   multiply,
   normalize,
   projectBall,
   projectRatio,
+  rect,
+  restartSeed,
   restrictTo,
   scale,
   sign,
+  stepDecay,
+  targetedEach,
   uniform,
   uniformRatio,
+  withLoss,
+  withRestarts,
 } from '../src/dsl/constructors.js'
-import type { Attack } from '../src/dsl/types.js'
+import type { Attack, Direction } from '../src/dsl/types.js'
 import { certify, describeCertificate, verify, type Certificate } from '../src/interpreters/certify.js'
+import { batchMask } from '../src/interpreters/regions.js'
 import { clipArb } from '../src/testing/arbitraries.js'
 
 const ASSUMPTIONS = ['the clean clip x lies in [0, 1]']
@@ -43,6 +53,7 @@ test('Add-L∞: range, L∞ ball ε (and its L2 consequence ε·√N), no ratio,
   t.deepEqual(bounds(c), {
     attack: 'add-linf',
     seed: 0,
+    restarts: 1,
     range: { lo: 0, hi: 1 },
     ballLinf: 4 / 255,
     ballL2: { abs: 0, rms: 4 / 255 },
@@ -65,6 +76,7 @@ test('Mult-L∞: ratio bound ε, zeros fixed, range [0, 1], and the implied |x�
   t.deepEqual(bounds(c), {
     attack: 'mult-linf',
     seed: 0,
+    restarts: 1,
     range: { lo: 0, hi: 1 },
     ballLinf: 1.04 - 1,
     ballL2: { abs: 0, rms: 1.04 - 1 },
@@ -142,6 +154,7 @@ test('the literal L2 reading is no contraction: it drops the balls and the suppo
   t.deepEqual(bounds(c), {
     attack: 'custom',
     seed: 0,
+    restarts: 1,
     range: { lo: -0.03, hi: 1.03 },
     ballLinf: null,
     ballL2: null,
@@ -253,101 +266,104 @@ const none: Certificate = {
   support: { _tag: 'Everywhere' },
   reasons: [],
   assumptions: [],
+  restarts: 1,
 }
+/** verify's messages (the structured fields are asserted separately). */
+const messages = (...args: Parameters<typeof verify>) => verify(...args).map((v) => v.message)
 const x = clipOf([0, 0.5, 0.25, 1])
 
 test('verify: range', (t) => {
   const c = { ...none, range: { lo: 0, hi: 1 } }
-  t.deepEqual(verify(c, x, clipOf([0, 1, 0, 1])), [])
-  t.deepEqual(verify(c, x, clipOf([0, 1.5, -0.25, 1])), ["range [0, 1] violated at [0,0,0,0,1]: x'=1.5 (2 values)"])
+  t.deepEqual(messages(c, x, clipOf([0, 1, 0, 1])), [])
+  t.deepEqual(messages(c, x, clipOf([0, 1.5, -0.25, 1])), ["range [0, 1] violated at [0,0,0,0,1]: x'=1.5 (2 values)"])
 })
 
 test('verify: L∞ ball', (t) => {
   const c = { ...none, ballLinf: 0.1 }
-  t.deepEqual(verify(c, x, clipOf([0.1, 0.4, 0.35, 0.9])), [])
-  t.deepEqual(verify(c, x, clipOf([0.05, 0.75, 0.25, 0.5])), ["L∞ ball ε=0.1 violated at [0,0,0,0,1]: x=0.5, x'=0.75, |x'−x|=0.25 (2 values)"])
+  t.deepEqual(messages(c, x, clipOf([0.1, 0.4, 0.35, 0.9])), [])
+  t.deepEqual(messages(c, x, clipOf([0.05, 0.75, 0.25, 0.5])), ["L∞ ball ε=0.1 violated at [0,0,0,0,1]: x=0.5, x'=0.75, |x'−x|=0.25 (2 values)"])
 })
 
 test('verify: L2 ball per sample, absolute and per value (rms)', (t) => {
   const two = clipOf([0, 0.5, 0.25, 1, 0, 0.5, 0.25, 1], [2, 1, 1, 2, 2])
-  t.deepEqual(verify({ ...none, ballL2: { abs: 0.25, rms: 0 } }, two, clipOf([0, 0.5, 0.25, 0.75, 0, 0.5, 0.25, 1], [2, 1, 1, 2, 2])), [])
-  t.deepEqual(verify({ ...none, ballL2: { abs: 0.1, rms: 0 } }, two, clipOf([0, 0.5, 0.25, 0.75, 0, 0.5, 0.25, 1], [2, 1, 1, 2, 2])), [
+  t.deepEqual(messages({ ...none, ballL2: { abs: 0.25, rms: 0 } }, two, clipOf([0, 0.5, 0.25, 0.75, 0, 0.5, 0.25, 1], [2, 1, 1, 2, 2])), [])
+  t.deepEqual(messages({ ...none, ballL2: { abs: 0.1, rms: 0 } }, two, clipOf([0, 0.5, 0.25, 0.75, 0, 0.5, 0.25, 1], [2, 1, 1, 2, 2])), [
     "L2 ball ‖x'−x‖₂ ≤ 0.1 violated by sample 0: ‖x'−x‖₂=0.25 (1 sample)",
   ])
   // 0.125·√4 = 0.25
-  t.deepEqual(verify({ ...none, ballL2: { abs: 0, rms: 0.125 } }, x, clipOf([0, 0.5, 0.25, 0.75])), [])
-  t.deepEqual(verify({ ...none, ballL2: { abs: 0, rms: 0.1 } }, x, clipOf([0, 0.5, 0.25, 0.75])), [
+  t.deepEqual(messages({ ...none, ballL2: { abs: 0, rms: 0.125 } }, x, clipOf([0, 0.5, 0.25, 0.75])), [])
+  t.deepEqual(messages({ ...none, ballL2: { abs: 0, rms: 0.1 } }, x, clipOf([0, 0.5, 0.25, 0.75])), [
     "L2 ball ‖x'−x‖₂ ≤ 0.1·√N = 0.2 (N=4) violated by sample 0: ‖x'−x‖₂=0.25 (1 sample)",
   ])
 })
 
 test('verify: L∞ ratio bound where x > 0, including x′ ≤ 0', (t) => {
   const c = { ...none, ratioLinf: 1.04 }
-  t.deepEqual(verify(c, x, clipOf([0.3, 0.52, 0.25 / 1.04, 0.99])), [])
-  t.deepEqual(verify(c, x, clipOf([0, 0.53, 0.25, 1])), ["ratio bound ε=1.04 violated at [0,0,0,0,1]: x=0.5, x'=0.53, ratio 1.06 (1 value)"])
-  t.deepEqual(verify(c, x, clipOf([0, 0.5, -0.25, 0])), ["ratio bound ε=1.04 violated at [0,0,0,1,0]: x=0.25, x'=-0.25, ratio -1 (2 values)"])
+  t.deepEqual(messages(c, x, clipOf([0.3, 0.52, 0.25 / 1.04, 0.99])), [])
+  t.deepEqual(messages(c, x, clipOf([0, 0.53, 0.25, 1])), ["ratio bound ε=1.04 violated at [0,0,0,0,1]: x=0.5, x'=0.53, ratio 1.06 (1 value)"])
+  t.deepEqual(messages(c, x, clipOf([0, 0.5, -0.25, 0])), ["ratio bound ε=1.04 violated at [0,0,0,1,0]: x=0.25, x'=-0.25, ratio -1 (2 values)"])
 })
 
 test('verify: zero fixed point', (t) => {
-  t.deepEqual(verify({ ...none, zeroFixed: true }, x, clipOf([0, 0.9, 0, 0])), [])
-  t.deepEqual(verify({ ...none, zeroFixed: true }, x, clipOf([0.01, 0.5, 0.25, 1])), ["zero fixed point violated at [0,0,0,0,0]: x=0, x'=0.01 (1 value)"])
+  t.deepEqual(messages({ ...none, zeroFixed: true }, x, clipOf([0, 0.9, 0, 0])), [])
+  t.deepEqual(messages({ ...none, zeroFixed: true }, x, clipOf([0.01, 0.5, 0.25, 1])), ["zero fixed point violated at [0,0,0,0,0]: x=0, x'=0.01 (1 value)"])
 })
 
 test('verify: L2 ratio bound in each reading (ratio 1 where x = 0)', (t) => {
   const xAdv = clipOf([0.7, 0.5, 0.25, 0.5]) // ratios 1 (x = 0), 1, 1, 0.5
   const reading = (r: 'log' | 'literal' | 'deviation', abs: number) => ({ ...none, ratioL2: { reading: r, bound: { abs, rms: 0 } } })
-  t.deepEqual(verify(reading('log', 0.7), x, xAdv), [])
-  t.deepEqual(verify(reading('log', 0.5), x, xAdv), ["L2 ratio bound (log) ‖log(x'/x)‖₂ ≤ 0.5 violated by sample 0: 0.693147 (1 sample)"])
-  t.deepEqual(verify(reading('deviation', 0.5), x, xAdv), [])
-  t.deepEqual(verify(reading('deviation', 0.4), x, xAdv), ["L2 ratio bound (deviation) ‖x'/x − 1‖₂ ≤ 0.4 violated by sample 0: 0.5 (1 sample)"])
-  t.deepEqual(verify(reading('literal', 1.5), x, xAdv), []) // √(1 + 1 + 0.25) over x > 0
-  t.deepEqual(verify(reading('literal', 1.4), x, xAdv), ["L2 ratio bound (literal) ‖x'/x‖₂ ≤ 1.4 violated by sample 0: 1.5 (1 sample)"])
-  t.deepEqual(verify({ ...none, ratioL2: { reading: 'log', bound: { abs: 0, rms: 0.3 } } }, x, xAdv), [
+  t.deepEqual(messages(reading('log', 0.7), x, xAdv), [])
+  t.deepEqual(messages(reading('log', 0.5), x, xAdv), ["L2 ratio bound (log) ‖log(x'/x)‖₂ ≤ 0.5 violated by sample 0: 0.693147 (1 sample)"])
+  t.deepEqual(messages(reading('deviation', 0.5), x, xAdv), [])
+  t.deepEqual(messages(reading('deviation', 0.4), x, xAdv), ["L2 ratio bound (deviation) ‖x'/x − 1‖₂ ≤ 0.4 violated by sample 0: 0.5 (1 sample)"])
+  t.deepEqual(messages(reading('literal', 1.5), x, xAdv), []) // √(1 + 1 + 0.25) over x > 0
+  t.deepEqual(messages(reading('literal', 1.4), x, xAdv), ["L2 ratio bound (literal) ‖x'/x‖₂ ≤ 1.4 violated by sample 0: 1.5 (1 sample)"])
+  t.deepEqual(messages({ ...none, ratioL2: { reading: 'log', bound: { abs: 0, rms: 0.3 } } }, x, xAdv), [
     "L2 ratio bound (log) ‖log(x'/x)‖₂ ≤ 0.3·√N = 0.6 (N=4) violated by sample 0: 0.693147 (1 sample)",
   ])
 })
 
 test('verify: support — bit-identical outside the regions (or everywhere for Nothing)', (t) => {
   const regions = { ...none, support: { _tag: 'Regions' as const, regions: [box({ top: 0, left: 0, height: 1, width: 1 })] } }
-  t.deepEqual(verify(regions, x, clipOf([0.3, 0.5, 0.25, 1])), [])
-  t.deepEqual(verify(regions, x, clipOf([0, 0.5, 0.25, 0.9999999])), [
+  t.deepEqual(messages(regions, x, clipOf([0.3, 0.5, 0.25, 1])), [])
+  t.deepEqual(messages(regions, x, clipOf([0, 0.5, 0.25, 0.9999999])), [
     "x' ≠ x outside the support (box 1x1 @(0,0)) at [0,0,0,1,1]: x=1, x'=0.9999999 (1 value)",
   ])
   const nothing = { ...none, support: { _tag: 'Nothing' as const } }
-  t.deepEqual(verify(nothing, x, clipOf([0, 0.5, 0.25, 1])), [])
-  t.deepEqual(verify(nothing, x, clipOf([0, 0.5, 0.26, 1])), ["x' ≠ x outside the support (nothing) at [0,0,0,1,0]: x=0.25, x'=0.26 (1 value)"])
+  t.deepEqual(messages(nothing, x, clipOf([0, 0.5, 0.25, 1])), [])
+  t.deepEqual(messages(nothing, x, clipOf([0, 0.5, 0.26, 1])), ["x' ≠ x outside the support (nothing) at [0,0,0,1,0]: x=0.25, x'=0.26 (1 value)"])
   // frames{1} of a [1, 2, 1, 1, 2] clip: frame 0 must not change
   const frameSupport = { ...none, support: { _tag: 'Regions' as const, regions: [frames([1])] } }
   const x2 = clipOf([0.1, 0.2, 0.3, 0.4], [1, 2, 1, 1, 2])
-  t.deepEqual(verify(frameSupport, x2, clipOf([0.1, 0.2, 0.9, 0.9], [1, 2, 1, 1, 2])), [])
-  t.deepEqual(verify(frameSupport, x2, clipOf([0.1, 0.25, 0.9, 0.9], [1, 2, 1, 1, 2])), [
+  t.deepEqual(messages(frameSupport, x2, clipOf([0.1, 0.2, 0.9, 0.9], [1, 2, 1, 1, 2])), [])
+  t.deepEqual(messages(frameSupport, x2, clipOf([0.1, 0.25, 0.9, 0.9], [1, 2, 1, 1, 2])), [
     "x' ≠ x outside the support (frames{1}) at [0,0,0,0,1]: x=0.2, x'=0.25 (1 value)",
   ])
 })
 
 test('verify: shapes, non-finite values and the assumption x ∈ [0, 1]', (t) => {
-  t.deepEqual(verify(none, x, { shape: [1, 1, 1, 4, 1], data: new Float32Array(4) }), [
+  t.deepEqual(messages(none, x, { shape: [1, 1, 1, 4, 1], data: new Float32Array(4) }), [
     "shapes must be equal [N, T, H, W, C], got x [1, 1, 1, 2, 2] and x' [1, 1, 1, 4, 1]",
   ])
-  t.deepEqual(verify(none, clipOf([0, 0.5, 0.25, 1], [4]), clipOf([0, 0.5, 0.25, 1], [4])), [
+  t.deepEqual(messages(none, clipOf([0, 0.5, 0.25, 1], [4]), clipOf([0, 0.5, 0.25, 1], [4])), [
     "shapes must be equal [N, T, H, W, C], got x [4] and x' [4]",
   ])
-  t.deepEqual(verify(none, x, { shape: [1, 1, 1, 2, 2], data: new Float32Array(3) }), ["shape [1, 1, 1, 2, 2] holds 4 values, but x has 4 and x' 3"])
-  t.deepEqual(verify(none, x, clipOf([0, Number.NaN, 0.25, Infinity])), ["x' is not finite at [0,0,0,0,1]: NaN (2 values)"])
-  t.deepEqual(verify(none, clipOf([0, 1.5, 0.25, 1]), clipOf([0, 1.5, 0.25, 1])), ['assumption x ∈ [0, 1] violated at [0,0,0,0,1]: x=1.5 (1 value)'])
+  t.deepEqual(messages(none, x, { shape: [1, 1, 1, 2, 2], data: new Float32Array(3) }), ["shape [1, 1, 1, 2, 2] holds 4 values, but x has 4 and x' 3"])
+  t.deepEqual(messages(none, x, clipOf([0, Number.NaN, 0.25, Infinity])), ["x' is not finite at [0,0,0,0,1]: NaN (2 values)"])
+  t.deepEqual(messages(none, clipOf([0, 1.5, 0.25, 1]), clipOf([0, 1.5, 0.25, 1])), ['assumption x ∈ [0, 1] violated at [0,0,0,0,1]: x=1.5 (1 value)'])
 })
 
 test('verify: tolerances — bound·(1 + rtol) + atol', (t) => {
   const c = { ...none, ballLinf: 0.1 }
   const xAdv = clipOf([0.1000005, 0.5, 0.25, 1])
-  t.deepEqual(verify(c, x, xAdv), [])
-  t.deepEqual(verify(c, x, xAdv, { rtol: 0, atol: 0 }), ["L∞ ball ε=0.1 violated at [0,0,0,0,0]: x=0, x'=0.1000005, |x'−x|=0.100001 (1 value)"])
+  t.deepEqual(messages(c, x, xAdv), [])
+  t.deepEqual(messages(c, x, xAdv, { rtol: 0, atol: 0 }), ["L∞ ball ε=0.1 violated at [0,0,0,0,0]: x=0, x'=0.1000005, |x'−x|=0.100001 (1 value)"])
 })
 
 test('verify reads anything with dataSync (a tfjs tensor), duck-typed', (t) => {
   const tensor = (data: number[]) => ({ shape: [1, 1, 1, 2, 2], dataSync: () => Float32Array.from(data), data: async () => Float32Array.from(data) })
-  t.deepEqual(verify({ ...none, ratioLinf: 1.04 }, tensor([0, 0.5, 0.25, 1]), tensor([0, 0.52, 0.25, 0.99])), [])
-  t.deepEqual(verify({ ...none, ratioLinf: 1.04 }, tensor([0, 0.5, 0.25, 1]), tensor([0, 0.53, 0.25, 1])), [
+  t.deepEqual(messages({ ...none, ratioLinf: 1.04 }, tensor([0, 0.5, 0.25, 1]), tensor([0, 0.52, 0.25, 0.99])), [])
+  t.deepEqual(messages({ ...none, ratioLinf: 1.04 }, tensor([0, 0.5, 0.25, 1]), tensor([0, 0.53, 0.25, 1])), [
     "ratio bound ε=1.04 violated at [0,0,0,0,1]: x=0.5, x'=0.53, ratio 1.06 (1 value)",
   ])
 })
@@ -359,7 +375,7 @@ test('verify reads real tfjs tensors, and leaves none behind', async (t) => {
   const before = tf.memory().numTensors
   const xt = tf.tensor5d(x.data, [1, 1, 1, 2, 2])
   const broken = tf.tensor5d([0.01, 0.5, 0.25, 1], [1, 1, 1, 2, 2])
-  t.deepEqual(verify({ ...none, zeroFixed: true }, xt, broken), ["zero fixed point violated at [0,0,0,0,0]: x=0, x'=0.01 (1 value)"])
+  t.deepEqual(messages({ ...none, zeroFixed: true }, xt, broken), ["zero fixed point violated at [0,0,0,0,0]: x=0, x'=0.01 (1 value)"])
   tf.dispose([xt, broken])
   t.is(tf.memory().numTensors, before)
 })
@@ -380,16 +396,173 @@ test('verify(certify(Mult-L∞)) holds for any ratio-bounded x′ = clip(x·r), 
         const positive = Array.from(xc.data).flatMap((v, i) => (v > 0 ? [i] : []))
         if (positive.length === 0) {
           broken[pick % broken.length] = 0.01
-          return verify(c, xc, { shape: xc.shape, data: broken }).some((m) => m.startsWith('zero fixed point violated'))
+          return verify(c, xc, { shape: xc.shape, data: broken }).some((v) => v.bound === 'zeroFixed' && v.message.startsWith('zero fixed point violated'))
         }
         const i = positive[pick % positive.length]!
         broken[i] = xc.data[i]! / (eps * 1.001)
-        return verify(c, xc, { shape: xc.shape, data: broken }).some((m) => m.startsWith(`ratio bound ε=`))
+        return verify(c, xc, { shape: xc.shape, data: broken }).some((v) => v.bound === 'ratioLinf' && v.message.startsWith(`ratio bound ε=`))
       },
     ),
     { numRuns: 300 },
   )
   t.pass()
+})
+
+test('verify: violations are records — the guarantee, the first offender, how many, the measured value and its limit', (t) => {
+  t.deepEqual(verify({ ...none, range: { lo: 0, hi: 1 } }, x, clipOf([0, 1.5, -0.25, 1])), [
+    { bound: 'range', sample: 0, index: [0, 0, 0, 0, 1], count: 2, got: 1.5, allowed: 1, message: "range [0, 1] violated at [0,0,0,0,1]: x'=1.5 (2 values)" },
+  ])
+  t.deepEqual(verify({ ...none, range: { lo: 0, hi: 1 } }, x, clipOf([-0.25, 0.5, 0.25, 1]))[0]?.allowed, 0) // the end that is crossed
+  const [linf] = verify({ ...none, ballLinf: 0.1 }, x, clipOf([0.05, 0.75, 0.25, 0.5]))
+  t.like(linf, { bound: 'ballLinf', sample: 0, index: [0, 0, 0, 0, 1], count: 2, got: 0.25, allowed: 0.1 })
+  const [ratio] = verify({ ...none, ratioLinf: 1.04 }, x, clipOf([0, 0.53, 0.25, 1]))
+  t.like(ratio, { bound: 'ratioLinf', index: [0, 0, 0, 0, 1], count: 1, got: Math.fround(0.53) / 0.5, allowed: 1.04 })
+  t.is(verify({ ...none, ratioLinf: 1.04 }, x, clipOf([0, 0.5, -0.25, 0]))[0]?.got, Infinity) // x' ≤ 0 where x > 0
+  t.like(verify({ ...none, zeroFixed: true }, x, clipOf([0.01, 0.5, 0.25, 1]))[0], { bound: 'zeroFixed', got: Math.fround(0.01), allowed: 0 })
+  const two = clipOf([0, 0.5, 0.25, 1, 0, 0.5, 0.25, 1], [2, 1, 1, 2, 2])
+  const [l2] = verify({ ...none, ballL2: { abs: 0.1, rms: 0 } }, two, clipOf([0, 0.5, 0.25, 1, 0, 0.5, 0.25, 0.75], [2, 1, 1, 2, 2]))
+  t.deepEqual(l2, {
+    bound: 'ballL2',
+    sample: 1,
+    count: 1,
+    got: 0.25,
+    allowed: 0.1,
+    message: "L2 ball ‖x'−x‖₂ ≤ 0.1 violated by sample 1: ‖x'−x‖₂=0.25 (1 sample)",
+  })
+  // a per-value (rms) bound is evaluated at this clip's N: 0.3·√4
+  const [logRatio] = verify({ ...none, ratioL2: { reading: 'log', bound: { abs: 0, rms: 0.3 } } }, x, clipOf([0.7, 0.5, 0.25, 0.5]))
+  t.like(logRatio, { bound: 'ratioL2', sample: 0, count: 1, got: Math.log(2), allowed: 0.6 })
+  const [support] = verify({ ...none, support: { _tag: 'Nothing' } }, x, clipOf([0, 0.5, 0.26, 1]))
+  t.like(support, { bound: 'support', sample: 0, index: [0, 0, 0, 1, 0], count: 1, got: Math.fround(0.26) })
+  t.deepEqual(verify(none, x, { shape: [1, 1, 1, 4, 1], data: new Float32Array(4) }), [
+    { bound: 'shape', message: "shapes must be equal [N, T, H, W, C], got x [1, 1, 1, 2, 2] and x' [1, 1, 1, 4, 1]" },
+  ])
+  t.like(verify(none, x, clipOf([0, Number.NaN, 0.25, Infinity]))[0], { bound: 'finite', index: [0, 0, 0, 0, 1], count: 2, got: Number.NaN })
+  t.like(verify(none, clipOf([0, 1.5, 0.25, 1]), clipOf([0, 1.5, 0.25, 1]))[0], { bound: 'assumption', count: 1, got: 1.5 })
+})
+
+// -------------------------------------------------------------------------------------------------
+// certify: momentum, schedules, margin and per-sample targets, restarts
+// -------------------------------------------------------------------------------------------------
+
+test('momentum under a sign or a normalisation keeps the bounds of the sign or the normalisation (MI-FGSM)', (t) => {
+  // multiplicative MI-FGSM: the certificate of Mult-L∞'s step, L∞ ratio, zeros, implied balls and all
+  const multiplicative = (d: Direction) =>
+    certify(pipe(d, sign, exponent(1.01), multiply, projectRatio({ norm: 'linf', eps: 1.04 }), clip(0, 1), iterate(5)))
+  t.deepEqual(multiplicative(pipe(gradient(), momentum(0.9))), multiplicative(gradient()))
+  t.is(multiplicative(pipe(gradient(), momentum(0.9))).ratioLinf, 1.04)
+  // without a projection the bounds still use |sign(m)| ≤ 1: the ratio grows as 1.01^steps, the ball as 0.01·steps
+  const unprojected = certify(pipe(gradient(), momentum(1), sign, exponent(1.01), multiply, iterate(5)))
+  t.is(unprojected.ratioLinf, certify(pipe(gradient(), sign, exponent(1.01), multiply, iterate(5))).ratioLinf)
+  const additive = certify(pipe(gradient(), momentum(0.9), sign, scale(0.01), add, iterate(3)))
+  t.deepEqual([additive.ballLinf, additive.range], [0.01 + 0.01 + 0.01, { lo: -0.03, hi: 1.03 }])
+  // d/‖d‖₂ of the momentum: (1, 1) per sample
+  const normalized = certify(pipe(gradient(), momentum(0.5), normalize(), scale(0.1), add, clip(0, 1), iterate(2)))
+  t.deepEqual([normalized.ballLinf, normalized.ballL2], [0.1 + 0.1, { abs: 0.1 + 0.1, rms: 0 }])
+  // additive MI-FGSM: Add-L∞'s certificate
+  const linf = (d: Direction) => certify(pipe(d, sign, scale(1 / 255), add, projectBall({ norm: 'linf', eps: 4 / 255 }), clip(0, 1), iterate(10)))
+  t.deepEqual(linf(pipe(gradient(), momentum(0.9))), linf(gradient()))
+  t.is(linf(pipe(gradient(), momentum(0.9))).ballLinf, 4 / 255)
+})
+
+test('raw momentum claims no |d| ≤ 1 bound: d/mean|d| can reach N in one value, whatever it accumulates', (t) => {
+  const raw = certify(pipe(gradient(), sign, momentum(0.9), scale(0.01), add, iterate(3)))
+  t.deepEqual([raw.ballLinf, raw.ballL2, raw.range], [null, null, null])
+  t.deepEqual(raw.reasons.slice(0, 3), [
+    'no range: the step adds an offset and no clip follows',
+    "no L∞ ball: the step's offset follows the raw momentum, with no per-value bound, and no L∞ ball projection follows",
+    "no L2 ball: the step's offset has no L2 bound independent of the clip size, and no L2 ball projection follows",
+  ])
+  // decay 0 is no exception: one term d/mean|d| is already unbounded
+  t.is(certify(pipe(gradient(), normalize(), momentum(0), scale(0.01), add, clip(0, 1), iterate(1))).ballLinf, null)
+  // a clip gives the range only; a projection sets its own ball
+  const clipped = certify(pipe(gradient(), sign, momentum(0.9), scale(0.01), add, clip(0, 1), iterate(3)))
+  t.deepEqual([clipped.range, clipped.ballLinf, clipped.ballL2], [{ lo: 0, hi: 1 }, null, null])
+  const projected = certify(pipe(gradient(), momentum(0.9), scale(0.01), add, projectBall({ norm: 'linf', eps: 0.03 }), clip(0, 1), iterate(3)))
+  t.is(projected.ballLinf, 0.03)
+  // multiplicative: no ratio bound from a raw momentum exponent; zeros stay fixed (a factor keeps 0)
+  const mult = certify(pipe(gradient(), sign, momentum(0.9), exponent(1.01), multiply, clip(0, 1), iterate(2)))
+  t.deepEqual([mult.ratioLinf, mult.ratioL2, mult.zeroFixed, mult.range], [null, null, true, { lo: 0, hi: 1 }])
+  t.true(mult.reasons.includes("no L∞ ratio bound: the step's factor has no per-value bound (raw momentum) and no L∞ ratio projection follows"))
+  t.true(mult.reasons.includes("no L2 ratio bound: the step's factor has no L2 bound on log(x'/x) independent of the clip size"))
+})
+
+test("momentum keeps its child's support: what it accumulates is 0 outside the mask", (t) => {
+  const region = box({ top: 0, left: 0, height: 2, width: 2 })
+  const inside = certify(pipe(gradient(), maskRegion(region), momentum(0.9), sign, scale(0.01), add, clip(0, 1), iterate(3)))
+  t.deepEqual(inside.support, { _tag: 'Regions', regions: [region] })
+  const outside = certify(pipe(gradient(), momentum(0.9), maskRegion(region), sign, scale(0.01), add, clip(0, 1), iterate(3)))
+  t.deepEqual(outside.support, { _tag: 'Regions', regions: [region] })
+  const nested = certify(pipe(gradient(), maskRegion(frames([0])), momentum(1), maskRegion(region), scale(0.01), add, clip(0, 1), iterate(3)))
+  t.deepEqual(nested.support, { _tag: 'Regions', regions: [{ _tag: 'Intersection', regions: [region, frames([0])] }] })
+  const everywhere = certify(pipe(gradient(), momentum(0.9), sign, scale(0.01), add, clip(0, 1), iterate(3)))
+  t.deepEqual(everywhere.support, { _tag: 'Everywhere' })
+  t.true(everywhere.reasons.includes("every pixel may change: the step's update is not masked"))
+})
+
+test('a schedule keeps every bound derived from α (s_i ≤ 1): the certificate is the constant schedule’s', (t) => {
+  for (const schedule of [exponentialDecay(0.5), stepDecay({ every: 2, factor: 0.1 })]) {
+    const additive = (o: Parameters<typeof scale>[1]) => certify(pipe(gradient(), sign, scale(0.01, o), add, iterate(3)))
+    t.deepEqual(additive({ schedule }), additive({}))
+    t.is(additive({ schedule }).ballLinf, 0.01 + 0.01 + 0.01) // α per step: not the smaller Σ α·s_i
+    const rms = (o: Parameters<typeof scale>[1]) => certify(pipe(gradient(), normalize(), scale(0.01, o), add, clip(0, 1), iterate(4)))
+    t.deepEqual(rms({ schedule, units: 'rms' }), rms({ units: 'rms' }))
+    const multiplicative = (o: Parameters<typeof exponent>[1]) => certify(pipe(gradient(), sign, exponent(1.01, o), multiply, iterate(5)))
+    t.deepEqual(multiplicative({ schedule }), multiplicative({}))
+    const projected = (o: Parameters<typeof exponent>[1]) =>
+      certify(pipe(gradient(), sign, exponent(1.01, o), multiply, projectRatio({ norm: 'linf', eps: 1.04 }), clip(0, 1), iterate(5)))
+    t.deepEqual(projected({ schedule }), projected({}))
+  }
+  // a hand-built schedule outside (0, 1]: the per-step bound uses sup|s_i| over the iterations (2² here)
+  const growing = certify(pipe(gradient(), sign, scale(0.01, { schedule: { _tag: 'Exponential', rate: 2 } }), add, iterate(3)))
+  t.is(growing.ballLinf, 0.04 + 0.04 + 0.04)
+  const broken = certify(pipe(gradient(), sign, scale(0.01, { schedule: { _tag: 'StepDecay', every: 0, factor: 1 } }), add, iterate(3)))
+  t.is(broken.ballLinf, null)
+  t.is(broken.reasons[1], "no L∞ ball: the step's offset follows a schedule with no bound on its multiplier, with no per-value bound, and no L∞ ball projection follows")
+})
+
+test('the loss does not enter the certificate: margin and per-sample targets certify as cross-entropy does', (t) => {
+  for (const loss of [margin(), margin({ confidence: 5 }), targetedEach([1, 0, 2])]) {
+    t.deepEqual(certify(withLoss(loss)(attacks.multLinf())), certify(attacks.multLinf()))
+    t.deepEqual(certify(withLoss(loss)(attacks.roa())), certify(attacks.roa()))
+  }
+})
+
+test('restarts keep every per-sample bound: the certificate is the single run’s, with its number of runs', (t) => {
+  for (const a of [attacks.addLinf(), attacks.multLinf(), attacks.addL2(), attacks.roa(), attacks.spa(), attacks.multAf()]) {
+    const c = certify(withRestarts(4)(a))
+    t.is(c.restarts, 4)
+    t.deepEqual({ ...c, restarts: 1 }, certify(a))
+  }
+})
+
+test('verify with restarts: a random support holds for each sample’s own run, whichever it is', (t) => {
+  const region = rect({ height: 2, width: 2 })
+  const g = { T: 1, H: 8, W: 8 }
+  const runs = 6
+  const masks = Array.from({ length: runs }, (_, r) => batchMask(region, g, 2, restartSeed(7, r)))
+  const frame = 64
+  const sample0 = (m: Uint8Array) => m.slice(0, frame).join('')
+  const other = masks.findIndex((m) => sample0(m) !== sample0(masks[0]!))
+  t.true(other > 0) // some run draws sample 0's rectangle elsewhere
+  const c: Certificate = { ...none, seed: 7, restarts: runs, support: { _tag: 'Regions', regions: [region] } }
+  const clean = clipOf(Array.from({ length: 2 * frame }, () => 0.5), [2, 1, 8, 8, 1])
+  // sample 0 changed where run `other` draws it, sample 1 where run 0 does
+  const adv = Float32Array.from(clean.data, (v, i) => ((i < frame ? masks[other]! : masks[0]!)[i] ? 0.9 : v))
+  const xAdv = { shape: clean.shape, data: adv }
+  t.deepEqual(verify(c, clean, xAdv), [])
+  // with one run, sample 0 is outside run 0's draw
+  const [single] = verify({ ...c, restarts: 1 }, clean, xAdv)
+  t.like(single, { bound: 'support', sample: 0 })
+  t.regex(single!.message, /^x' ≠ x outside the support \(rect 2x2[^)]*\) at \[0,0,/)
+  // a change outside every run's draw of sample 1
+  const drawn = new Set(masks.flatMap((m) => Array.from(m.slice(frame), (v, k) => (v ? k : -1))))
+  const free = Array.from({ length: frame }, (_, k) => k).find((k) => !drawn.has(k))!
+  const tampered = Float32Array.from(adv)
+  tampered[frame + free] = 0.1
+  const [stray] = verify(c, clean, { shape: clean.shape, data: tampered })
+  t.like(stray, { bound: 'support', sample: 1, count: 1, got: Math.fround(0.1) })
+  t.true(stray!.message.includes(`in each of the ${runs} runs' draws) at [1,0,${Math.floor(free / 8)},${free % 8},0]`))
 })
 
 // -------------------------------------------------------------------------------------------------
@@ -423,4 +596,17 @@ test('describeCertificate lists what holds, then what does not and why', (t) => 
       '  ✗ no L2 ball: the accumulated bound 31·√N is no tighter than the range [0, 1] implies (1)',
     ].join('\n'),
   )
+})
+
+test('describeCertificate with restarts: best of R runs, random regions drawn by each sample’s own run', (t) => {
+  t.is(
+    describeCertificate(certify(withRestarts(3)(attacks.roa()))).split('\n').slice(0, 3).join('\n'),
+    [
+      'certificate of roa (N = values per sample; best of 3 runs, each sample the output of one; assuming the clean clip x lies in [0, 1]):',
+      "  ✓ range: x' ∈ [0, 1]",
+      "  ✓ support: x' = x (bit-identical) outside rect 30x30 per frame, as drawn by the run each sample comes from (one of 3)",
+    ].join('\n'),
+  )
+  // a fixed region is the same in every run
+  t.true(describeCertificate(certify(withRestarts(3)(attacks.af()))).includes("  ✓ support: x' = x (bit-identical) outside ring 10\n"))
 })

@@ -8,11 +8,31 @@ import fc from 'fast-check'
 import * as tf from '@tensorflow/tfjs-core'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as attacks from '../src/dsl/attacks.js'
-import { clip, exponent, frames, gradient, iterate, multiply, pixels, rect, ring, sign } from '../src/dsl/constructors.js'
-import type { Attack } from '../src/dsl/types.js'
-import { initBackend } from '../src/backend/backend.js'
 import {
-  CHECK_USAGE,
+  clip,
+  exponent,
+  exponentialDecay,
+  frames,
+  gradient,
+  iterate,
+  margin,
+  maskRegion,
+  momentum,
+  multiply,
+  pixels,
+  rect,
+  ring,
+  sign,
+  targetedEach,
+  withLoss,
+  withRestarts,
+} from '../src/dsl/constructors.js'
+import type { Attack, Direction } from '../src/dsl/types.js'
+import { initBackend } from '../src/backend/backend.js'
+import { CHECK_USAGE } from '../src/cli/check.js'
+import {
+  attackRegions,
+  checkProperties,
   clipsFor,
   fittingFrames,
   renderValue,
@@ -20,7 +40,8 @@ import {
   runProperties,
   signalDependence,
   type CheckProperty,
-} from '../src/cli/check.js'
+} from '../src/testing/check/index.js'
+import { InputError } from '../src/core/errors.js'
 import { scenarioArb, type Scenario } from '../src/testing/arbitraries.js'
 
 test.before(async () => {
@@ -181,10 +202,10 @@ test.serial('a real attack that breaks its certificate fails through runCheck', 
 // bad input
 // -------------------------------------------------------------------------------------------------
 
-test('bad options and attacks are rejected with a clear Error', async (t) => {
+test('bad options and attacks are rejected with a clear InputError', async (t) => {
   const log = () => {}
   const a = attacks.multLinf()
-  await t.throwsAsync(runCheck(a, { numRuns: 0, log }), { message: 'runCheck: numRuns must be an integer ≥ 1, got 0' })
+  await t.throwsAsync(runCheck(a, { numRuns: 0, log }), { instanceOf: InputError, message: 'runCheck: numRuns must be an integer ≥ 1, got 0' })
   await t.throwsAsync(runCheck(a, { numRuns: 2.5, log }), { message: /numRuns must be an integer ≥ 1, got 2\.5/ })
   await t.throwsAsync(runCheck(a, { seed: Number.NaN, log }), { message: /seed must be an integer, got NaN/ })
   await t.throwsAsync(runCheck(a, { shrinkTimeLimitMs: 0, log }), { message: /shrinkTimeLimitMs must be > 0/ })
@@ -197,10 +218,43 @@ test('bad options and attacks are rejected with a clear Error', async (t) => {
 })
 
 test('CHECK_USAGE names the command, what it checks and the exit codes', (t) => {
-  t.regex(CHECK_USAGE, /^multav check <spec\.json \| add-linf, .*mult-spa> \[--runs 50\] \[--seed 0\]/)
+  // the synopsis wraps after the attack argument
+  t.regex(CHECK_USAGE, /^multav check <spec\.json \| add-linf, .*mult-spa>\s+\[--runs 50\] \[--seed 0\]/)
   for (const word of ['certificate', '[0, 1]', 'zero pixels', 'c·x', 'shrunk counterexample', 'seed'])
     t.true(CHECK_USAGE.includes(word), word)
   t.regex(CHECK_USAGE, /Exit codes: 0 every property holds, 1 a property failed \(with a shrunk counterexample\),\s+2 bad input/)
   // indented as the other commands' usage (main.ts prints it under `usage:`)
   t.true(CHECK_USAGE.split('\n').slice(1).every((l) => l.startsWith('    ')))
+})
+
+// -------------------------------------------------------------------------------------------------
+// the extensions: momentum, schedules, margin, per-sample targets, restarts
+// -------------------------------------------------------------------------------------------------
+
+test('attackRegions and the clips see inside a Momentum; per-sample targets fix the batch size', (t) => {
+  const masked = pipe(gradient(), maskRegion(rect({ height: 3, width: 5 })), momentum(1), sign, exponent(1.01), multiply, clip(0, 1), iterate(3, { name: 'mi-masked' }))
+  t.deepEqual(attackRegions(masked), [rect({ height: 3, width: 5 })])
+  t.deepEqual(clipsFor(masked).clips, { shape: [2, 2, 3, 5, 3] })
+  const each = withLoss(targetedEach([1, 0, 1]))(attacks.multLinf())
+  t.deepEqual(clipsFor(each).clips, { shape: [3, 3, 4, 4, 3] })
+  t.deepEqual(clipsFor(withLoss(targetedEach([1, 0, 1]))(masked)).clips, { shape: [3, 2, 3, 5, 3] })
+  t.throws(() => clipsFor(each, [2, 1, 1, 1, 3]), { instanceOf: InputError, message: /3 per-sample targets .* N = 3 samples, got \[2, 1, 1, 1, 3\]/ })
+})
+
+test('signal dependence: sign(momentum) applies, a raw momentum is bounded by N·Σμ^k, schedules shrink the ratio, a margin cap and per-sample targets do not apply', (t) => {
+  const mi = (d: (g: Direction) => Direction, steps = 5) => pipe(gradient(), d, exponent(2), multiply, clip(0, 1), iterate(steps, { name: 'm' }))
+  // sign(momentum(g)) is ±1 per value: α = 2 for 5 steps, x'/x ≤ 32
+  t.deepEqual(signalDependence(mi((g) => sign(momentum(1)(g)))), { maxPixel: 1 / 32 })
+  // m = Σ μ^k d_k/mean|d_k| may reach N = 144 per value: no clip below 1e-6 is left
+  t.regex((signalDependence(mi(momentum(0.5))) as { reason: string }).reason, /x'\/x (may reach|has no per-value bound)/)
+  // s_i = 0.5^i: x'/x ≤ 2^(1 + 0.5 + 0.25 + 0.125 + 0.0625)
+  const decayed = pipe(gradient(), sign, exponent(2, { schedule: exponentialDecay(0.5) }), multiply, clip(0, 1), iterate(5, { name: 'decayed' }))
+  const found = signalDependence(decayed) as { maxPixel: number }
+  t.true(Math.abs(found.maxPixel - 2 ** -1.9375) < 1e-12, String(found.maxPixel))
+  t.deepEqual(signalDependence(withLoss(margin())(attacks.multLinf())), { maxPixel: 0.5 })
+  t.regex((signalDependence(withLoss(margin({ confidence: 2 }))(attacks.multLinf())) as { reason: string }).reason, /capped at κ = 2/)
+  t.regex((signalDependence(withLoss(targetedEach([0, 1]))(attacks.multLinf())) as { reason: string }).reason, /2 per-sample targets fix the batch size/)
+  t.deepEqual(signalDependence(withRestarts(3)(attacks.multLinf())), { maxPixel: 0.5 })
+  const applies = checkProperties(withLoss(targetedEach([0, 1]))(attacks.multLinf()), { shape: [2, 2, 2, 2, 3] }).map((p) => [p.name, p._tag])
+  t.deepEqual(applies, [['respectsCertificate', 'Run'], ['staysInRange', 'Run'], ['zeroIsFixed', 'Run'], ['signalDependent', 'Skip']])
 })

@@ -8,12 +8,12 @@ const multav = (args: ReadonlyArray<string>) => run(process.execPath, ['--import
 const failure = (e: unknown) => e as { code: number; stdout: string; stderr: string }
 
 test('every command has --help, exit code 0', async (t) => {
-  for (const command of ['demo', 'explain', 'check', 'train', 'eval', 'reproduce', 'merge', 'attack']) {
+  for (const command of ['demo', 'explain', 'list', 'check', 'train', 'eval', 'reproduce', 'merge', 'attack']) {
     const { stdout } = await multav([command, '--help'])
     t.regex(stdout, new RegExp(`^usage: multav ${command} `), command)
   }
   const { stdout } = await multav(['--help'])
-  for (const command of ['demo', 'explain', 'check', 'train', 'eval', 'reproduce', 'merge', 'attack']) t.regex(stdout, new RegExp(`multav ${command} `))
+  for (const command of ['demo', 'explain', 'list', 'check', 'train', 'eval', 'reproduce', 'merge', 'attack']) t.regex(stdout, new RegExp(`multav ${command} `))
 })
 
 test('--version and version print the package\'s version; --help is stdout, exit 0', async (t) => {

@@ -1,30 +1,48 @@
 import test from 'ava'
 import fc from 'fast-check'
 import * as E from 'fp-ts/Either'
+import { pipe } from 'fp-ts/function'
 import { readFileSync } from 'node:fs'
 import * as attacks from '../src/dsl/attacks.js'
-import { decodeAttack, encodeAttack, parseAttackJson, validateAttack } from '../src/dsl/codec.js'
-import type { CodecContext } from '../src/dsl/codec.js'
+import {
+  decodeAttack,
+  decodeAttackIssues,
+  encodeAttack,
+  formatIssues,
+  parseAttackJson,
+  parseAttackJsonIssues,
+  renderIssue,
+  validateAttack,
+} from '../src/dsl/codec.js'
+import type { CodecContext, SpecIssue } from '../src/dsl/codec.js'
 import {
   add,
   box,
   clean,
+  constant,
   constrain,
   crossEntropy,
   exponent,
+  exponentialDecay,
   frames,
   gradient,
+  margin,
   maskRegion,
+  momentum,
   multiply,
   normalize,
   restrictTo,
   scale,
   sign,
+  stepDecay,
   targeted,
+  targetedEach,
   uniform,
   uniformRatio,
+  withRestarts,
+  withTarget,
 } from '../src/dsl/constructors.js'
-import type { Attack, Constraint, Direction, Init, Loss, Region, Step } from '../src/dsl/types.js'
+import type { Attack, Constraint, Direction, Init, Loss, Region, Schedule, Step, Target } from '../src/dsl/types.js'
 
 // -------------------------------------------------------------------------------------------------
 // an arbitrary of attack values (covering every tag)
@@ -61,7 +79,15 @@ const direction = (depth: number): fc.Arbitrary<Direction> =>
           .tuple(fc.constantFrom('sample' as const, 'frame' as const), direction(depth - 1))
           .map(([scope, of]) => normalize({ scope })(of)),
         fc.tuple(region, direction(depth - 1)).map(([r, of]) => maskRegion(r)(of)),
+        fc.tuple(double({ min: 0, max: 10 }), direction(depth - 1)).map(([mu, of]) => momentum(mu)(of)),
       )
+
+const unitInterval = double({ min: 0, max: 1, minExcluded: true })
+const schedule: fc.Arbitrary<Schedule> = fc.oneof(
+  fc.constant(constant()),
+  unitInterval.map(exponentialDecay),
+  fc.record({ every: fc.integer({ min: 1, max: 100_000 }), factor: unitInterval }).map(stepDecay),
+)
 
 const constraint: fc.Arbitrary<Constraint> = fc.oneof(
   fc.record({ norm: ballNorm, eps: positive, units }).map((c): Constraint => ({ _tag: 'ProjectBall', ...c })),
@@ -82,8 +108,8 @@ const constraint: fc.Arbitrary<Constraint> = fc.oneof(
 const step: fc.Arbitrary<Step> = fc
   .tuple(
     fc.oneof(
-      fc.tuple(double(), units, direction(3)).map(([alpha, u, of]) => add(scale(alpha, { units: u })(of))),
-      fc.tuple(positive, units, direction(3)).map(([alpha, u, of]) => multiply(exponent(alpha, { units: u })(of))),
+      fc.tuple(double(), units, schedule, direction(3)).map(([alpha, u, sc, of]) => add(scale(alpha, { units: u, schedule: sc })(of))),
+      fc.tuple(positive, units, schedule, direction(3)).map(([alpha, u, sc, of]) => multiply(exponent(alpha, { units: u, schedule: sc })(of))),
     ),
     fc.array(constraint, { maxLength: 4 }),
   )
@@ -99,7 +125,20 @@ const init: fc.Arbitrary<Init> = fc.oneof(
   fc.tuple(aboveOne, optionalRegion).map(([eps, r]) => uniformRatio({ eps, ...r })),
 )
 
-const loss: fc.Arbitrary<Loss> = fc.oneof(fc.constant(crossEntropy()), fc.nat().map(targeted))
+const target: fc.Arbitrary<Target> = fc.oneof(
+  fc.constant<Target>({ _tag: 'Untargeted' }),
+  fc.nat().map((label): Target => ({ _tag: 'Targeted', label })),
+  fc.array(fc.nat(), { minLength: 1, maxLength: 8 }).map((labels): Target => ({ _tag: 'TargetedEach', labels })),
+)
+
+const loss: fc.Arbitrary<Loss> = fc.oneof(
+  fc.constant(crossEntropy()),
+  fc.nat().map(targeted),
+  fc.array(fc.nat(), { minLength: 1, maxLength: 8 }).map(targetedEach),
+  fc
+    .tuple(target, fc.option(double({ min: 0 }), { nil: undefined }))
+    .map(([tg, confidence]) => withTarget(tg)(margin(confidence === undefined ? {} : { confidence }))),
+)
 
 const attack: fc.Arbitrary<Attack> = fc
   .record({
@@ -109,6 +148,7 @@ const attack: fc.Arbitrary<Attack> = fc
     steps: fc.integer({ min: 1, max: 100_000 }),
     loss,
     seed: fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }).map((n) => n + 0),
+    restarts: fc.integer({ min: 1, max: 1000 }),
   })
   .map((r): Attack => ({ _tag: 'Attack', ...r }))
 
@@ -162,6 +202,8 @@ for (const [name, a] of Object.entries(attacks.BUILT_IN).map(([n, make]) => [n, 
     t.deepEqual(validateAttack(a, { clip: { T: 16, H: 112, W: 112 } }), [])
     const text = readFileSync(new URL(`../examples/specs/${name}.json`, import.meta.url), 'utf8')
     t.deepEqual(parseAttackJson(text), E.right(a))
+    // the defaults (Constant schedule, restarts 1) are left out: the JSON of the built-ins is unchanged
+    t.deepEqual(encodeAttack(a), JSON.parse(text))
   })
 }
 
@@ -190,6 +232,35 @@ const edit = (change: (spec: Json) => void): unknown => {
 }
 
 const clip16: CodecContext = { clip: { T: 16, H: 16, W: 112 } }
+
+/** MI-FGSM with a decaying step, a capped margin towards a target per sample, and 3 restarts. */
+const extended: Attack = pipe(
+  gradient(),
+  momentum(1),
+  sign,
+  scale(2 / 255, { schedule: exponentialDecay(0.9) }),
+  add,
+  constrain({ _tag: 'ProjectBall', norm: 'linf', eps: 16 / 255, units: 'absolute' }),
+  (step) => [step],
+  (body): Attack => ({
+    _tag: 'Attack',
+    name: 'mi-margin',
+    init: clean(),
+    body,
+    steps: 10,
+    loss: withTarget({ _tag: 'TargetedEach', labels: [3, 1, 4] })(margin({ confidence: 5 })),
+    seed: 0,
+    restarts: 3,
+  }),
+)
+
+/** The extended attack's JSON spec, edited. */
+const editExtended = (change: (spec: Json) => void): unknown => {
+  const spec: Json = structuredClone(encodeAttack(extended))
+  change(spec)
+  return spec
+}
+const OFFSET = 'attack.body[0].update.offset'
 
 interface Malformed {
   readonly title: string
@@ -228,7 +299,7 @@ const malformed: ReadonlyArray<Malformed> = [
     title: 'unknown primitive',
     spec: edit((s) => (s.body[0].update.factor.of = { _tag: 'Sgn', of: { _tag: 'Gradient' } })),
     expected: [
-      'attack.body[0].update.factor.of: unknown primitive "Sgn", expected one of Gradient, Sign, Normalize, MaskRegion',
+      'attack.body[0].update.factor.of: unknown primitive "Sgn", expected one of Gradient, Sign, Normalize, MaskRegion, Momentum',
     ],
   },
   {
@@ -243,8 +314,13 @@ const malformed: ReadonlyArray<Malformed> = [
   },
   {
     title: 'wrong _tag of a single-tag record',
+    spec: edit((s) => (s.body[0]._tag = 'Stp')),
+    expected: ['attack.body[0]._tag: expected "Step", got "Stp"'],
+  },
+  {
+    title: 'unknown loss',
     spec: edit((s) => (s.loss._tag = 'CE')),
-    expected: ['attack.loss._tag: expected "CrossEntropy", got "CE"'],
+    expected: ['attack.loss: unknown loss "CE", expected one of CrossEntropy, Margin'],
   },
   {
     title: 'missing field',
@@ -355,11 +431,160 @@ const malformed: ReadonlyArray<Malformed> = [
       'context.clip.W: expected an integer ≥ 1 (a clip size), got 16.5',
     ],
   },
+  // momentum
+  {
+    title: 'momentum decay < 0',
+    spec: editExtended((s) => (s.body[0].update.offset.of.of.decay = -0.5)),
+    expected: [`${OFFSET}.of.of.decay: expected a number in [0, 10] (a momentum decay), got -0.5`],
+  },
+  {
+    title: 'momentum decay > 10',
+    spec: editExtended((s) => (s.body[0].update.offset.of.of.decay = 11)),
+    expected: [`${OFFSET}.of.of.decay: expected a number in [0, 10] (a momentum decay), got 11`],
+  },
+  {
+    title: 'momentum without a decay, and with a stray field',
+    spec: editExtended((s) => {
+      delete s.body[0].update.offset.of.of.decay
+      s.body[0].update.offset.of.of.mu = 1
+    }),
+    expected: [`${OFFSET}.of.of.decay: missing, expected a number in [0, 10] (a momentum decay)`, `${OFFSET}.of.of.mu: unknown field`],
+  },
+  {
+    title: 'momentum decay as a string',
+    spec: editExtended((s) => (s.body[0].update.offset.of.of.decay = '0.9')),
+    expected: [`${OFFSET}.of.of.decay: expected a number in [0, 10] (a momentum decay), got "0.9"`],
+  },
+  // schedules
+  {
+    title: 'exponential rate 0',
+    spec: editExtended((s) => (s.body[0].update.offset.schedule.rate = 0)),
+    expected: [`${OFFSET}.schedule.rate: expected a number in (0, 1] (a decay rate), got 0`],
+  },
+  {
+    title: 'exponential rate > 1',
+    spec: editExtended((s) => (s.body[0].update.offset.schedule.rate = 1.5)),
+    expected: [`${OFFSET}.schedule.rate: expected a number in (0, 1] (a decay rate), got 1.5`],
+  },
+  {
+    title: 'step decay every 0 and factor 0',
+    spec: editExtended((s) => (s.body[0].update.offset.schedule = { _tag: 'StepDecay', every: 0, factor: 0 })),
+    expected: [
+      `${OFFSET}.schedule.every: expected an integer ≥ 1 (iterations between decays), got 0`,
+      `${OFFSET}.schedule.factor: expected a number in (0, 1] (a decay factor), got 0`,
+    ],
+  },
+  {
+    title: 'step decay every 2.5, factor missing',
+    spec: editExtended((s) => (s.body[0].update.offset.schedule = { _tag: 'StepDecay', every: 2.5 })),
+    expected: [
+      `${OFFSET}.schedule.every: expected an integer ≥ 1 (iterations between decays), got 2.5`,
+      `${OFFSET}.schedule.factor: missing, expected a number in (0, 1] (a decay factor)`,
+    ],
+  },
+  {
+    title: 'step decay every absurd',
+    spec: editExtended((s) => (s.body[0].update.offset.schedule = { _tag: 'StepDecay', every: 1e6, factor: 0.5 })),
+    expected: [`${OFFSET}.schedule.every: expected at most 100000 iterations, got 1000000`],
+  },
+  {
+    title: 'unknown schedule',
+    spec: editExtended((s) => (s.body[0].update.offset.schedule = { _tag: 'Linear' })),
+    expected: [`${OFFSET}.schedule: unknown schedule "Linear", expected one of Constant, Exponential, StepDecay`],
+  },
+  {
+    title: 'a null schedule',
+    spec: edit((s) => (s.body[0].update.factor.schedule = null)),
+    expected: ['attack.body[0].update.factor.schedule: expected a Schedule, got null'],
+  },
+  {
+    title: 'a constant schedule with a rate',
+    spec: edit((s) => (s.body[0].update.factor.schedule = { _tag: 'Constant', rate: 0.5 })),
+    expected: ['attack.body[0].update.factor.schedule.rate: unknown field'],
+  },
+  // the margin loss
+  {
+    title: 'margin confidence < 0',
+    spec: editExtended((s) => (s.loss.confidence = -1)),
+    expected: ['attack.loss.confidence: expected a number ≥ 0 (a confidence) or null, got -1'],
+  },
+  {
+    title: 'margin confidence as a string',
+    spec: editExtended((s) => (s.loss.confidence = '5')),
+    expected: ['attack.loss.confidence: expected a number ≥ 0 (a confidence) or null, got "5"'],
+  },
+  {
+    title: 'margin without a target',
+    spec: editExtended((s) => delete s.loss.target),
+    expected: ['attack.loss.target: missing, expected a Target'],
+  },
+  {
+    title: 'a confidence on cross-entropy',
+    spec: edit((s) => (s.loss.confidence = 5)),
+    expected: ['attack.loss.confidence: unknown field'],
+  },
+  // per-sample targets
+  {
+    title: 'no per-sample labels',
+    spec: editExtended((s) => (s.loss.target.labels = [])),
+    expected: ['attack.loss.target.labels: expected a non-empty array of class labels, got []'],
+  },
+  {
+    title: 'a negative and a fractional per-sample label',
+    spec: editExtended((s) => (s.loss.target.labels = [1, -2, 0.5])),
+    expected: [
+      'attack.loss.target.labels[1]: expected an integer ≥ 0 (a class label), got -2',
+      'attack.loss.target.labels[2]: expected an integer ≥ 0 (a class label), got 0.5',
+    ],
+  },
+  {
+    title: 'per-sample labels not an array',
+    spec: editExtended((s) => (s.loss.target.labels = 3)),
+    expected: ['attack.loss.target.labels: expected a non-empty array of class labels, got 3'],
+  },
+  {
+    title: 'too many per-sample labels',
+    spec: editExtended((s) => (s.loss.target.labels = Array.from({ length: 70_000 }, () => 1))),
+    expected: ['attack.loss.target.labels: expected at most 65536 labels (one per sample), got 70000'],
+  },
+  {
+    title: 'a single label on a per-sample target',
+    spec: editExtended((s) => (s.loss.target = { _tag: 'TargetedEach', label: 3 })),
+    expected: ['attack.loss.target.labels: missing, expected a non-empty array of class labels', 'attack.loss.target.label: unknown field'],
+  },
+  {
+    title: 'unknown target',
+    spec: editExtended((s) => (s.loss.target._tag = 'Each')),
+    expected: ['attack.loss.target: unknown target "Each", expected one of Untargeted, Targeted, TargetedEach'],
+  },
+  // restarts
+  {
+    title: 'restarts 0',
+    spec: editExtended((s) => (s.restarts = 0)),
+    expected: ['attack.restarts: expected an integer ≥ 1 (a restart count), got 0'],
+  },
+  {
+    title: 'restarts 1.5',
+    spec: editExtended((s) => (s.restarts = 1.5)),
+    expected: ['attack.restarts: expected an integer ≥ 1 (a restart count), got 1.5'],
+  },
+  {
+    title: 'absurd restarts',
+    spec: editExtended((s) => (s.restarts = 1001)),
+    expected: ['attack.restarts: expected at most 1000 restarts, got 1001'],
+  },
+  {
+    title: 'restarts as a string',
+    spec: edit((s) => (s.restarts = '3')),
+    expected: ['attack.restarts: expected an integer ≥ 1 (a restart count), got "3"'],
+  },
 ]
 
 for (const { title, spec, context, expected } of malformed) {
   test(`malformed: ${title}`, (t) => {
     t.deepEqual(decodeAttack(spec, context), E.left(expected))
+    // the lines are the structured issues, rendered
+    t.deepEqual(pipe(decodeAttackIssues(spec, context), E.mapLeft((issues) => formatIssues(issues))), E.left(expected))
   })
 }
 
@@ -408,4 +633,99 @@ test('frame indices are checked in linear time: 90,000 distinct indices decode i
   const ms = performance.now() - started
   t.true(E.isRight(decoded))
   t.true(ms < 2000, `took ${ms.toFixed(0)} ms`)
+})
+
+// -------------------------------------------------------------------------------------------------
+// the new nodes: round trips and defaults
+// -------------------------------------------------------------------------------------------------
+
+test('momentum, schedules, the margin loss, per-sample targets and restarts round-trip', (t) => {
+  t.deepEqual(decodeAttack(throughJson(extended)), E.right(extended))
+  const spec: Json = throughJson(extended)
+  t.deepEqual(spec.body[0].update.offset.of, { _tag: 'Sign', of: { _tag: 'Momentum', decay: 1, of: { _tag: 'Gradient' } } })
+  t.deepEqual(spec.body[0].update.offset.schedule, { _tag: 'Exponential', rate: 0.9 })
+  t.deepEqual(spec.loss, { _tag: 'Margin', target: { _tag: 'TargetedEach', labels: [3, 1, 4] }, confidence: 5 })
+  t.is(spec.restarts, 3)
+  const decay = pipe(attacks.multLinf(), (a) => ({ ...a, body: [multiply(exponent(1.01, { schedule: stepDecay({ every: 3, factor: 0.5 }) })(gradient()))] }))
+  t.deepEqual(decodeAttack(throughJson(decay)), E.right(decay))
+  t.deepEqual((throughJson(decay) as Json).body[0].update.factor.schedule, { _tag: 'StepDecay', every: 3, factor: 0.5 })
+})
+
+test('the defaults may be left out or written out, and encodeAttack leaves them out', (t) => {
+  const plain = withTarget({ _tag: 'Untargeted' })(margin())
+  const a = pipe(attacks.addLinf(), (x) => ({ ...x, loss: plain }))
+  const written: Json = structuredClone(encodeAttack(a))
+  t.false('restarts' in written)
+  t.false('schedule' in written.body[0].update.offset)
+  t.deepEqual(written.loss, { _tag: 'Margin', target: { _tag: 'Untargeted' } })
+  written.restarts = 1
+  written.body[0].update.offset.schedule = { _tag: 'Constant' }
+  written.loss.confidence = null
+  t.deepEqual(decodeAttack(written), E.right(a))
+  t.deepEqual(encodeAttack(a), encodeAttack(E.getOrElseW(() => a)(decodeAttack(written))))
+  t.is(a.restarts, 1)
+  t.is(withRestarts(2)(a).restarts, 2)
+  t.is((encodeAttack(withRestarts(2)(a)) as Json).restarts, 2)
+})
+
+test('non-finite values of the new nodes built in code are rejected', (t) => {
+  const a: Attack = { ...extended, loss: margin({ confidence: Number.POSITIVE_INFINITY }) }
+  t.deepEqual(validateAttack(a), ['attack.loss.confidence: expected a finite number, got Infinity'])
+  const b = pipe(attacks.addLinf(), (x) => ({ ...x, body: [add(scale(0.01, { schedule: exponentialDecay(Number.NaN) })(momentum(Number.NaN)(gradient())))] }))
+  t.deepEqual(validateAttack(b), [
+    'attack.body[0].update.offset.schedule.rate: expected a finite number, got NaN',
+    'attack.body[0].update.offset.of.decay: expected a finite number, got NaN',
+  ])
+})
+
+// -------------------------------------------------------------------------------------------------
+// issues as data
+// -------------------------------------------------------------------------------------------------
+
+test('decodeAttackIssues: path, expected, got and kind of each problem', (t) => {
+  const spec = edit((s) => {
+    s.body[0].constraints[0].eps = 0.9
+    delete s.seed
+    s.body[0].update.factor.of = { _tag: 'Sgn' }
+    s.body[0].foo = 1
+  })
+  const issues: ReadonlyArray<SpecIssue> = [
+    { path: 'attack.body[0].update.factor.of', expected: 'one of Gradient, Sign, Normalize, MaskRegion, Momentum', got: 'unknown primitive "Sgn"', kind: 'unknown' },
+    { path: 'attack.body[0].constraints[0].eps', expected: 'a number > 1 (a ratio bound)', got: '0.9', kind: 'mismatch' },
+    { path: 'attack.body[0].foo', expected: 'one of the fields _tag, update, constraints', got: 'unknown field', kind: 'invalid' },
+    { path: 'attack.seed', expected: 'a safe integer (a seed)', got: 'missing', kind: 'missing' },
+  ]
+  t.deepEqual(decodeAttackIssues(spec), E.left(issues))
+  t.deepEqual(issues.map(renderIssue), [
+    'attack.body[0].update.factor.of: unknown primitive "Sgn", expected one of Gradient, Sign, Normalize, MaskRegion, Momentum',
+    'attack.body[0].constraints[0].eps: expected a number > 1 (a ratio bound), got 0.9',
+    'attack.body[0].foo: unknown field',
+    'attack.seed: missing, expected a safe integer (a seed)',
+  ])
+  t.deepEqual(decodeAttackIssues(edit((s) => (s.init = {}))), E.left([
+    { path: 'attack.init', expected: 'one of Clean, Uniform, UniformRatio, Fill', got: 'missing _tag', kind: 'missing' },
+  ]))
+  const cyclic: Json = structuredClone(encodeAttack(attacks.addLinf()))
+  cyclic.body[0].update.offset.of = cyclic.body[0].update.offset
+  t.deepEqual(decodeAttackIssues(cyclic), E.left([
+    { path: 'attack.body[0].update.offset.of', expected: 'plain JSON data', got: 'the value contains itself (a cycle)', kind: 'limit' },
+  ]))
+  t.deepEqual(decodeAttackIssues(encodeAttack(extended)), E.right(extended))
+})
+
+test('parseAttackJsonIssues: bad text is an issue at `spec`; formatIssues caps the lines at 100 and counts the rest', (t) => {
+  const parsed = parseAttackJsonIssues('{')
+  t.true(E.isLeft(parsed) && parsed.left.length === 1 && parsed.left[0]!.path === 'spec' && parsed.left[0]!.kind === 'invalid')
+  t.true(E.isLeft(parsed) && parsed.left[0]!.got.startsWith('not valid JSON: '))
+  const many: ReadonlyArray<SpecIssue> = Array.from({ length: 150 }, (_, i) => ({ path: `attack.x[${i}]`, expected: 'y', got: String(i), kind: 'mismatch' }))
+  const lines = formatIssues(many)
+  t.is(lines.length, 101)
+  t.is(lines[0], 'attack.x[0]: expected y, got 0')
+  t.is(lines[100], 'attack: 50 more problems not shown')
+  // decodeAttackIssues gives every issue; decodeAttack the first 100 lines and a count
+  const dup = edit((s) => (s.body[0].update.factor.of = maskRegion(frames(Array.from({ length: 300 }, () => 3)))(gradient())))
+  const all = decodeAttackIssues(dup)
+  t.true(E.isLeft(all) && all.left.length === 299)
+  t.deepEqual(decodeAttack(dup), E.left(formatIssues(E.isLeft(all) ? all.left : [])))
+  t.true(E.isLeft(all) && formatIssues(all.left)[100] === 'attack: 199 more problems not shown')
 })

@@ -1,10 +1,14 @@
 /** The examples run and print what they promise (so they never rot). */
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import * as E from 'fp-ts/lib/Either.js'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { promisify } from 'node:util'
+import { BUILT_IN } from '../src/dsl/attacks.js'
+import { encodeAttack, parseAttackJson, validateAttack } from '../src/dsl/codec.js'
+import { explain, explainLatex } from '../src/interpreters/pretty.js'
 
 const run = promisify(execFile)
 
@@ -18,10 +22,58 @@ test('examples/alternating-mult.ts defines, runs, explains and property-tests a 
   t.true(attacked < clean, `accuracy under attack ${attacked} < clean ${clean}`)
 })
 
+test('examples/mi-fgsm.ts builds MI-FGSM (momentum, a decaying step, restarts), prints its formula and spec, and runs it', async (t) => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/mi-fgsm.ts'], { timeout: 240_000 })
+  t.regex(stdout, /sign\(m\)/)
+  t.regex(stdout, /"restarts":3/)
+  t.regex(stdout, /"schedule":\{"_tag":"Exponential","rate":0\.8\}/)
+  const clean = Number(/clean accuracy ([\d.]+)/.exec(stdout)?.[1])
+  const attacked = Number(/accuracy under attack ([\d.]+)/.exec(stdout)?.[1])
+  t.true(attacked < clean, `accuracy under attack ${attacked} < clean ${clean}`)
+  const runs = /best runs per clip: run 0 (\d+), run 1 (\d+), run 2 (\d+)/.exec(stdout)
+  t.is(runs?.slice(1).reduce((a, b) => a + Number(b), 0), 64, 'every clip comes from one of the 3 runs')
+})
+
+test('every spec in examples/specs decodes, is named after its file, is written as encodeAttack writes it, and is listed in the README', async (t) => {
+  const files = (await readdir('examples/specs')).filter((f) => f.endsWith('.json')).sort()
+  const readme = await readFile('examples/README.md', 'utf8')
+  t.true(files.length >= Object.keys(BUILT_IN).length + 4, files.join(', '))
+  for (const file of files) {
+    const text = await readFile(join('examples/specs', file), 'utf8')
+    const decoded = parseAttackJson(text)
+    if (E.isLeft(decoded)) {
+      t.fail(`${file}: ${decoded.left.join('; ')}`)
+      continue
+    }
+    const attack = decoded.right
+    t.is(attack.name, basename(file, '.json'), file)
+    t.deepEqual(encodeAttack(attack), JSON.parse(text), `${file}: no field the encoding would leave out (defaults) or reorder`)
+    t.deepEqual(validateAttack(attack, { clip: { T: 16, H: 112, W: 112 } }), [], file)
+    t.true(explain(attack).startsWith("x' ← ") && explainLatex(attack).startsWith("x' \\leftarrow "), file)
+    if (!(attack.name in BUILT_IN)) t.true(readme.includes(`specs/${file}`), `examples/README.md lists specs/${file}`)
+  }
+})
+
+test('the new primitives\' specs read as their formulas', async (t) => {
+  const first = async (name: string) => {
+    const decoded = parseAttackJson(await readFile(`examples/specs/${name}.json`, 'utf8'))
+    return E.isRight(decoded) ? explain(decoded.right).split('\n') : decoded.left
+  }
+  t.deepEqual((await first('mi-fgsm-linf')).slice(0, 2), [
+    "x' ← clip[0,1](Π_∞(4/255)(x' + 1/255·0.9^i·sign(m)))",
+    'm ← 1·m + ∇ₓL/mean|∇ₓL|    (m = 0 at the start)',
+  ])
+  t.is((await first('margin-linf'))[3], 'loss: margin min(max_{j≠y} z_j − z_y, 10), untargeted')
+  t.is((await first('add-linf-restarts'))[5], 'restarts: 5 runs, each sample keeps its best (a success first, then the higher objective)')
+  t.is((await first('mult-linf-step-decay'))[0], "x' ← clip[0,1](Π_ratio∞(1.04)(x' ⊙ 1.02^(0.5^⌊i/4⌋·sign(∇ₓL))))")
+})
+
 test('multav explain prints the formula, the certificate and the cost; bad input exits 2', async (t) => {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'explain', 'examples/specs/mult-linf.json'])
   t.regex(stdout, /x' ← clip\[0,1\]\(Π_ratio∞\(1\.04\)\(x' ⊙ 1\.01\^sign\(∇ₓL\)\)\)/)
   t.regex(stdout, /cost: 5 gradient evaluations/)
+  const mi = await run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'explain', 'examples/specs/mi-fgsm-linf.json'])
+  t.regex(mi.stdout, /^x' ← clip\[0,1\]\(Π_∞\(4\/255\)\(x' \+ 1\/255·0\.9\^i·sign\(m\)\)\)\nm ← 1·m \+ ∇ₓL\/mean\|∇ₓL\|/)
   const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'explain', 'no-such-spec.json']))
   t.is((error as unknown as { code: number }).code, 2)
   t.regex((error as unknown as { stderr: string }).stderr, /no-such-spec\.json: no such file, and not a built-in attack/)

@@ -3,7 +3,7 @@ import test from 'ava'
 import fc from 'fast-check'
 import { pipe } from 'fp-ts/lib/function.js'
 import * as attacks from '../src/dsl/attacks.js'
-import { add, box, clip, frames, gradient, iterate, maskRegion, rect, ring, scale, sign, targeted } from '../src/dsl/constructors.js'
+import { add, box, clip, frames, gradient, iterate, margin, maskRegion, rect, ring, scale, sign, targeted, targetedEach, withTarget } from '../src/dsl/constructors.js'
 import { fitsClip } from '../src/dsl/fit.js'
 import type { Region } from '../src/dsl/types.js'
 import { regionMask } from '../src/interpreters/regions.js'
@@ -72,4 +72,18 @@ test('a target class fits iff it is below the number of classes', (t) => {
     { numRuns: 200, seed: 3 },
   )
   t.pass()
+})
+
+test('per-sample targets: each label among the classes, whichever the loss (the count is checked per batch when it runs)', (t) => {
+  const each = (labels: ReadonlyArray<number>) => ({ ...attacks.addLinf(), loss: targetedEach(labels) })
+  t.deepEqual(fitsClip(each([0, 5, 2]), CLIP, 6), [])
+  t.deepEqual(fitsClip(each([6, 1, 9]), CLIP, 6), [
+    "attack.loss.target.labels[0]: target class 6 is not one of the model's 6 classes (0–5)",
+    "attack.loss.target.labels[2]: target class 9 is not one of the model's 6 classes (0–5)",
+  ])
+  const marginEach = { ...attacks.addLinf(), loss: withTarget({ _tag: 'TargetedEach', labels: [3, 7] })(margin()) }
+  t.deepEqual(fitsClip(marginEach, CLIP, 6), ["attack.loss.target.labels[1]: target class 7 is not one of the model's 6 classes (0–5)"])
+  t.deepEqual(fitsClip({ ...attacks.addLinf(), loss: withTarget({ _tag: 'Targeted', label: 6 })(margin()) }, CLIP, 6), [
+    "attack.loss.target.label: target class 6 is not one of the model's 6 classes (0–5)",
+  ])
 })

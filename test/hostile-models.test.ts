@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { initBackend } from '../src/backend/backend.js'
+import { InputError } from '../src/core/errors.js'
 import { loadSafetensors } from '../src/models/pytorch.js'
 import { loadModel } from '../src/models/pretrained.js'
 import { r3d18, type R3dConfig } from '../src/models/r3d.js'
@@ -78,7 +79,7 @@ const timed = async (f: () => Promise<unknown>): Promise<Outcome> => {
   }
 }
 
-/** A clear refusal: a plain Error (no TypeError or RangeError from inside), one line, starting with `prefix`. */
+/** A clear refusal: an InputError (no TypeError or RangeError from inside), one line, starting with `prefix`. */
 const clearMessage = (t: ExecutionContext, o: Outcome, prefix: string): string => {
   t.true(o.ms < BOUND_MS, `took ${o.ms.toFixed(0)} ms`)
   if (o.ok) {
@@ -86,7 +87,7 @@ const clearMessage = (t: ExecutionContext, o: Outcome, prefix: string): string =
     return ''
   }
   const e = o.error as Error
-  t.is(e?.constructor, Error, `not a plain Error: ${String(e)}`)
+  t.true(e instanceof InputError, `not an InputError: ${String(e)}`)
   t.false(e.message.includes('\n'), `more than one line: ${e.message}`)
   t.true(e.message.startsWith(prefix), `does not start with ${prefix}: ${e.message}`)
   return e.message

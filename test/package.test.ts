@@ -2,7 +2,8 @@
  * `npm run build` makes the package: ESM, CommonJS, types for both and the bin, with the public names.
  * The packed tarball is what a user gets: publint and are-the-types-wrong find no problem in it, and
  * it installs, without the optional ffmpeg binary, into fresh ESM and CommonJS projects that run an attack
- * and type-check under every module resolution TypeScript offers.
+ * and type-check under every module resolution TypeScript offers; `multav/dsl` loads there without
+ * TensorFlow.js.
  */
 import test from 'ava'
 import { execFile } from 'node:child_process'
@@ -19,6 +20,11 @@ import { formatMessage } from 'publint/utils'
 const run = promisify(execFile)
 const PUBLIC = ['attacks', 'decodeAttack', 'encodeAttack', 'runAttack', 'explain', 'certify', 'verify', 'initBackend']
 const PRIMITIVES = ['gradient', 'sign', 'normalize', 'scale', 'exponent', 'add', 'multiply', 'projectBall', 'projectRatio', 'clip', 'maskRegion', 'iterate']
+/** What multav/dsl has (all of it also in multav), and what it must not have. */
+const DSL = ['attacks', 'match', 'fold', 'decodeAttack', 'encodeAttack', 'parseAttackJson', 'validateAttack', 'explain', 'explainLatex', 'certify', 'verify', 'describeCertificate']
+const NOT_DSL = ['runAttack', 'initBackend', 'tf', 'models', 'data', 'ops', 'evaluation']
+/** An import or require of a TensorFlow.js package in a bundle's text. */
+const TFJS_IMPORT = /(from\s*|import\s*\(\s*|require\s*\(\s*)["']@tensorflow\//
 
 let building: Promise<unknown> | undefined
 /** `node build.mjs`, once for all the tests here. */
@@ -57,9 +63,21 @@ test.serial('the build exposes the public names as ESM and CommonJS, with types 
   t.true(existsSync('dist/types/index.d.ts') && existsSync('dist/types-cjs/index.d.cts'))
   // the CommonJS declarations only ever import CommonJS declarations
   const cts = await readFile('dist/types-cjs/index.d.cts', 'utf8')
-  t.regex(cts, /from '\.\/dsl\/index\.cjs'/)
+  t.regex(cts, /from '\.\/dsl\.cjs'/)
   t.notRegex(cts, /from '\.\.?\/[^']*\.js'/)
+  t.regex(await readFile('dist/types-cjs/dsl.d.cts', 'utf8'), /from '\.\/dsl\/index\.cjs'/)
   t.true(existsSync('dist/testing.js') && existsSync('dist/testing.cjs'))
+  // multav/dsl: the algebra, codecs, explain and certify, and no TensorFlow.js in either bundle
+  const dslEsm = (await import(pathToFileURL(resolve('dist/dsl.js')).href)) as Record<string, unknown>
+  const dslCjs = createRequire(import.meta.url)(resolve('dist/dsl.cjs')) as Record<string, unknown>
+  for (const name of [...DSL, ...PRIMITIVES]) {
+    t.is(typeof dslEsm[name], name === 'attacks' ? 'object' : 'function', `ESM multav/dsl ${name}`)
+    t.is(typeof dslCjs[name], name === 'attacks' ? 'object' : 'function', `CJS multav/dsl ${name}`)
+  }
+  for (const name of NOT_DSL) t.false(name in dslEsm || name in dslCjs, `${name} is not in multav/dsl`)
+  t.deepEqual(Object.keys(dslEsm).filter((k) => !(k in esm)), [], 'names of multav/dsl that multav lacks')
+  t.true(TFJS_IMPORT.test(await readFile('dist/index.js', 'utf8')), 'the main bundle imports tfjs (so the pattern finds one)')
+  for (const file of ['dist/dsl.js', 'dist/dsl.cjs']) t.notRegex(await readFile(file, 'utf8'), TFJS_IMPORT, `${file} imports TensorFlow.js`)
   t.true((statSync('dist/cli.js').mode & 0o111) !== 0, 'dist/cli.js is executable')
   const { stdout } = await run(process.execPath, ['dist/cli.js', 'explain', 'add-linf'])
   t.regex(stdout, /^x' ← clip\[0,1\]\(Π_∞\(4\/255\)/)
@@ -100,7 +118,7 @@ interface AttwReport {
 
 test.serial('the tarball ships docs and LICENSE, and publint and are-the-types-wrong find no problem: CommonJS and ESM types for each entry', async (t) => {
   const { tarball, files } = await packed()
-  for (const file of ['LICENSE', 'README.md', 'docs/eval.md', 'docs/correctness.md', 'docs/pictures/mult-linf.png', 'dist/types-cjs/testing/index.d.cts', 'dist/types/testing/index.d.ts'])
+  for (const file of ['LICENSE', 'README.md', 'docs/eval.md', 'docs/correctness.md', 'docs/pictures/mult-linf.png', 'dist/types-cjs/testing/index.d.cts', 'dist/types/testing/index.d.ts', 'dist/dsl.js', 'dist/dsl.cjs', 'dist/types/dsl.d.ts', 'dist/types-cjs/dsl.d.cts'])
     t.true(files.includes(file), `${file} is in the tarball`)
   t.deepEqual(files.filter((f) => /^(src|test|scratch|bench)\//.test(f)), [])
   // the ffmpeg binary (an install script, 70 MB) is an optional peer: only those who ask get it
@@ -115,6 +133,7 @@ test.serial('the tarball ships docs and LICENSE, and publint and are-the-types-w
   const types = (entry: string) => Object.fromEntries(Object.entries(report.analysis.entrypoints[entry]!.resolutions).map(([kind, r]) => [kind, r.resolution?.fileName]))
   const at = (path: string) => `/node_modules/multav/dist/${path}`
   t.deepEqual(types('.'), { node10: at('types-cjs/index.d.cts'), 'node16-cjs': at('types-cjs/index.d.cts'), 'node16-esm': at('types/index.d.ts'), bundler: at('types/index.d.ts') })
+  t.deepEqual(types('./dsl'), { node10: at('types-cjs/dsl.d.cts'), 'node16-cjs': at('types-cjs/dsl.d.cts'), 'node16-esm': at('types/dsl.d.ts'), bundler: at('types/dsl.d.ts') })
   t.deepEqual(types('./testing'), {
     node10: at('types-cjs/testing/index.d.cts'),
     'node16-cjs': at('types-cjs/testing/index.d.cts'),
@@ -136,12 +155,39 @@ const PROGRAM = `const main = async () => {
   const moved = tf.tidy(() => tf.max(tf.abs(tf.sub(result.adversarial, x))).dataSync()[0])
   tf.dispose([x, result.adversarial])
   net.dispose()
-  console.log(JSON.stringify({ backend: tf.getBackend(), moved, clips: fc.sample(clipArb(), 2).length, tensors: tf.memory().numTensors }))
+  const formula = explain(attacks.addLinf()).split('\\n')[0]
+  console.log(JSON.stringify({ backend: tf.getBackend(), moved, clips: fc.sample(clipArb(), 2).length, tensors: tf.memory().numTensors, formula, ballLinf: certify(attacks.addLinf()).ballLinf }))
 }
 void main()
 `
-const IMPORTS = `import { attacks, initBackend, models, runAttack, tf } from 'multav'\nimport { clipArb, fc } from 'multav/testing'\n`
-const REQUIRES = `const { attacks, initBackend, models, runAttack, tf } = require('multav')\nconst { clipArb, fc } = require('multav/testing')\n`
+const IMPORTS = `import { attacks, initBackend, models, runAttack, tf } from 'multav'\nimport { certify, explain } from 'multav/dsl'\nimport { clipArb, fc } from 'multav/testing'\n`
+const REQUIRES = `const { attacks, initBackend, models, runAttack, tf } = require('multav')\nconst { certify, explain } = require('multav/dsl')\nconst { clipArb, fc } = require('multav/testing')\n`
+
+/**
+ * A program that uses multav/dsl alone and reports whether any TensorFlow.js module was resolved (ESM:
+ * a resolve hook registered first) or loaded (CommonJS: require.cache).
+ */
+const DSL_ALONE = `const spec = parseAttackJson(JSON.stringify(encodeAttack(attacks.multLinf())))
+const attack = spec._tag === 'Right' ? spec.right : undefined
+const formula = explain(attack).split('\\n')[0]
+const ratio = certify(attack).ratioLinf
+`
+const HOOK = `import { appendFileSync } from 'node:fs'
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context)
+  if (/@tensorflow\\//.test(specifier + r.url)) appendFileSync(process.env.TFJS_LOG, r.url + '\\n')
+  return r
+}
+`
+const DSL_ESM = `import { readFileSync } from 'node:fs'
+import { register } from 'node:module'
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(HOOK)}))
+const { attacks, certify, encodeAttack, explain, parseAttackJson } = await import('multav/dsl')
+${DSL_ALONE}console.log(JSON.stringify({ formula, ratio, tfjs: readFileSync(process.env.TFJS_LOG, 'utf8').split('\\n').filter(Boolean) }))
+`
+const DSL_CJS = `const { attacks, certify, encodeAttack, explain, parseAttackJson } = require('multav/dsl')
+${DSL_ALONE}console.log(JSON.stringify({ formula, ratio, tfjs: Object.keys(require.cache).filter((f) => /[\\\\/]@tensorflow[\\\\/]/.test(f)) }))
+`
 
 /** A tsconfig that type-checks program.ts as a user's strict project would (their own dependencies' declarations skipped). */
 const tsconfig = (module: string, moduleResolution: string) =>
@@ -164,10 +210,19 @@ test.serial('the tarball installs into fresh ESM and CommonJS projects: they att
   await writeFile(join(esm, 'program.mjs'), IMPORTS + PROGRAM)
   await writeFile(join(cjs, 'program.cjs'), REQUIRES + PROGRAM)
   const outputs = await Promise.all([join(esm, 'program.mjs'), join(cjs, 'program.cjs')].map((f) => run(process.execPath, [f], { cwd: root, timeout: 60_000 })))
-  const [fromEsm, fromCjs] = outputs.map((o) => JSON.parse(o.stdout) as { backend: string; moved: number; clips: number; tensors: number })
+  const [fromEsm, fromCjs] = outputs.map((o) => JSON.parse(o.stdout) as { backend: string; moved: number; clips: number; tensors: number; formula: string; ballLinf: number })
   t.deepEqual(fromCjs, fromEsm, 'the CommonJS and ESM builds compute the same')
-  t.like(fromEsm, { backend: 'cpu', clips: 2, tensors: 0 })
+  t.like(fromEsm, { backend: 'cpu', clips: 2, tensors: 0, formula: "x' ← clip[0,1](Π_∞(4/255)(x' + 1/255·sign(∇ₓL)))", ballLinf: 4 / 255 })
   t.true(fromEsm!.moved > 0 && fromEsm!.moved <= 4 / 255 + 1e-6, `moved ${fromEsm!.moved}`)
+
+  // multav/dsl alone: the same answers from ESM and CommonJS, and no TensorFlow.js module resolved or loaded
+  await writeFile(join(esm, 'dsl.mjs'), DSL_ESM)
+  await writeFile(join(cjs, 'dsl.cjs'), DSL_CJS)
+  await writeFile(join(root, 'tfjs.log'), '')
+  const dsl = await Promise.all([join(esm, 'dsl.mjs'), join(cjs, 'dsl.cjs')].map((f) => run(process.execPath, [f], { cwd: root, env: childEnv({ TFJS_LOG: join(root, 'tfjs.log') }), timeout: 60_000 })))
+  const [dslEsm, dslCjs] = dsl.map((o) => JSON.parse(o.stdout) as { formula: string; ratio: number; tfjs: string[] })
+  t.deepEqual(dslEsm, { formula: "x' ← clip[0,1](Π_ratio∞(1.04)(x' ⊙ 1.01^sign(∇ₓL)))", ratio: 1.04, tfjs: [] })
+  t.deepEqual(dslCjs, dslEsm)
 
   const bin = await run(join(root, 'node_modules', '.bin', 'multav'), ['explain', 'add-linf'], { cwd: root, timeout: 60_000 })
   t.regex(bin.stdout, /^x' ← clip\[0,1\]\(Π_∞\(4\/255\)/)

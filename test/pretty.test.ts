@@ -8,11 +8,14 @@ import {
   clip,
   complement,
   exponent,
+  exponentialDecay,
   frames,
   gradient,
   intersection,
   iterate,
+  margin,
   maskRegion,
+  momentum,
   multiply,
   normalize,
   projectBall,
@@ -20,9 +23,13 @@ import {
   ring,
   scale,
   sign,
+  stepDecay,
   targeted,
+  targetedEach,
   uniform,
   union,
+  withRestarts,
+  withTarget,
 } from '../src/dsl/constructors.js'
 import { explain, explainLatex, regionText } from '../src/interpreters/pretty.js'
 
@@ -166,4 +173,105 @@ test('masked attacks, filled starts and region names', (t) => {
   )
   const region = union(frames([0]), intersection(ring(2), complement(box({ top: 0, left: 0, height: 1, width: 1 }))))
   t.is(regionText(region), '(frames{0} ∪ (ring 2 ∩ ¬box 1x1 @(0,0)))')
+})
+
+// -------------------------------------------------------------------------------------------------
+// momentum, schedules, the margin loss, per-sample targets, restarts
+// -------------------------------------------------------------------------------------------------
+
+const miFgsm = pipe(
+  gradient(),
+  momentum(1),
+  sign,
+  scale(2 / 255, { schedule: exponentialDecay(0.9) }),
+  add,
+  projectBall({ norm: 'linf', eps: 16 / 255 }),
+  clip(0, 1),
+  iterate(10, { loss: margin({ confidence: 5 }) }),
+  withRestarts(4),
+)
+
+test('momentum, an exponential schedule, a capped margin and restarts', (t) => {
+  t.is(
+    explain(miFgsm),
+    lines(
+      "x' ← clip[0,1](Π_∞(16/255)(x' + 2/255·0.9^i·sign(m)))",
+      'm ← 1·m + ∇ₓL/mean|∇ₓL|    (m = 0 at the start)',
+      'steps: 10',
+      "init: x' = x",
+      'loss: margin min(max_{j≠y} z_j − z_y, 5), untargeted',
+      'seed: 0',
+      'restarts: 4 runs, each sample keeps its best (a success first, then the higher objective)',
+    ),
+  )
+  t.is(
+    explainLatex(miFgsm),
+    lines(
+      "x' \\leftarrow \\mathrm{clip}_{[0,1]}\\big(\\Pi_{\\infty,\\tfrac{16}{255}}(x' + \\tfrac{2}{255} \\cdot 0.9^{i} \\cdot \\operatorname{sign}(m))\\big)",
+      'm \\leftarrow 1 \\cdot m + \\frac{\\nabla_x L}{\\operatorname{mean}\\lvert \\nabla_x L \\rvert} \\quad (m = 0 \\text{ at the start})',
+      '% steps: 10',
+      "% init: x' = x",
+      '% loss: margin \\min(\\max_{j \\neq y} z_j - z_{y}, 5), untargeted',
+      '% seed: 0',
+      '% restarts: 4 runs, each sample keeps its best (a success first, then the higher objective)',
+    ),
+  )
+})
+
+test('a step-decay schedule goes into the exponent; nested momenta are numbered; per-sample targets', (t) => {
+  const attack = pipe(
+    gradient(),
+    momentum(0.5),
+    maskRegion(ring(2)),
+    momentum(0.9),
+    normalize(),
+    exponent(1.01, { units: 'rms', schedule: stepDecay({ every: 3, factor: 0.5 }) }),
+    multiply,
+    iterate(6, { loss: targetedEach([3, 1, 4, 1, 5, 9, 2, 6, 5, 3]) }),
+  )
+  t.is(
+    explain(attack),
+    lines(
+      "x' ← x' ⊙ 1.01^(0.5^⌊i/3⌋·√N·m₂/‖m₂‖₂)",
+      "m₁ ← 0.5·m₁ + ∇ₓ(−L(x', tₙ))/mean|∇ₓ(−L(x', tₙ))|    (m₁ = 0 at the start)",
+      'm₂ ← 0.9·m₂ + (M[ring 2]⊙m₁)/mean|M[ring 2]⊙m₁|    (m₂ = 0 at the start)',
+      'steps: 6',
+      "init: x' = x",
+      'loss: cross-entropy, targeted per sample (tₙ = 3, 1, 4, 1, 5, 9, 2, 6, … (10 labels))',
+      'seed: 0',
+    ),
+  )
+  t.deepEqual(explainLatex(attack).split('\n').slice(0, 3), [
+    "x' \\leftarrow x' \\odot 1.01^{0.5^{\\lfloor i/3 \\rfloor} \\cdot \\sqrt{N} \\cdot \\frac{m_{2}}{\\lVert m_{2} \\rVert_{2}}}",
+    "m_{1} \\leftarrow 0.5 \\cdot m_{1} + \\frac{\\nabla_x(-L(x', t_n))}{\\operatorname{mean}\\lvert \\nabla_x(-L(x', t_n)) \\rvert} \\quad (m_{1} = 0 \\text{ at the start})",
+    'm_{2} \\leftarrow 0.9 \\cdot m_{2} + \\frac{M_{\\text{ring 2}} \\odot m_{1}}{\\operatorname{mean}\\lvert M_{\\text{ring 2}} \\odot m_{1} \\rvert} \\quad (m_{2} = 0 \\text{ at the start})',
+  ])
+  t.is(explainLatex(attack).split('\n')[5], '% loss: cross-entropy, targeted per sample (t_n = 3, 1, 4, 1, 5, 9, 2, 6, … (10 labels))')
+})
+
+test('schedules on additive steps (negative and rms step sizes), and momentum inside one of several body steps', (t) => {
+  const decayed = pipe(gradient(), sign, scale(-0.01, { schedule: stepDecay({ every: 2, factor: 1 / 7 }) }), add, iterate(1))
+  t.is(first(explain(decayed)), "x' ← x' − 0.01·(1/7)^⌊i/2⌋·sign(∇ₓL)")
+  t.is(first(explainLatex(decayed)), "x' \\leftarrow x' + -0.01 \\cdot (\\tfrac{1}{7})^{\\lfloor i/2 \\rfloor} \\cdot \\operatorname{sign}(\\nabla_x L)")
+  const rms = pipe(gradient(), normalize(), scale(1 / 1227, { units: 'rms', schedule: exponentialDecay(0.5) }), add, iterate(1))
+  t.is(first(explain(rms)), "x' ← x' + (1/1227)·√N·0.5^i·∇ₓL/‖∇ₓL‖₂")
+  const steps = [pipe(gradient(), momentum(0.9), sign, scale(0.01), add), pipe(gradient(), sign, exponent(1.01), multiply)]
+  t.deepEqual(explain(iterate(4, { loss: targeted(2) })(steps)).split('\n').slice(0, 3), [
+    "x' ← x' + 0.01·sign(m)    (step i mod 2 = 0)",
+    "m ← 0.9·m + ∇ₓ(−L(x', t=2))/mean|∇ₓ(−L(x', t=2))|    (m = 0 at the start)",
+    "x' ← x' ⊙ 1.01^sign(∇ₓ(−L(x', t=2)))    (step i mod 2 = 1)",
+  ])
+})
+
+test('targeted margins: towards one class and towards a class per sample', (t) => {
+  const base = pipe(gradient(), sign, scale(1 / 255), add)
+  const one = iterate(3, { loss: withTarget({ _tag: 'Targeted', label: 3 })(margin()) })(base)
+  t.is(explain(one).split('\n')[3], 'loss: margin z_t − max_{j≠t} z_j, targeted (t=3)')
+  t.is(first(explain(one)), "x' ← x' + 1/255·sign(∇ₓL)")
+  t.is(explainLatex(one).split('\n')[3], '% loss: margin z_{t} - \\max_{j \\neq t} z_j, targeted (t=3)')
+  const each = iterate(3, { loss: withTarget({ _tag: 'TargetedEach', labels: [1, 2] })(margin({ confidence: 0.5 })) })(base)
+  t.is(explain(each).split('\n')[3], 'loss: margin min(z_tₙ − max_{j≠tₙ} z_j, 0.5), targeted per sample (tₙ = 1, 2)')
+  t.is(explainLatex(each).split('\n')[3], '% loss: margin \\min(z_{t_n} - \\max_{j \\neq t_n} z_j, 0.5), targeted per sample (t_n = 1, 2)')
+  // one restart is no restart: no line for it
+  t.false(explain(withRestarts(1)(one)).includes('restarts'))
 })

@@ -14,6 +14,10 @@ import { explain } from '../interpreters/pretty.js'
 import { BUILT_IN } from '../eval/specs.js'
 import * as attacks from '../dsl/attacks.js'
 import type { Attack } from '../dsl/types.js'
+import { defineCommand } from './command.js'
+import { checkOutFolder } from './errors.js'
+import { string } from './options.js'
+import { BACKEND_OPTIONS, startBackend } from './shared.js'
 
 /**
  * Budgets for the toy's 4x8x8 clips (768 values per clip). The paper's defaults are for 3·40·112·112
@@ -104,3 +108,15 @@ export const markdownTable = (clean: number, rows: ReadonlyArray<DemoRow>): stri
     `| none (clean) | ${pct(clean)} | x' = x |`,
     ...rows.map((r) => `| ${r.attack} | ${pct(r.accuracy)} | \`${r.formula}\` |`),
   ].join('\n')
+
+export const demoCommand = defineCommand({
+  name: 'demo',
+  options: { out: string({ metavar: 'DIR', default: 'multav-out', description: 'where demo-results.json goes' }), ...BACKEND_OPTIONS },
+  summary: 'train a tiny model on toy motion clips and attack it with the four Lp attacks (a quick smoke test)',
+  run: async (v, _p, { io }) => {
+    checkOutFolder(v.out)
+    const backend = await startBackend(v)
+    await runDemo({ out: v.out, backend, log: io.log })
+    return 0
+  },
+})

@@ -1,20 +1,39 @@
 /**
- * How the command line reports what went wrong: bad input in one line (exit 2), genuine bugs marked
- * as internal errors (exit 70, sysexits' EX_SOFTWARE, so that it is never read as `check`'s exit 1, a violated bound), and a stack trace only with `--debug` (or MULTAV_DEBUG=1).
+ * How the command line reports what went wrong, decided by the error's class or kind (errors as data,
+ * src/core/errors.ts), never by its message text: bad input and an unavailable machine in one line
+ * (exit 2), genuine bugs marked as internal errors (exit 70, sysexits' EX_SOFTWARE, so that it is
+ * never read as `check`'s exit 1, a violated bound), and a stack trace only with `--debug` (or
+ * MULTAV_DEBUG=1).
  */
 import { accessSync, constants, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
+import { isMultavError, MultavError, UnavailableError, type ErrorKind } from '../core/errors.js'
 import { RunFolderError } from '../eval/results.js'
 import { BackendUnavailableError } from '../backend/backend.js'
 import { WasmHeapError } from '../backend/wasm-heap.js'
+import { envFlag } from './options.js'
 
-/** A user error: reported as `multav: <message>` with exit code 2. */
-export class UsageError extends Error {
+/** A mistake on the command line (an option, an argument): reported as `multav: <message>` with exit code 2. */
+export class UsageError extends MultavError {
   override readonly name = 'UsageError'
+  readonly kind = 'input' as const
 }
 
 /** The exit code of a bug in multav (sysexits.h's EX_SOFTWARE). */
 export const INTERNAL_ERROR = 70
+
+/** The exit code for each kind of error: the caller's input and the machine are the user's to fix (2); a bug is ours (70). */
+export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = { input: 2, unavailable: 2, internal: INTERNAL_ERROR }
+
+/** Library errors from before the kinds, by class: what kind of problem each one is. */
+const KIND_BY_CLASS: ReadonlyArray<readonly [abstract new (...args: never[]) => Error, ErrorKind]> = [
+  [RunFolderError, 'input'],
+  [BackendUnavailableError, 'unavailable'],
+  [WasmHeapError, 'unavailable'],
+]
+
+/** An error's kind: its own (a MultavError), its class's, or none (an error multav did not throw on purpose). */
+export const kindOf = (e: unknown): ErrorKind | undefined => (isMultavError(e) ? e.kind : KIND_BY_CLASS.find(([c]) => e instanceof c)?.[1])
 
 /** What the error report says, and the exit code. */
 export interface Report {
@@ -54,18 +73,15 @@ export const describeFsError = (e: Errno): string => {
 
 /**
  * V8's RangeErrors for an allocation that does not fit (a --batch or clip too large for this machine's
- * memory): the user's to fix, not a bug. V8 gives them no code, so its messages are matched.
+ * memory): the user's to fix, not a bug. V8 gives them no code or class of their own, so this is the
+ * one place where a message is matched.
  */
 const isOutOfMemory = (e: unknown): boolean =>
   e instanceof RangeError && /Array buffer allocation failed|Invalid typed array length|Invalid array length|Array buffer allocation/.test(e.message)
 
 /** Programming errors: never the user's input, so reported as internal errors. */
-const isInternal = (e: unknown): boolean =>
+const isProgrammingError = (e: unknown): boolean =>
   !(e instanceof Error) || e instanceof TypeError || e instanceof ReferenceError || e instanceof RangeError || e instanceof SyntaxError
-
-/** Errors whose message alone says what the user got wrong: one line, no hint. */
-const isBadInput = (e: unknown): e is Error =>
-  e instanceof UsageError || e instanceof RunFolderError || e instanceof BackendUnavailableError || e instanceof WasmHeapError
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
@@ -74,28 +90,41 @@ const prefixed = (message: string): string[] => [`multav: ${message}`]
 
 const DEBUG_HINT = 'run the same command with --debug (or MULTAV_DEBUG=1) for the stack trace'
 
+const internal = (e: unknown, stack: ReadonlyArray<string>, debug: boolean): Report => ({
+  lines: [`multav: internal error: ${messageOf(e)}`, ...(debug ? stack : [`multav: this is a bug in multav; please report it with the output of the same command run with --debug`])],
+  code: INTERNAL_ERROR,
+})
+
 /**
- * The report for an error a command threw: bad input and file-system failures in one line (exit 2); an
- * other library error (a model or data file it refused) with a hint to rerun with --debug (exit 2); a
- * programming error (TypeError, RangeError, …) as an internal error to report (exit 70). With `debug`,
- * the stack follows.
+ * The report for an error a command threw: by kind, bad input and an unavailable machine in one line
+ * (exit 2) and an internal error as a bug to report (exit 70); file-system failures in one line (2);
+ * V8's out-of-memory RangeError with advice (2); a programming error (TypeError, RangeError, …) as an
+ * internal error (70); any other error (one multav did not classify) with a hint to rerun with --debug
+ * (2). With `debug`, the stack follows.
  */
 export const reportError = (e: unknown, debug: boolean): Report => {
   const stack = debug && e instanceof Error && e.stack !== undefined ? [e.stack] : []
-  if (isBadInput(e)) return { lines: [...prefixed(e.message), ...stack], code: 2 }
+  const kind = kindOf(e)
+  if (kind === 'internal') return internal(e, stack, debug)
+  if (kind !== undefined) return { lines: [...prefixed(messageOf(e)), ...stack], code: EXIT_CODES[kind] }
   if (isErrno(e)) return { lines: [`multav: ${describeFsError(e)}`, ...stack], code: 2 }
   if (isOutOfMemory(e)) return { lines: [`multav: out of memory (${messageOf(e)}); use a smaller --batch, fewer --workers or smaller clips`, ...stack], code: 2 }
-  if (isInternal(e))
-    return {
-      lines: [`multav: internal error: ${messageOf(e)}`, ...(debug ? stack : [`multav: this is a bug in multav; please report it with the output of the same command run with --debug`])],
-      code: INTERNAL_ERROR,
-    }
+  if (isProgrammingError(e)) return internal(e, stack, debug)
   return { lines: [...prefixed(messageOf(e)), ...(debug ? stack : [`multav: ${DEBUG_HINT}`])], code: 2 }
 }
 
+/**
+ * An error from a library call, with `prefix` (`--model DIR: `) before its message and its kind kept;
+ * a programming error or an internal one is passed on unchanged (a bug stays a bug).
+ */
+export const withContext = (prefix: string) => (e: unknown): never => {
+  if (isProgrammingError(e) || kindOf(e) === 'internal' || isOutOfMemory(e)) throw e
+  const message = `${prefix}${isErrno(e) ? describeFsError(e) : messageOf(e)}`
+  throw kindOf(e) === 'unavailable' ? new UnavailableError(message) : new UsageError(message)
+}
+
 /** True when `--debug` or MULTAV_DEBUG=1 asks for stack traces. */
-export const debugWanted = (flag: boolean, env: string | undefined = process.env['MULTAV_DEBUG']): boolean =>
-  flag || (env !== undefined && env !== '' && env !== '0')
+export const debugWanted = (flag: boolean, env: string | undefined = process.env['MULTAV_DEBUG']): boolean => flag || envFlag(env)
 
 /**
  * Checks an output folder before any work starts: not empty, not a file, no file among its parents,
@@ -104,7 +133,7 @@ export const debugWanted = (flag: boolean, env: string | undefined = process.env
 export const checkOutFolder = (dir: string, flag = '--out'): void => {
   if (dir.trim() === '') throw new UsageError(`${flag} must be a folder path, got ${JSON.stringify(dir)}`)
   for (let at = resolve(dir); ; at = dirname(at)) {
-    const kind = kindOf(at)
+    const kind = pathKind(at)
     if (kind === 'missing') {
       if (dirname(at) === at) return
       continue
@@ -119,7 +148,7 @@ export const checkOutFolder = (dir: string, flag = '--out'): void => {
   }
 }
 
-const kindOf = (path: string): 'missing' | 'folder' | 'other' => {
+const pathKind = (path: string): 'missing' | 'folder' | 'other' => {
   try {
     return statSync(path).isDirectory() ? 'folder' : 'other'
   } catch (e) {

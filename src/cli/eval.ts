@@ -1,162 +1,127 @@
-/**
- * `multav eval`, `multav merge` and `multav attack`: the robustness evaluation on the command line.
- */
+/** `multav eval`: clean accuracy and accuracy under each attack, with Wilson 95% intervals. */
 import cliProgress from 'cli-progress'
 import * as E from 'fp-ts/lib/Either.js'
-import { availableParallelism } from 'node:os'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
-import * as tf from '@tensorflow/tfjs-core'
 import { encodeAttack } from '../dsl/codec.js'
 import type { Attack } from '../dsl/types.js'
-import { loadFrameFolder } from '../data/frames.js'
-import { loadVideo, writeFramesPng, writeVideoLossless } from '../data/video.js'
-import { resolveData, type ClipSize } from '../eval/data.js'
-import { quantise } from '../eval/chunk.js'
-import { writeSheet, sweepPlot, type Series } from '../eval/pictures.js'
-import { mergeRuns, parseShard, terminalTable, type RunPlan, type Summary } from '../eval/results.js'
-import { runEval, safeName, type EvalProgress } from '../eval/run.js'
-import { initBackend, type BackendChoice } from '../backend/backend.js'
-import { runAttack } from '../interpreters/tensor.js'
-import { resolveModel } from '../models/pretrained.js'
-import { fitsClip } from '../dsl/fit.js'
-import { checkOutFolder, UsageError } from './errors.js'
+import { resolveData } from '../eval/data.js'
+import { sweepPlot, type Series } from '../eval/pictures.js'
+import { parseShard, type RunPlan, type Summary } from '../eval/results.js'
+import { runEval, type EvalProgress } from '../eval/run.js'
 import { loadAttackList, sweepAttacks } from '../eval/specs.js'
-import { statSync } from 'node:fs'
-
-export { UsageError } from './errors.js'
-
-export interface Io {
-  readonly log: (line: string) => void
-  readonly warn: (line: string) => void
-  /** True when progress may redraw a bar (stderr is a terminal). */
-  readonly tty: boolean
-}
-
-const int = (name: string, text: string | undefined, fallback: number, min: number): number => {
-  if (text === undefined) return fallback
-  const v = Number(text)
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got "${text}"`)
-  return v
-}
-
-/** `--workers`: at most the machine's cores (each worker loads its own model and backend, so more only slow the run down). */
-export const capWorkers = (requested: number, io: Pick<Io, 'warn'>, cores = availableParallelism()): number => {
-  if (requested <= cores) return requested
-  io.warn(`multav: --workers ${requested} is more than this machine's ${cores} cores; using ${cores}`)
-  return cores
-}
-
-const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1
-
-/** The model's clip size and classes, from its model.json. */
-const modelFacts = async (ref: string): Promise<{ clip: ClipSize; classes: ReadonlyArray<string> }> => {
-  const model = await resolveModel(ref).catch((e: Error) => {
-    throw new UsageError(`--model ${ref}: ${e.message}`)
-  })
-  model.dispose()
-  const clip = model.info['clip'] as Partial<Record<keyof ClipSize, unknown>> | undefined
-  const classes = model.info['classes'] as ReadonlyArray<string>
-  if (!clip) throw new UsageError(`--model ${ref}: its model.json does not say its clip size (config.clip {T, H, W})`)
-  if (!(isCount(clip.T) && isCount(clip.H) && isCount(clip.W)))
-    throw new UsageError(`--model ${ref}: its model.json's config.clip must be {T, H, W}, three integers ≥ 1, got ${JSON.stringify(clip)}`)
-  return { clip: clip as ClipSize, classes }
-}
-
-/**
- * Refuses, before any work or folder, attacks that cannot run on the model's clips: every problem of
- * every attack, one line each, naming the attack and the field.
- */
-export const checkFit = (attacks: ReadonlyArray<Attack>, clip: ClipSize, classes: number, flag: string): void => {
-  const problems = attacks.flatMap((a) => fitsClip(a, clip, classes).map((p) => `${flag} "${a.name}" on the model's ${clip.T}x${clip.H}x${clip.W} clips: ${p}`))
-  if (problems.length > 0) throw new UsageError(problems.join('\n'))
-}
-
-export interface EvalArgs {
-  readonly model?: string
-  readonly data?: string
-  readonly split?: string
-  readonly limit?: string
-  readonly attacks?: string
-  readonly sweep?: string
-  readonly batch?: string
-  readonly workers?: string
-  readonly shard?: string
-  readonly out?: string
-  readonly resume?: boolean
-  readonly pictures?: string
-  /** Print the summary as JSON on stdout (everything else goes to stderr). */
-  readonly json?: boolean
-  /** The command line's arguments, recorded in results.json. */
-  readonly argv?: ReadonlyArray<string>
-}
-
-/** With --json, stdout holds the JSON alone: the other lines go to stderr. */
-const jsonIo = (io: Io, json: boolean | undefined): Io => (json ? { ...io, log: io.warn } : io)
+import { initBackend } from '../backend/backend.js'
+import { defineCommand, type Io } from './command.js'
+import { checkOutFolder, UsageError, withContext } from './errors.js'
+import { boolean, enumeration, integer, parsed, string, type Values } from './options.js'
+import { backendOf, BACKEND_OPTIONS, capWorkers, checkFit, jsonIo, modelFacts, printSummary, stoppable, workersOption } from './shared.js'
 
 /** The attacks `eval` runs without --attacks: the paper's ten, masked regions scaled to the model's frames. */
 export const DEFAULT_ATTACKS = 'all-scaled'
 
-export const evalCommand = async (a: EvalArgs, backend: BackendChoice, stdio: Io, signal?: AbortSignal): Promise<number> => {
+const shard = (text: string): E.Either<string, { index: number; count: number }> => {
+  const s = parseShard(text)
+  return typeof s === 'string' ? E.left(s) : E.right(s)
+}
+
+const EVAL_OPTIONS = {
+  model: string({ metavar: 'default|DIR', default: 'default', description: 'the model: a shipped one by name (multav list models) or a model folder' }),
+  data: string({ metavar: 'benchmark|DIR', default: 'benchmark', description: 'the clips: the shipped benchmark, a UCF-101 root (with ucfTrainTestlist/) or <class>/<video file | frame folder>' }),
+  split: enumeration(['train', 'test'], { default: 'test', description: 'the split of the data' }),
+  limit: integer({ min: 1, description: 'evaluate the first N clips only (default: all)' }),
+  attacks: string({
+    metavar: 'all-scaled|all|name[:key=value…],spec.json,…',
+    default: DEFAULT_ATTACKS,
+    description:
+      "all-scaled: the paper's ten with the masked attacks' regions scaled to the model's frames; all: the ten exactly as in the paper (regions for 112x112 frames); or a list of built-ins with overrides (mult-linf:eps=1.04:steps=10) and spec files",
+  }),
+  sweep: string({ metavar: 'key=v1,v2,…', description: 'run each listed built-in per value and plot accuracy against it (sweep.svg)' }),
+  batch: integer({ min: 1, default: 8, description: 'clips per chunk; results depend on it (random starts are seeded per chunk), not on --workers or --shard' }),
+  workers: workersOption('chunks'),
+  shard: parsed(shard, { metavar: 'i/n', description: 'run shard i of n (0-based), to merge with multav merge' }, (s) => `${s.index}/${s.count}`),
+  pictures: integer({ min: 0, default: 1, description: 'clips to draw pictures of (clean | adversarial | difference x15)' }),
+  out: string({ metavar: 'DIR', default: join('multav-out', 'eval'), description: 'the run folder' }),
+  resume: boolean({ description: 'continue the run in --out' }),
+  json: boolean({ description: 'print the summary as JSON on stdout instead of the table (everything else goes to stderr)' }),
+  ...BACKEND_OPTIONS,
+} as const
+
+export type EvalArgs = Values<typeof EVAL_OPTIONS>
+
+export const evalCommand = defineCommand({
+  name: 'eval',
+  options: EVAL_OPTIONS,
+  summary: 'clean accuracy and accuracy under each attack with Wilson 95% intervals',
+  details: `Writes a table (terminal and results.md), results.json (plan, versions and argv, summary, one
+    row per clip and attack), results.csv (the rows) and pictures. Every attack is checked against the
+    model's clip size and classes before anything is written. Rows are saved per chunk: Ctrl-C stops
+    after the chunks in flight; --resume continues.`,
+  run: (v, _p, { io, argv }) => stoppable(io, 'chunks', (signal) => runEvalCommand(v, io, argv, signal)),
+})
+
+const runEvalCommand = async (a: EvalArgs, stdio: Io, argv: ReadonlyArray<string>, signal: AbortSignal): Promise<number> => {
   const io = jsonIo(stdio, a.json)
-  const modelRef = a.model ?? 'default'
-  const split = a.split ?? 'test'
-  if (split !== 'train' && split !== 'test') throw new UsageError(`--split must be train or test, got "${split}"`)
-  const batch = int('batch', a.batch, 8, 1)
-  const workers = capWorkers(int('workers', a.workers, availableParallelism(), 1), io)
-  const pictureClips = int('pictures', a.pictures, 1, 0)
-  const shard = a.shard === undefined ? { index: 0, count: 1 } : parseShard(a.shard)
-  if (typeof shard === 'string') throw new UsageError(shard)
-  const out = a.out ?? join('multav-out', 'eval')
-  checkOutFolder(out)
+  const backend = backendOf(a)
+  const workers = capWorkers(a.workers, io)
+  checkOutFolder(a.out)
   await initBackend(backend) // this thread loads the model once, to check it and read its clip size
-  const { clip, classes } = await modelFacts(modelRef)
-  const attackList = a.attacks ?? DEFAULT_ATTACKS
-  const listed = await loadAttackList(attackList, clip)
+  const { clip, classes } = await modelFacts(a.model)
+  const listed = await loadAttackList(a.attacks, clip)
   if (E.isLeft(listed)) throw new UsageError(listed.left.join('\n'))
   let attacks: Attack[] = listed.right
   let sweep: { parameter: string; attacks: { base: string; value: number; attack: Attack }[] } | undefined
   if (a.sweep !== undefined) {
-    const names = ['all', 'all-scaled'].includes(attackList) ? ['add-linf', 'mult-linf'] : attackList.split(',').map((s) => s.trim())
+    const names = ['all', 'all-scaled'].includes(a.attacks) ? ['add-linf', 'mult-linf'] : a.attacks.split(',').map((s) => s.trim())
     const swept = sweepAttacks(names, a.sweep)
     if (E.isLeft(swept)) throw new UsageError(swept.left.join('\n'))
     sweep = swept.right
     attacks = sweep.attacks.map((s) => s.attack)
   }
   checkFit(attacks, clip, classes.length, a.sweep === undefined ? '--attacks' : '--sweep')
-  const data = await resolveData(a.data ?? 'benchmark', { clip, classes, split }).catch((e: Error) => {
-    throw new UsageError(e.message)
-  })
-  const size = data.kind === 'benchmark' ? (split === 'train' ? 600 : 240) : data.items.length
-  const clips = Math.min(size, int('limit', a.limit, size, 1))
+  const data = await resolveData(a.data, { clip, classes, split: a.split }).catch(withContext(''))
+  const size = data.kind === 'benchmark' ? (a.split === 'train' ? 600 : 240) : data.items.length
+  const clips = Math.min(size, a.limit ?? size)
+  const shardOf = a.shard ?? { index: 0, count: 1 }
   const plan: RunPlan & { data: typeof data } = {
-    model: modelRef,
+    model: a.model,
     classes,
     data,
     clips,
     attacks: attacks.map(encodeAttack),
     attackNames: attacks.map((x) => x.name),
-    batch,
-    shard,
+    batch: a.batch,
+    shard: shardOf,
   }
-  io.log(`evaluating ${modelRef} on ${clips} clips of ${a.data ?? 'benchmark'} (${split}) against ${attacks.length} attacks, ${workers} worker(s)${shard.count > 1 ? `, shard ${shard.index}/${shard.count}` : ''} → ${out}`)
+  io.log(
+    `evaluating ${a.model} on ${clips} clips of ${a.data} (${a.split}) against ${attacks.length} attacks, ${workers} worker(s)${shardOf.count > 1 ? `, shard ${shardOf.index}/${shardOf.count}` : ''} → ${a.out}`,
+  )
   const progress = progressReporter(io)
   let outcome
   try {
-    outcome = await runEval({ plan, backend, out, resume: a.resume ?? false, workers, pictureClips, ...(signal ? { signal } : {}), onProgress: progress.update, onWarning: progress.warn, meta: { command: 'multav eval', ...(a.argv ? { argv: [...a.argv] } : {}) } })
+    outcome = await runEval({
+      plan,
+      backend,
+      out: a.out,
+      resume: a.resume,
+      workers,
+      pictureClips: a.pictures,
+      signal,
+      onProgress: progress.update,
+      onWarning: progress.warn,
+      meta: { command: 'multav eval', argv: [...argv] },
+    })
   } finally {
     progress.stop()
   }
   if (!outcome.complete) {
-    io.warn(`stopped after ${outcome.chunksRun} chunk(s) this run; the rows so far are in ${join(out, 'rows.jsonl')}: continue with --resume`)
+    io.warn(`stopped after ${outcome.chunksRun} chunk(s) this run; the rows so far are in ${join(a.out, 'rows.jsonl')}: continue with --resume`)
     return 130
   }
-  printSummary(io, outcome.summary!, out, a.json === true)
+  printSummary(io, outcome.summary!, a.out, a.json)
   if (a.json) stdio.log(JSON.stringify(outcome.summary!, null, 1))
   for (const p of outcome.pictures) io.log(`picture: ${p}`)
   if (sweep) {
-    const file = join(out, 'sweep.svg')
+    const file = join(a.out, 'sweep.svg')
     await writeFileAtomic(file, sweepPlot(sweepSeries(sweep, outcome.summary!), { parameter: sweep.parameter }))
     io.log(`plot: ${file}`)
   }
@@ -170,18 +135,6 @@ const sweepSeries = (sweep: { attacks: { base: string; value: number; attack: At
       .filter((s) => s.base === base)
       .map((s) => ({ x: s.value, accuracy: summary.attacks.find((x) => x.attack === s.attack.name)?.accuracy ?? Number.NaN })),
   }))
-
-/** The table and where the results are; with --json only where they are (on stderr, as io.log is then). */
-const printSummary = (io: Io, s: Summary, out: string, json: boolean) => {
-  if (!json) {
-    io.log('')
-    io.log(terminalTable(s))
-    io.log('')
-  }
-  io.log(
-    `${s.clips} clips; accuracy and success measured on 8-bit quantised clips; 95% CI: Wilson score interval. Results: ${['results.json', 'results.md', 'results.csv'].map((f) => join(out, f)).join(', ')}`,
-  )
-}
 
 /** A bar with ETA and accuracy on a terminal; a plain line every 10 s (and at the end) otherwise. */
 const progressReporter = (io: Io) => {
@@ -218,92 +171,3 @@ const progressReporter = (io: Io) => {
   }
 }
 
-export const mergeCommand = async (
-  dirs: ReadonlyArray<string>,
-  out: string | undefined,
-  stdio: Io,
-  options: { readonly json?: boolean; readonly argv?: ReadonlyArray<string> } = {},
-): Promise<number> => {
-  const io = jsonIo(stdio, options.json)
-  if (out === undefined) throw new UsageError('merge needs --out DIR (where the combined results go)')
-  if (dirs.length === 0) throw new UsageError('merge needs the shard folders, e.g. multav merge out/shard-0 out/shard-1 --out out/all')
-  checkOutFolder(out)
-  // a bad shard is a RunFolderError, reported in one line by the command line
-  const { summary, pictures } = await mergeRuns(dirs, out, { command: 'multav merge', ...(options.argv ? { argv: [...options.argv] } : {}) })
-  printSummary(io, summary, out, options.json === true)
-  if (options.json) stdio.log(JSON.stringify(summary, null, 1))
-  for (const p of pictures) io.log(`picture: ${p}`)
-  return 0
-}
-
-export interface AttackArgs {
-  readonly video?: string
-  readonly model?: string
-  readonly attack?: string
-  readonly label?: string
-  readonly out?: string
-}
-
-/** Attacks one clip (a video file or a frame folder) and writes it losslessly, with its picture. */
-export const attackCommand = async (a: AttackArgs, io: Io): Promise<number> => {
-  if (a.video === undefined) throw new UsageError('attack needs --video FILE|FRAME_DIR')
-  const modelRef = a.model ?? 'default'
-  const { clip, classes } = await modelFacts(modelRef)
-  const listed = await loadAttackList(a.attack ?? 'mult-linf', undefined, '--attack')
-  if (E.isLeft(listed)) throw new UsageError(listed.left.join('\n'))
-  if (listed.right.length !== 1) throw new UsageError(`--attack takes one attack, got ${listed.right.length}`)
-  const attack = listed.right[0]!
-  checkFit([attack], clip, classes.length, '--attack')
-  if (a.label !== undefined && !classes.includes(a.label)) throw new UsageError(`--label must be one of the model's classes (${classes.join(', ')}), got "${a.label}"`)
-  const out = a.out ?? join('multav-out', 'attack')
-  checkOutFolder(out)
-  let isDir: boolean
-  try {
-    isDir = statSync(a.video).isDirectory()
-  } catch {
-    throw new UsageError(`--video ${a.video}: no such file or folder`)
-  }
-  if (clip.H !== clip.W) throw new UsageError(`--model ${modelRef}: takes ${clip.H}x${clip.W} frames; videos are centre-cropped to squares`)
-  const o = { T: clip.T, size: clip.H, crop: clip.H }
-  const data = await (isDir ? loadFrameFolder(a.video, o) : loadVideo(a.video, o)).catch((e: Error) => {
-    throw new UsageError(e.message)
-  })
-  const model = await resolveModel(modelRef)
-  const x = tf.tensor5d(data.data, [...data.shape])
-  try {
-    const clean = tf.tidy(() => tf.argMax(model.model(x), 1))
-    const cleanClass = (await clean.data())[0]!
-    clean.dispose()
-    const label = a.label === undefined ? cleanClass : classes.indexOf(a.label)
-    const r = await runAttack(attack, model.model, x, [label])
-    const q = quantise(r.adversarial)
-    r.adversarial.dispose()
-    try {
-      const after = tf.tidy(() => tf.argMax(model.model(q), 1))
-      const advClass = (await after.data())[0]!
-      after.dispose()
-      const adversarial = { shape: data.shape, data: (await q.data()) as Float32Array }
-      await mkdir(out, { recursive: true })
-      const frames = await writeFramesPng(adversarial, join(out, 'frames'))
-      io.log(`clean: "${classes[cleanClass]}"; attacked with ${attack.name} (as "${classes[label]}"): "${classes[advClass]}"${advClass === label ? ' (attack failed)' : ''}`)
-      io.log(`achieved: ‖x'−x‖∞ ${r.sanity.linf[0]!.toFixed(4)}, max ratio ${r.sanity.ratioLinf[0]!.toFixed(4)}`)
-      io.log(`adversarial frames (lossless PNG): ${join(out, 'frames')} (${frames.length} files)`)
-      try {
-        await writeVideoLossless(adversarial, join(out, 'adversarial.mkv'))
-        io.log(`adversarial video (lossless FFV1): ${join(out, 'adversarial.mkv')}`)
-      } catch (e) {
-        io.warn(`no lossless video written: ${(e as Error).message.split('\n')[0]}`)
-      }
-      const sheet = join(out, `${safeName(attack.name)}.png`)
-      await writeSheet(sheet, { clip: 0, attack: attack.name, clean: data.data, adversarial: adversarial.data, shape: [clip.T, clip.H, clip.W, 3] })
-      io.log(`picture: ${sheet}`)
-      io.warn('note: re-encoding the adversarial clip with a lossy codec (H.264, MPEG-4, JPEG) changes it and may undo the attack; keep the PNG frames or the FFV1 video')
-      return 0
-    } finally {
-      q.dispose()
-    }
-  } finally {
-    x.dispose()
-    model.dispose()
-  }
-}

@@ -14,6 +14,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64'
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
 import type { ClipData } from '../core/clip.js'
+import { InputError } from '../core/errors.js'
 
 export const BENCHMARK_CLASSES = ['moves right', 'moves left', 'moves down', 'moves up', 'turns clockwise', 'turns counter-clockwise'] as const
 
@@ -46,9 +47,9 @@ export const benchmark = (o: BenchmarkOptions = {}): Benchmark => {
   const [T, H, W] = [o.T ?? 8, o.H ?? 32, o.W ?? 32]
   const count = o.count ?? (split === 'train' ? 600 : 240)
   for (const [name, v, min] of [['T', T, 2], ['H', H, 12], ['W', W, 12], ['count', count, 1]] as const)
-    if (!Number.isInteger(v) || v < min) throw new Error(`benchmark: ${name} must be an integer ≥ ${min}, got ${v}`)
+    if (!Number.isInteger(v) || v < min) throw new InputError(`benchmark: ${name} must be an integer ≥ ${min}, got ${v}`)
   if (count * T * H * W * 3 > MAX_VALUES)
-    throw new Error(`benchmark: ${count} clips of ${T}x${H}x${W}x3 is ${count * T * H * W * 3} values, more than ${MAX_VALUES}`)
+    throw new InputError(`benchmark: ${count} clips of ${T}x${H}x${W}x3 is ${count * T * H * W * 3} values, more than ${MAX_VALUES}`)
   const rng = xoroshiro128plus(SPLIT_SEED[split])
   const u = () => uniformFloat64(rng)
   const data = new Float32Array(count * T * H * W * 3)

@@ -17,6 +17,7 @@ import { open, readdir, readFile } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import { inflateSync } from 'node:zlib'
 import type { ClipData } from '../core/clip.js'
+import { InputError } from '../core/errors.js'
 
 export interface FrameOptions {
   /** Frames to sample uniformly over the video (default 16). */
@@ -42,15 +43,15 @@ export const sampleIndices = (n: number, T: number): number[] =>
 /** Loads one clip `[1, T, crop, crop, 3]` from a folder of frames, sorted by name (numbers in order). */
 export const loadFrameFolder = async (dir: string, o: FrameOptions = {}): Promise<ClipData> => {
   const [T, size, crop] = [o.T ?? 16, o.size ?? 112, o.crop ?? 112]
-  if (!(Number.isInteger(T) && T >= 1)) throw new Error(`loadFrameFolder: T must be an integer ≥ 1, got ${T}`)
-  if (!(Number.isInteger(crop) && crop >= 1 && crop <= size)) throw new Error(`loadFrameFolder: crop must be an integer in [1, size=${size}], got ${crop}`)
+  if (!(Number.isInteger(T) && T >= 1)) throw new InputError(`loadFrameFolder: T must be an integer ≥ 1, got ${T}`)
+  if (!(Number.isInteger(crop) && crop >= 1 && crop <= size)) throw new InputError(`loadFrameFolder: crop must be an integer in [1, size=${size}], got ${crop}`)
   const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`${dir}: cannot read the frame folder (${e.code ?? e.message})`)
+    throw new InputError(`${dir}: cannot read the frame folder (${e.code ?? e.message})`)
   })
   const frames = names
     .filter((n) => IMAGE.has(extname(n).toLowerCase()))
     .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
-  if (frames.length === 0) throw new Error(`${dir}: no PNG or JPEG frames`)
+  if (frames.length === 0) throw new InputError(`${dir}: no PNG or JPEG frames`)
   const data = new Float32Array(T * crop * crop * 3)
   let first: { readonly file: string; readonly width: number; readonly height: number } | undefined
   for (const [t, index] of sampleIndices(frames.length, T).entries()) {
@@ -59,7 +60,7 @@ export const loadFrameFolder = async (dir: string, o: FrameOptions = {}): Promis
     first ??= { file, width: image.width, height: image.height }
     // resized and cropped alike, frames of another size would silently show another part of the scene
     if (image.width !== first.width || image.height !== first.height)
-      throw new Error(`${file}: ${image.width}x${image.height} pixels, but ${first.file} is ${first.width}x${first.height}; the frames of one clip must have one size`)
+      throw new InputError(`${file}: ${image.width}x${image.height} pixels, but ${first.file} is ${first.width}x${first.height}; the frames of one clip must have one size`)
     data.set(preprocess(image, size, crop, file), t * crop * crop * 3)
   }
   return { shape: [1, T, crop, crop, 3], data }
@@ -73,7 +74,7 @@ interface Rgba {
 
 /** A regular file's bytes, at most `FRAME_LIMITS.fileBytes` of them (a FIFO or a device would block or never end). */
 const readFrame = async (file: string): Promise<Uint8Array> => {
-  const cannot = (e: NodeJS.ErrnoException) => new Error(`${file}: cannot read (${e.code ?? e.message})`)
+  const cannot = (e: NodeJS.ErrnoException) => new InputError(`${file}: cannot read (${e.code ?? e.message})`)
   // O_NONBLOCK: opening a FIFO does not wait for a writer; the checks then hold for the file opened,
   // not for whatever the path named a moment before
   const handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((e: NodeJS.ErrnoException) => {
@@ -81,9 +82,9 @@ const readFrame = async (file: string): Promise<Uint8Array> => {
   })
   try {
     const info = await handle.stat()
-    if (!info.isFile()) throw new Error(`${file}: not a regular file`)
-    if (info.size === 0) throw new Error(`${file}: empty file (0 bytes), expected a PNG or JPEG image`)
-    if (info.size > FRAME_LIMITS.fileBytes) throw new Error(`${file}: ${info.size} bytes is more than the ${FRAME_LIMITS.fileBytes} a frame may have`)
+    if (!info.isFile()) throw new InputError(`${file}: not a regular file`)
+    if (info.size === 0) throw new InputError(`${file}: empty file (0 bytes), expected a PNG or JPEG image`)
+    if (info.size > FRAME_LIMITS.fileBytes) throw new InputError(`${file}: ${info.size} bytes is more than the ${FRAME_LIMITS.fileBytes} a frame may have`)
     return await handle.readFile().catch((e: NodeJS.ErrnoException) => {
       throw cannot(e)
     })
@@ -109,7 +110,7 @@ const headerOf = (bytes: Uint8Array, file: string): Header => {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
     if (bytes.length < 33 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR')
-      throw new Error(`${file}: truncated or corrupt PNG: no IHDR chunk in its first 33 bytes`)
+      throw new InputError(`${file}: truncated or corrupt PNG: no IHDR chunk in its first 33 bytes`)
     const [width, height, depth, colour, interlace] = [view.getUint32(16), view.getUint32(20), bytes[24]!, bytes[25]!, bytes[28]!]
     const rowBytes = Math.ceil((width * (PNG_SAMPLES[colour] ?? 4) * depth) / 8) + 1
     // Adam7's seven passes add at most one filter byte per row of each pass
@@ -117,7 +118,7 @@ const headerOf = (bytes: Uint8Array, file: string): Header => {
   }
   if (bytes[0] === 0xff && bytes[1] === 0xd8) return { format: 'JPEG', ...jpegSize(bytes, view, file) }
   const start = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')
-  throw new Error(`${file}: not a PNG or JPEG image (it starts with the bytes ${start})`)
+  throw new InputError(`${file}: not a PNG or JPEG image (it starts with the bytes ${start})`)
 }
 
 /** A JPEG's size from its first SOF marker, walking the segments before it (linear in the file). */
@@ -149,14 +150,14 @@ const jpegSize = (bytes: Uint8Array, view: DataView, file: string): { width: num
     }
     i += 2 + view.getUint16(i + 2)
   }
-  throw new Error(`${file}: truncated or corrupt JPEG: no frame header (SOF marker) before the image data`)
+  throw new InputError(`${file}: truncated or corrupt JPEG: no frame header (SOF marker) before the image data`)
 }
 
 /** Refuses a size that is empty or above `FRAME_LIMITS`, naming the file. */
 const checkSize = (h: Header, file: string): void => {
-  if (h.width < 1 || h.height < 1) throw new Error(`${file}: the ${h.format} header says ${h.width}x${h.height} pixels; expected an image of at least 1x1`)
+  if (h.width < 1 || h.height < 1) throw new InputError(`${file}: the ${h.format} header says ${h.width}x${h.height} pixels; expected an image of at least 1x1`)
   if (h.width > FRAME_LIMITS.side || h.height > FRAME_LIMITS.side || h.width * h.height > FRAME_LIMITS.pixels)
-    throw new Error(
+    throw new InputError(
       `${file}: the ${h.format} header says ${h.width}x${h.height} pixels, more than a frame may have ` +
         `(at most ${FRAME_LIMITS.side} a side and ${FRAME_LIMITS.pixels} pixels); refused before decoding`,
     )
@@ -195,17 +196,17 @@ const decode = async (file: string): Promise<Rgba> => {
     })
     return { width: image.width, height: image.height, data: image.data }
   } catch (e) {
-    throw new Error(`${file}: cannot decode as ${header.format}; the file is truncated or corrupt (${(e as Error).message})`)
+    throw new InputError(`${file}: cannot decode as ${header.format}; the file is truncated or corrupt (${(e as Error).message})`)
   }
 }
 
 /** RGB in [0, 1], shorter side resized to `size` (bilinear, half-pixel centres), centre crop. */
 const preprocess = (image: Rgba, size: number, crop: number, file: string): Float32Array => {
-  if (image.width < 1 || image.height < 1) throw new Error(`${file}: empty image`)
+  if (image.width < 1 || image.height < 1) throw new InputError(`${file}: empty image`)
   const scale = size / Math.min(image.width, image.height)
   const [h, w] = [Math.max(crop, Math.round(image.height * scale)), Math.max(crop, Math.round(image.width * scale))]
   const pixels = image.width * image.height
-  if (image.data.length < pixels * 4) throw new Error(`${file}: decoded to ${image.data.length} bytes, expected ${pixels * 4} (RGBA)`)
+  if (image.data.length < pixels * 4) throw new InputError(`${file}: decoded to ${image.data.length} bytes, expected ${pixels * 4} (RGBA)`)
   // RGB values / 255 straight from the RGBA bytes (no int32 copy of the whole image)
   const values = new Float32Array(pixels * 3)
   for (let p = 0; p < pixels; p++)
@@ -241,13 +242,13 @@ export const ucf101 = async (root: string, o: { readonly split?: 1 | 2 | 3; read
   const lists = join(root, 'ucfTrainTestlist')
   const read = (name: string) =>
     readFile(join(lists, name), 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new Error(`${join(lists, name)}: cannot read (${e.code ?? e.message})`)
+      throw new InputError(`${join(lists, name)}: cannot read (${e.code ?? e.message})`)
     })
   const lines = (text: string) => text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '')
   const classes: string[] = []
   for (const [k, line] of lines(await read('classInd.txt')).entries()) {
     const m = /^(\d+)\s+(\S+)$/.exec(line)
-    if (!m || Number(m[1]) !== k + 1) throw new Error(`${join(lists, 'classInd.txt')}:${k + 1}: expected "${k + 1} <ClassName>", got "${line}"`)
+    if (!m || Number(m[1]) !== k + 1) throw new InputError(`${join(lists, 'classInd.txt')}:${k + 1}: expected "${k + 1} <ClassName>", got "${line}"`)
     classes.push(m[2]!)
   }
   const listName = `${o.subset}list0${o.split ?? 1}.txt`
@@ -256,9 +257,9 @@ export const ucf101 = async (root: string, o: { readonly split?: 1 | 2 | 3; read
     const [video, given] = line.split(/\s+/) as [string, string | undefined]
     const className = video.split('/')[0]!
     const label = labelOf.get(className) ?? -1
-    if (label < 0) throw new Error(`${join(lists, listName)}:${k + 1}: unknown class "${className}"`)
+    if (label < 0) throw new InputError(`${join(lists, listName)}:${k + 1}: unknown class "${className}"`)
     if (given !== undefined && Number(given) !== label + 1)
-      throw new Error(`${join(lists, listName)}:${k + 1}: label ${given} does not match class ${className} (${label + 1})`)
+      throw new InputError(`${join(lists, listName)}:${k + 1}: label ${given} does not match class ${className} (${label + 1})`)
     return { video, label, frames: join(root, 'frames', video.replace(/\.avi$/i, '')) }
   })
   return { classes, videos }

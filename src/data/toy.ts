@@ -8,6 +8,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64'
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
 import type { ClipData } from '../core/clip.js'
+import { InputError } from '../core/errors.js'
 
 export interface ToyOptions {
   readonly count: number
@@ -28,7 +29,7 @@ export const TOY_CLASSES = ['moves right', 'moves left'] as const
 /** `count` clips `[count, T, H, W, 3]` (default 4x8x8) with balanced labels. */
 export const toyMotion = (o: ToyOptions): ToyDataset => {
   const [T, H, W, C] = [o.T ?? 4, o.H ?? 8, o.W ?? 8, 3]
-  if (W < T + 2 || H < 4) throw new Error(`toyMotion: need W ≥ T + 2 and H ≥ 4, got T=${T}, H=${H}, W=${W}`)
+  if (W < T + 2 || H < 4) throw new InputError(`toyMotion: need W ≥ T + 2 and H ≥ 4, got T=${T}, H=${H}, W=${W}`)
   const rng = xoroshiro128plus(o.seed)
   const u = () => uniformFloat64(rng)
   const data = new Float32Array(o.count * T * H * W * C)

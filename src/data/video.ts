@@ -19,6 +19,7 @@ import { PNG } from 'pngjs'
 import writeFileAtomic from 'write-file-atomic'
 import type { ClipData } from '../core/clip.js'
 import { FRAME_LIMITS, sampleIndices, type FrameOptions } from './frames.js'
+import { InputError, UnavailableError } from '../core/errors.js'
 
 /** Decoded bytes above this are refused (a smaller size or a shorter video is needed). */
 const MAX_DECODED_BYTES = 2 * 1024 ** 3
@@ -61,12 +62,12 @@ export const findFfmpeg = (): Promise<string> =>
     if (chosen !== undefined && chosen !== '') {
       const why = await whyNot(chosen)
       if (why === null) return chosen
-      throw new Error(`MULTAV_FFMPEG=${chosen} does not run (\`${chosen} -version\` failed: ${why}); point it at an ffmpeg binary or unset it`)
+      throw new UnavailableError(`MULTAV_FFMPEG=${chosen} does not run (\`${chosen} -version\` failed: ${why}); point it at an ffmpeg binary or unset it`)
     }
     if ((await whyNot('ffmpeg')) === null) return 'ffmpeg'
     const shipped = shippedFfmpeg()
     if (shipped !== undefined && (await whyNot(shipped)) === null) return shipped
-    throw new Error(
+    throw new UnavailableError(
       'ffmpeg not found: install it (e.g. `apt-get install ffmpeg`, `brew install ffmpeg`), or `npm install @ffmpeg-installer/ffmpeg`, or set MULTAV_FFMPEG to the path of an ffmpeg binary',
     )
   })().catch((e: unknown) => {
@@ -109,10 +110,10 @@ const ffmpeg = async (args: ReadonlyArray<string>, o: { readonly input?: Uint8Ar
     child.stderr!.on('data', (b: Buffer) => {
       stderr = (stderr + b.toString()).slice(-8000)
     })
-    child.on('error', (e) => reject(new Error(`${o.what}: cannot run ffmpeg (${e.message})`)))
+    child.on('error', (e) => reject(new UnavailableError(`${o.what}: cannot run ffmpeg (${e.message})`)))
     child.on('close', (code) => {
       if (tooBig)
-        return reject(new Error(`${o.what}: more than ${o.maxBytes} bytes of decoded frames; use a smaller size/crop or a shorter video`))
+        return reject(new InputError(`${o.what}: more than ${o.maxBytes} bytes of decoded frames; use a smaller size/crop or a shorter video`))
       resolve({ code, chunks, bytes, stderr })
     })
     if (o.input) {
@@ -134,11 +135,11 @@ const lastLine = (run: Run): string =>
     .pop() ?? `ffmpeg exited with code ${run.code}`
 
 const checkOptions = (where: string, T: number, size: number, crop: number) => {
-  if (!(Number.isInteger(T) && T >= 1)) throw new Error(`${where}: T must be an integer ≥ 1, got ${T}`)
-  if (!(Number.isInteger(size) && size >= 1)) throw new Error(`${where}: size must be an integer ≥ 1, got ${size}`)
-  if (!(Number.isInteger(crop) && crop >= 1 && crop <= size)) throw new Error(`${where}: crop must be an integer in [1, size=${size}], got ${crop}`)
+  if (!(Number.isInteger(T) && T >= 1)) throw new InputError(`${where}: T must be an integer ≥ 1, got ${T}`)
+  if (!(Number.isInteger(size) && size >= 1)) throw new InputError(`${where}: size must be an integer ≥ 1, got ${size}`)
+  if (!(Number.isInteger(crop) && crop >= 1 && crop <= size)) throw new InputError(`${where}: crop must be an integer in [1, size=${size}], got ${crop}`)
   if (T * crop * crop * 3 * 4 > MAX_DECODED_BYTES)
-    throw new Error(`${where}: a [1, ${T}, ${crop}, ${crop}, 3] float32 clip is more than ${MAX_DECODED_BYTES} bytes; use a smaller T or crop`)
+    throw new InputError(`${where}: a [1, ${T}, ${crop}, ${crop}, 3] float32 clip is more than ${MAX_DECODED_BYTES} bytes; use a smaller T or crop`)
 }
 
 /** Copies `length` bytes at `offset` of the concatenation of `chunks` into `out` as values / 255. */
@@ -166,9 +167,9 @@ export const loadVideo = async (file: string, o: FrameOptions = {}): Promise<Cli
   const [T, size, crop] = [o.T ?? 16, o.size ?? 112, o.crop ?? 112]
   checkOptions(`loadVideo(${file})`, T, size, crop)
   const info = await stat(file).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(e.code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${e.code ?? e.message})`)
+    throw new InputError(e.code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${e.code ?? e.message})`)
   })
-  if (!info.isFile()) throw new Error(`${file}: not a file`)
+  if (!info.isFile()) throw new InputError(`${file}: not a file`)
   // as loadFrameFolder: the longer side round(side·size/shorter), the crop's offsets floor((side − crop)/2)
   // (ffmpeg's default crop offset rounds half to even)
   const filter =
@@ -183,13 +184,13 @@ export const loadVideo = async (file: string, o: FrameOptions = {}): Promise<Cli
   const frameBytes = crop * crop * 3
   const n = Math.floor(run.bytes / frameBytes)
   if (run.code !== 0 || n === 0) {
-    if (/matches no streams|does not contain any stream/.test(run.stderr)) throw new Error(`${file}: no video stream`)
+    if (/matches no streams|does not contain any stream/.test(run.stderr)) throw new InputError(`${file}: no video stream`)
     const huge = /Picture size (\d+x\d+) (is invalid|exceeds)/.exec(run.stderr)
     if (huge)
-      throw new Error(`${file}: its frames are ${huge[1]} pixels, more than a frame may have (at most ${FRAME_LIMITS.pixels} pixels); refused before decoding`)
+      throw new InputError(`${file}: its frames are ${huge[1]} pixels, more than a frame may have (at most ${FRAME_LIMITS.pixels} pixels); refused before decoding`)
     if (run.code === 0 || (run.bytes === 0 && /after EOF|Output file is empty|nothing was encoded/.test(run.stderr)))
-      throw new Error(`${file}: no video frames could be decoded${run.code === 0 ? '' : ` (ffmpeg: ${lastLine(run)})`}`)
-    throw new Error(`${file}: cannot decode as a video (ffmpeg: ${lastLine(run)})`)
+      throw new InputError(`${file}: no video frames could be decoded${run.code === 0 ? '' : ` (ffmpeg: ${lastLine(run)})`}`)
+    throw new InputError(`${file}: cannot decode as a video (ffmpeg: ${lastLine(run)})`)
   }
   const data = new Float32Array(T * frameBytes)
   sampleIndices(n, T).forEach((f, t) => gather(run.chunks, f * frameBytes, frameBytes, data, t * frameBytes))
@@ -199,16 +200,16 @@ export const loadVideo = async (file: string, o: FrameOptions = {}): Promise<Cli
 /** The 8-bit RGB bytes of clip `index`'s frames, `[T, H, W, 3]` (values clamped to [0, 1], then round(255·x)). */
 const bytesOf = (where: string, clip: ClipData, index: number): { bytes: Uint8Array; T: number; H: number; W: number } => {
   const [N, T, H, W, C] = clip.shape
-  if (C !== 3) throw new Error(`${where}: expected RGB clips (3 channels), got ${C}`)
+  if (C !== 3) throw new InputError(`${where}: expected RGB clips (3 channels), got ${C}`)
   if (clip.data.length !== N * T * H * W * C)
-    throw new Error(`${where}: the clip's data has ${clip.data.length} values, its shape [${clip.shape.join(', ')}] needs ${N * T * H * W * C}`)
-  if (!(Number.isInteger(index) && index >= 0 && index < N)) throw new Error(`${where}: clip index ${index} out of range [0, ${N})`)
-  if (T < 1 || H < 1 || W < 1) throw new Error(`${where}: empty clip [${clip.shape.join(', ')}]`)
+    throw new InputError(`${where}: the clip's data has ${clip.data.length} values, its shape [${clip.shape.join(', ')}] needs ${N * T * H * W * C}`)
+  if (!(Number.isInteger(index) && index >= 0 && index < N)) throw new InputError(`${where}: clip index ${index} out of range [0, ${N})`)
+  if (T < 1 || H < 1 || W < 1) throw new InputError(`${where}: empty clip [${clip.shape.join(', ')}]`)
   const size = T * H * W * 3
   const bytes = new Uint8Array(size)
   for (let i = 0; i < size; i++) {
     const v = clip.data[index * size + i]!
-    if (Number.isNaN(v)) throw new Error(`${where}: NaN in the clip`)
+    if (Number.isNaN(v)) throw new InputError(`${where}: NaN in the clip`)
     bytes[i] = Math.round(255 * Math.min(1, Math.max(0, v)))
   }
   return { bytes, T, H, W }
@@ -246,9 +247,9 @@ export const writeVideoLossless = async (
   o: { readonly fps?: number; readonly index?: number } = {},
 ): Promise<void> => {
   const where = `writeVideoLossless(${file})`
-  if (extname(file).toLowerCase() !== '.mkv') throw new Error(`${file}: lossless video is written as FFV1 in Matroska, so the file must end in .mkv`)
+  if (extname(file).toLowerCase() !== '.mkv') throw new InputError(`${file}: lossless video is written as FFV1 in Matroska, so the file must end in .mkv`)
   const fps = o.fps ?? 25
-  if (!(Number.isFinite(fps) && fps > 0 && fps <= 1000)) throw new Error(`${where}: fps must be a number in (0, 1000], got ${fps}`)
+  if (!(Number.isFinite(fps) && fps > 0 && fps <= 1000)) throw new InputError(`${where}: fps must be a number in (0, 1000], got ${fps}`)
   const { bytes, H, W } = bytesOf(where, clip, o.index ?? 0)
   await mkdir(dirname(file), { recursive: true })
   const temp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp.mkv`)
@@ -258,7 +259,7 @@ export const writeVideoLossless = async (
         '-c:v', 'ffv1', '-level', '3', '-pix_fmt', 'bgr0', '-f', 'matroska', '-y', `file:${temp}`],
       { input: bytes, what: file },
     )
-    if (run.code !== 0) throw new Error(`${file}: ffmpeg could not encode the clip (ffmpeg: ${lastLine(run)})`)
+    if (run.code !== 0) throw new UnavailableError(`${file}: ffmpeg could not encode the clip (ffmpeg: ${lastLine(run)})`)
     await rename(temp, file)
   } finally {
     await rm(temp, { force: true })

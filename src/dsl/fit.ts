@@ -11,7 +11,8 @@
  * @since 0.1.0
  */
 import { validateAttack } from './codec.js'
-import type { Attack } from './types.js'
+import { match } from './match.js'
+import type { Attack, Target } from './types.js'
 
 /** The frames an attack runs on: T frames of H x W pixels. */
 export interface ClipFrames {
@@ -20,12 +21,19 @@ export interface ClipFrames {
   readonly W: number
 }
 
-/** The target-class problem of `attack` for a model of `classes` classes, if any. */
-const targetProblems = (attack: Attack, classes: number): string[] => {
-  const target = attack.loss.target
-  if (target._tag !== 'Targeted' || target.label < classes) return []
-  return [`attack.loss.target.label: target class ${target.label} is not one of the model's ${classes} classes (0–${classes - 1})`]
-}
+const notAClass = (path: string, label: number, classes: number): string =>
+  `${path}: target class ${label} is not one of the model's ${classes} classes (0–${classes - 1})`
+
+/**
+ * The problems of an attack's target for a model of `classes` classes. The number of per-sample labels
+ * of a `TargetedEach` target is checked against the batch when the attack runs.
+ */
+const targetProblems = match<Target, string[], [number]>({
+  Untargeted: () => [],
+  Targeted: ({ label }, classes) => (label < classes ? [] : [notAClass('attack.loss.target.label', label, classes)]),
+  TargetedEach: ({ labels }, classes) =>
+    labels.flatMap((label, n) => (label < classes ? [] : [notAClass(`attack.loss.target.labels[${n}]`, label, classes)])),
+})
 
 /**
  * Every reason `attack` cannot run on clips of `clip` frames against a model of `classes` classes,
@@ -34,5 +42,5 @@ const targetProblems = (attack: Attack, classes: number): string[] => {
  */
 export const fitsClip = (attack: Attack, clip: ClipFrames, classes: number): ReadonlyArray<string> => [
   ...validateAttack(attack, { clip: { T: clip.T, H: clip.H, W: clip.W } }),
-  ...targetProblems(attack, classes),
+  ...targetProblems(attack.loss.target, classes),
 ]

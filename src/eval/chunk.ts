@@ -10,7 +10,9 @@
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import type { Attack } from '../dsl/types.js'
+import { InputError } from '../core/errors.js'
+import { match } from '../dsl/match.js'
+import type { Attack, Target } from '../dsl/types.js'
 import type { ClipData } from '../core/clip.js'
 import { runAttack } from '../interpreters/tensor.js'
 import { type Model } from '../core/model.js'
@@ -115,17 +117,48 @@ const predict = async (model: Model, x: tf.Tensor5D): Promise<number[]> => {
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null)
 
-/** Runs every attack on the chunk; `keep(clip)` says which clips to return for pictures. */
+/**
+ * Why a target cannot run in an evaluation, as `path: message` lines (as `fitsClip` reports): per-sample
+ * labels (TargetedEach) fit one batch of their length, and an evaluation attacks many chunks. With
+ * `batch` (an evaluation of that one batch size, e.g. one clip) they must have that length.
+ */
+const targetRefusals = match<Target, string[], [number | undefined]>({
+  Untargeted: () => [],
+  Targeted: () => [],
+  TargetedEach: ({ labels }, batch) =>
+    batch !== undefined && labels.length === batch
+      ? []
+      : [
+          `attack.loss.target: TargetedEach gives one target per sample of one batch (${labels.length} labels)${batch === undefined ? ', and an evaluation attacks many batches' : `, and here a batch has ${batch} clip${batch === 1 ? '' : 's'}`}; use Targeted (one class for every clip) or an untargeted loss`,
+        ],
+})
+
+/** Why `attack` cannot run in an evaluation (of batches of `batch` clips only, when given); empty when it can. */
+export const evalRefusals = (attack: Attack, batch?: number): ReadonlyArray<string> => targetRefusals(attack.loss.target, batch)
+
+/** Whether sample k's adversarial class is what the attack aimed for: not its label, or its target. */
+export const attackSucceeded = match<Target, boolean, [adversarial: number, label: number, k: number]>({
+  Untargeted: (_t, adversarial, label) => adversarial !== label,
+  Targeted: ({ label: target }, adversarial) => adversarial === target,
+  TargetedEach: ({ labels }, adversarial, _label, k) => adversarial === labels[k],
+})
+
+/**
+ * Runs every attack on the chunk; `keep(clip)` says which clips to return for pictures. An attack that
+ * cannot run in an evaluation (`evalRefusals`) is an InputError before any is run.
+ */
 export const evaluateChunk = async (
   model: Model,
   attacks: ReadonlyArray<Attack>,
   chunk: Chunk,
   keep: (clip: number) => boolean = () => false,
 ): Promise<ChunkResult> => {
+  const refused = attacks.flatMap((a) => evalRefusals(a).map((p) => `evaluateChunk: attack "${a.name}": ${p}`))
+  if (refused.length > 0) throw new InputError(refused.join('\n'), refused)
   const [n, T, H, W, C] = chunk.clips.shape
   if (n === 0 || chunk.ids.length === 0) return { index: chunk.index, rows: [], kept: [] }
   if (chunk.ids.length !== n || chunk.labels.length !== n)
-    throw new Error(`evaluateChunk: chunk ${chunk.index} has ${n} clips but ${chunk.ids.length} ids and ${chunk.labels.length} labels`)
+    throw new InputError(`evaluateChunk: chunk ${chunk.index} has ${n} clips but ${chunk.ids.length} ids and ${chunk.labels.length} labels`)
   const x = tf.tensor5d(chunk.clips.data, [n, T, H, W, C])
   const rows: Row[] = []
   const kept: Kept[] = []
@@ -147,7 +180,7 @@ export const evaluateChunk = async (
             label: chunk.labels[k]!,
             clean: clean[k]!,
             adversarial: adversarial[k]!,
-            success: target._tag === 'Targeted' ? adversarial[k] === target.label : adversarial[k] !== chunk.labels[k],
+            success: attackSucceeded(target, adversarial[k]!, chunk.labels[k]!, k),
             flipped: clean[k] === chunk.labels[k] && adversarial[k] !== chunk.labels[k],
             linf: r.sanity.linf[k]!,
             l2: r.sanity.l2[k]!,

@@ -10,6 +10,8 @@
  */
 import { uniformInt } from 'pure-rand/distribution/uniformInt'
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
+import { InputError } from '../core/errors.js'
+import { fold, type FoldRules } from '../dsl/match.js'
 import type { Region } from '../dsl/types.js'
 
 export interface FrameGeometry {
@@ -33,23 +35,17 @@ export type Searched = ReadonlyMap<string, Uint8Array>
 export const regionKey = (region: Region): string => JSON.stringify(region)
 
 /** True when the region's pixels depend on the seed and the sample. */
-export const isRandom = (region: Region): boolean => {
-  switch (region._tag) {
-    case 'Rect':
-    case 'Pixels':
-    case 'SearchedRect': // found per sample: never the same mask for every sample
-      return true
-    case 'Frames':
-    case 'Box':
-    case 'Ring':
-      return false
-    case 'Union':
-    case 'Intersection':
-      return region.regions.some(isRandom)
-    case 'Complement':
-      return isRandom(region.of)
-  }
-}
+export const isRandom: (region: Region) => boolean = fold<'Region', boolean>('Region', {
+  Frames: () => false,
+  Box: () => false,
+  Rect: () => true,
+  SearchedRect: () => true, // found per sample: never the same mask for every sample
+  Ring: () => false,
+  Pixels: () => true,
+  Union: ({ regions }) => regions.some(Boolean),
+  Intersection: ({ regions }) => regions.some(Boolean),
+  Complement: ({ of }) => of,
+})
 
 /** 32-bit FNV-1a of a string: mixes the region's value into its generator's seed. */
 const fnv1a = (text: string): number => {
@@ -60,61 +56,76 @@ const fnv1a = (text: string): number => {
 
 const generator = (region: Region, draw: Draw) => xoroshiro128plus(fnv1a(`${draw.seed}/${draw.sample}/${regionKey(region)}`))
 
-/** The region's mask for sample `draw.sample` of a run seeded `draw.seed`. */
-export const regionMask = (region: Region, g: FrameGeometry, draw: Draw = { seed: 0, sample: 0 }): Uint8Array => {
-  const frame = g.H * g.W
-  const mask = new Uint8Array(g.T * frame)
-  const fillRect = (t: number, top: number, left: number, height: number, width: number) => {
-    for (let h = top; h < Math.min(top + height, g.H); h++)
-      mask.fill(1, t * frame + h * g.W + left, t * frame + h * g.W + Math.min(left + width, g.W))
-  }
-  switch (region._tag) {
-    case 'Frames':
-      for (const t of region.indices) if (t < g.T) mask.fill(1, t * frame, (t + 1) * frame)
-      return mask
-    case 'Box':
-      for (let t = 0; t < g.T; t++) fillRect(t, region.top, region.left, region.height, region.width)
-      return mask
-    case 'SearchedRect': {
-      const found = draw.searched?.get(regionKey(region))
-      if (found === undefined)
-        throw new Error(`${regionKey(region)}: a searched rectangle has no mask until the tensor interpreter's search places it`)
-      return found.slice(draw.sample * mask.length, (draw.sample + 1) * mask.length)
-    }
-    case 'Ring': {
-      const w = region.width
-      for (let t = 0; t < g.T; t++) {
-        fillRect(t, 0, 0, w, g.W)
-        fillRect(t, g.H - w, 0, w, g.W)
-        fillRect(t, 0, 0, g.H, w)
-        fillRect(t, 0, g.W - w, g.H, w)
-      }
-      return mask
-    }
-    case 'Rect': {
-      const rng = generator(region, draw)
-      const place = () => [uniformInt(rng, 0, g.H - region.height), uniformInt(rng, 0, g.W - region.width)] as const
-      const shared = place()
-      for (let t = 0; t < g.T; t++) {
-        const [top, left] = region.placement === 'shared' ? shared : place()
-        fillRect(t, top, left, region.height, region.width)
-      }
-      return mask
-    }
-    case 'Pixels': {
-      const rng = generator(region, draw)
-      for (let t = 0; t < g.T; t++)
-        for (let k = 0; k < region.perFrame; k++) mask[t * frame + uniformInt(rng, 0, frame - 1)] = 1
-      return mask
-    }
-    case 'Union':
-      return combine(region.regions.map((r) => regionMask(r, g, draw)), mask.length, (a, b) => a | b, 0)
-    case 'Intersection':
-      return combine(region.regions.map((r) => regionMask(r, g, draw)), mask.length, (a, b) => a & b, 1)
-    case 'Complement':
-      return regionMask(region.of, g, draw).map((m) => 1 - m)
-  }
+/** What a mask rule reads: the frames and the draw. */
+interface MaskContext {
+  readonly g: FrameGeometry
+  readonly draw: Draw
 }
+
+const emptyMask = (g: FrameGeometry) => new Uint8Array(g.T * g.H * g.W)
+
+/** Sets the `height`x`width` rectangle at (`top`, `left`) of frame `t` (cut at the frame's edges). */
+const fillRect = (mask: Uint8Array, g: FrameGeometry, t: number, top: number, left: number, height: number, width: number) => {
+  const frame = g.H * g.W
+  for (let h = top; h < Math.min(top + height, g.H); h++)
+    mask.fill(1, t * frame + h * g.W + left, t * frame + h * g.W + Math.min(left + width, g.W))
+  return mask
+}
+
+/** A new mask, with `each(mask, t)` run on it for every frame t. */
+const eachFrame = (g: FrameGeometry, each: (mask: Uint8Array, t: number) => void): Uint8Array => {
+  const mask = emptyMask(g)
+  for (let t = 0; t < g.T; t++) each(mask, t)
+  return mask
+}
+
+const maskRules: FoldRules<Region, Uint8Array, [MaskContext]> = {
+  Frames: ({ indices }, { g }) => {
+    const mask = emptyMask(g)
+    for (const t of indices) if (t < g.T) mask.fill(1, t * g.H * g.W, (t + 1) * g.H * g.W)
+    return mask
+  },
+  Box: (r, { g }) => eachFrame(g, (mask, t) => fillRect(mask, g, t, r.top, r.left, r.height, r.width)),
+  SearchedRect: (r, { g, draw }) => {
+    const found = draw.searched?.get(regionKey(r))
+    if (found === undefined)
+      throw new InputError(`${regionKey(r)}: a searched rectangle has no mask until the tensor interpreter's search places it`)
+    const size = g.T * g.H * g.W
+    return found.slice(draw.sample * size, (draw.sample + 1) * size)
+  },
+  Ring: ({ width: w }, { g }) =>
+    eachFrame(g, (mask, t) => {
+      fillRect(mask, g, t, 0, 0, w, g.W)
+      fillRect(mask, g, t, g.H - w, 0, w, g.W)
+      fillRect(mask, g, t, 0, 0, g.H, w)
+      fillRect(mask, g, t, 0, g.W - w, g.H, w)
+    }),
+  Rect: (r, { g, draw }) => {
+    const rng = generator(r, draw)
+    const place = () => [uniformInt(rng, 0, g.H - r.height), uniformInt(rng, 0, g.W - r.width)] as const
+    const shared = place()
+    return eachFrame(g, (mask, t) => {
+      const [top, left] = r.placement === 'shared' ? shared : place()
+      fillRect(mask, g, t, top, left, r.height, r.width)
+    })
+  },
+  Pixels: (r, { g, draw }) => {
+    const rng = generator(r, draw)
+    const frame = g.H * g.W
+    return eachFrame(g, (mask, t) => {
+      for (let k = 0; k < r.perFrame; k++) mask[t * frame + uniformInt(rng, 0, frame - 1)] = 1
+    })
+  },
+  Union: ({ regions }, { g }) => combine(regions, emptyMask(g).length, (a, b) => a | b, 0),
+  Intersection: ({ regions }, { g }) => combine(regions, emptyMask(g).length, (a, b) => a & b, 1),
+  Complement: ({ of }) => of.map((m) => 1 - m),
+}
+
+const maskOf = fold('Region', maskRules)
+
+/** The region's mask for sample `draw.sample` of a run seeded `draw.seed`. */
+export const regionMask = (region: Region, g: FrameGeometry, draw: Draw = { seed: 0, sample: 0 }): Uint8Array =>
+  maskOf(region, { g, draw })
 
 const combine = (masks: ReadonlyArray<Uint8Array>, size: number, op: (a: number, b: number) => number, unit: number) =>
   masks.reduce((acc, m) => acc.map((a, i) => op(a, m[i]!)), new Uint8Array(size).fill(unit))
@@ -129,44 +140,30 @@ export const batchMask = (region: Region, g: FrameGeometry, N: number, seed: num
   return out
 }
 
+type SearchedRect = Extract<Region, { _tag: 'SearchedRect' }>
+
 /** Every searched rectangle inside `region`. */
-export const searchedIn = (region: Region): ReadonlyArray<Extract<Region, { _tag: 'SearchedRect' }>> => {
-  switch (region._tag) {
-    case 'SearchedRect':
-      return [region]
-    case 'Union':
-    case 'Intersection':
-      return region.regions.flatMap(searchedIn)
-    case 'Complement':
-      return searchedIn(region.of)
-    case 'Frames':
-    case 'Box':
-    case 'Rect':
-    case 'Ring':
-    case 'Pixels':
-      return []
-  }
-}
+export const searchedIn: (region: Region) => ReadonlyArray<SearchedRect> = fold<'Region', ReadonlyArray<SearchedRect>>('Region', {
+  Frames: () => [],
+  Box: () => [],
+  Rect: () => [],
+  SearchedRect: (r) => [r],
+  Ring: () => [],
+  Pixels: () => [],
+  Union: ({ regions }) => regions.flat(),
+  Intersection: ({ regions }) => regions.flat(),
+  Complement: ({ of }) => of,
+})
 
 /** The most pixels a region can hold on one frame of an H×W clip (for the per-frame count invariant). */
-export const maxPixelsPerFrame = (region: Region, g: FrameGeometry): number => {
-  const frame = g.H * g.W
-  switch (region._tag) {
-    case 'Frames':
-      return frame
-    case 'Box':
-    case 'Rect':
-    case 'SearchedRect':
-      return Math.min(region.height, g.H) * Math.min(region.width, g.W)
-    case 'Ring':
-      return frame - Math.max(0, g.H - 2 * region.width) * Math.max(0, g.W - 2 * region.width)
-    case 'Pixels':
-      return Math.min(region.perFrame, frame)
-    case 'Union':
-      return Math.min(frame, region.regions.reduce((s, r) => s + maxPixelsPerFrame(r, g), 0))
-    case 'Intersection':
-      return Math.min(frame, ...region.regions.map((r) => maxPixelsPerFrame(r, g)))
-    case 'Complement':
-      return frame
-  }
-}
+export const maxPixelsPerFrame: (region: Region, g: FrameGeometry) => number = fold<'Region', number, [FrameGeometry]>('Region', {
+  Frames: (_, g) => g.H * g.W,
+  Box: (r, g) => Math.min(r.height, g.H) * Math.min(r.width, g.W),
+  Rect: (r, g) => Math.min(r.height, g.H) * Math.min(r.width, g.W),
+  SearchedRect: (r, g) => Math.min(r.height, g.H) * Math.min(r.width, g.W),
+  Ring: ({ width }, g) => g.H * g.W - Math.max(0, g.H - 2 * width) * Math.max(0, g.W - 2 * width),
+  Pixels: ({ perFrame }, g) => Math.min(perFrame, g.H * g.W),
+  Union: ({ regions }, g) => Math.min(g.H * g.W, regions.reduce((s, n) => s + n, 0)),
+  Intersection: ({ regions }, g) => Math.min(g.H * g.W, ...regions),
+  Complement: (_, g) => g.H * g.W,
+})

@@ -21,6 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers' // registers gradients
+import { InputError } from '../core/errors.js'
 
 export type DenoiseKind = 'none' | '3d' | '2d'
 export const DENOISE_KINDS: ReadonlyArray<DenoiseKind> = ['none', '3d', '2d']
@@ -48,7 +49,7 @@ export const denoise = (kind: Exclude<DenoiseKind, 'none'>, x: tf.Tensor5D, w: D
   const D = embedding(C)
   const embed = (m: tf.Tensor): tf.Tensor3D => {
     if (kind === '3d') return tf.reshape(tf.matMul(tf.reshape(x, [N * T * P, C]), m as tf.Tensor2D), [N * T, P, D])
-    if (m.shape[0] !== T) throw new Error(`denoise('2d'): the block has embeddings for ${m.shape[0]} frames, the features have ${T}`)
+    if (m.shape[0] !== T) throw new InputError(`denoise('2d'): the block has embeddings for ${m.shape[0]} frames, the features have ${T}`)
     // [N, T, P, C] → [T, N·P, C] · [T, C, D] → [T, N·P, D] → [N·T, P, D]
     const perFrame = tf.reshape(tf.transpose(tf.reshape(x, [N, T, P, C]), [1, 0, 2, 3]), [T, N * P, C])
     const e = tf.matMul(perFrame, m as tf.Tensor3D)

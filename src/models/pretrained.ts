@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { r3d18, r3dShapes, type R3dConfig, type VideoModel } from './r3d.js'
 import { loadWeights, readManifest, show } from './weights.js'
 import { DENOISE_KINDS, type DenoiseKind } from './denoise.js'
+import { InputError, UnavailableError } from '../core/errors.js'
 
 export const PRETRAINED = ['default'] as const
 export type PretrainedName = (typeof PRETRAINED)[number]
@@ -26,7 +27,7 @@ export const pretrainedDir = (name: PretrainedName): string => {
     const candidate = join(dir, 'models', name)
     if (existsSync(join(candidate, 'model.json'))) return candidate
   }
-  throw new Error(`pretrained('${name}'): models/${name}/model.json not found above ${here()}`)
+  throw new UnavailableError(`pretrained('${name}'): models/${name}/model.json not found above ${here()}`)
 }
 
 export interface Pretrained extends VideoModel {
@@ -36,7 +37,7 @@ export interface Pretrained extends VideoModel {
 
 /** A shipped model with its weights loaded (inference: `model`; the caller disposes it). */
 export const pretrained = async (name: PretrainedName = 'default'): Promise<Pretrained> => {
-  if (!PRETRAINED.includes(name)) throw new Error(`pretrained: unknown model "${name}", expected one of ${PRETRAINED.join(', ')}`)
+  if (!PRETRAINED.includes(name)) throw new InputError(`pretrained: unknown model "${name}", expected one of ${PRETRAINED.join(', ')}`)
   return loadModel(pretrainedDir(name))
 }
 
@@ -65,20 +66,20 @@ export const loadModel = async (dir: string): Promise<Pretrained> => {
 
 /** model.json's config as the architecture to build, each field checked with a message naming it. */
 const checkConfig = (raw: unknown, where: string): { config: R3dConfig; info: Record<string, unknown> } => {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${where}: config must be an object describing the model, got ${show(raw ?? null)}`)
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InputError(`${where}: config must be an object describing the model, got ${show(raw ?? null)}`)
   const info = raw as Record<string, unknown>
   const field = (name: string): unknown => (Object.hasOwn(info, name) ? info[name] : undefined)
   const [layout, widths] = [field('layout'), field('widths')]
   if (field('architecture') !== 'r3d18' || (layout !== 'torchvision' && layout !== 'hara'))
-    throw new Error(`${where}: config must name architecture "r3d18" and layout "torchvision" or "hara"`)
+    throw new InputError(`${where}: config must name architecture "r3d18" and layout "torchvision" or "hara"`)
   const classes = checkClasses(field('classes'), where)
   if (!Array.isArray(widths) || widths.length !== 4 || !widths.every((w) => Number.isInteger(w) && w >= 1 && w <= 4096))
-    throw new Error(`${where}: config.widths must be four positive integers`)
+    throw new InputError(`${where}: config.widths must be four positive integers`)
   const denoise = field('denoise') ?? 'none'
   if (!(DENOISE_KINDS as ReadonlyArray<unknown>).includes(denoise))
-    throw new Error(`${where}: config.denoise must be one of ${DENOISE_KINDS.join(', ')}, got ${show(denoise)}`)
+    throw new InputError(`${where}: config.denoise must be one of ${DENOISE_KINDS.join(', ')}, got ${show(denoise)}`)
   const clip = checkClip(field('clip'), where)
-  if (denoise === '2d' && clip === undefined) throw new Error(`${where}: a '2d' denoising model needs config.clip.T, a positive integer`)
+  if (denoise === '2d' && clip === undefined) throw new InputError(`${where}: a '2d' denoising model needs config.clip.T, a positive integer`)
   const config: R3dConfig = {
     layout,
     classes: classes.length,
@@ -94,14 +95,14 @@ const checkConfig = (raw: unknown, where: string): { config: R3dConfig; info: Re
  * to move a clip to, and its accuracy is 100% by construction).
  */
 const checkClasses = (classes: unknown, where: string): ReadonlyArray<string> => {
-  if (!Array.isArray(classes)) throw new Error(`${where}: config.classes must list the class names, got ${show(classes ?? null)}`)
+  if (!Array.isArray(classes)) throw new InputError(`${where}: config.classes must list the class names, got ${show(classes ?? null)}`)
   if (classes.length < 2)
-    throw new Error(`${where}: config.classes lists ${classes.length} class${classes.length === 1 ? '' : 'es'}, expected at least two (an attack needs another class to move a clip to)`)
+    throw new InputError(`${where}: config.classes lists ${classes.length} class${classes.length === 1 ? '' : 'es'}, expected at least two (an attack needs another class to move a clip to)`)
   const first = new Map<string, number>()
   classes.forEach((c: unknown, i) => {
-    if (typeof c !== 'string' || c === '') throw new Error(`${where}: config.classes[${i}] must be a non-empty string, got ${show(c)}`)
+    if (typeof c !== 'string' || c === '') throw new InputError(`${where}: config.classes[${i}] must be a non-empty string, got ${show(c)}`)
     const earlier = first.get(c)
-    if (earlier !== undefined) throw new Error(`${where}: config.classes[${i}] ${show(c)} repeats config.classes[${earlier}]`)
+    if (earlier !== undefined) throw new InputError(`${where}: config.classes[${i}] ${show(c)} repeats config.classes[${earlier}]`)
     first.set(c, i)
   })
   return classes as string[]
@@ -113,7 +114,7 @@ const checkClip = (clip: unknown, where: string): { T: number; H: number; W: num
   const size = (typeof clip === 'object' && !Array.isArray(clip) ? clip : {}) as Record<string, unknown>
   const dims = ['T', 'H', 'W'].map((k) => (Object.hasOwn(size, k) ? size[k] : undefined))
   if (!dims.every((d) => Number.isSafeInteger(d) && (d as number) >= 1))
-    throw new Error(`${where}: config.clip must be {T, H, W} with positive integers, got ${show(clip)}`)
+    throw new InputError(`${where}: config.clip must be {T, H, W} with positive integers, got ${show(clip)}`)
   const [T, H, W] = dims as [number, number, number]
   return { T, H, W }
 }

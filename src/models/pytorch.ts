@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import { r3d18, r3dShapes, type R3dConfig, type VideoModel } from './r3d.js'
 import { readSafetensors, type RawTensor } from './safetensors.js'
 import { nameOf } from './weights.js'
+import { InputError } from '../core/errors.js'
 
 /** PyTorch's shape of a weight given multav's. */
 const torchShape = (name: string, shape: ReadonlyArray<number>): number[] =>
@@ -43,15 +44,15 @@ export const loadSafetensors = async (file: string, config: R3dConfig): Promise<
   const shapes = new Map(Object.entries(r3dShapes(config)))
   const unexpected = [...raw.keys()].filter((n) => !shapes.has(n) && !n.endsWith('num_batches_tracked'))
   if (unexpected.length > 0)
-    throw new Error(`${file}: ${unexpected.slice(0, 3).map(nameOf).join(', ')}${unexpected.length > 3 ? ` and ${unexpected.length - 3} more` : ''} not in a ${config.layout} 3D ResNet-18 (wrong layout?)`)
+    throw new InputError(`${file}: ${unexpected.slice(0, 3).map(nameOf).join(', ')}${unexpected.length > 3 ? ` and ${unexpected.length - 3} more` : ''} not in a ${config.layout} 3D ResNet-18 (wrong layout?)`)
   for (const [name, shape] of shapes) {
     const t = raw.get(name)
     const expected = torchShape(name, shape)
-    if (t === undefined) throw new Error(`${file}: missing tensor ${name} (PyTorch shape [${expected.join(', ')}])`)
+    if (t === undefined) throw new InputError(`${file}: missing tensor ${name} (PyTorch shape [${expected.join(', ')}])`)
     if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))
-      throw new Error(`${file}: tensor ${name} has shape [${t.shape.join(', ')}], expected [${expected.join(', ')}] for ${config.classes} classes and widths ${config.widths ?? [64, 128, 256, 512]}`)
+      throw new InputError(`${file}: tensor ${name} has shape [${t.shape.join(', ')}], expected [${expected.join(', ')}] for ${config.classes} classes and widths ${config.widths ?? [64, 128, 256, 512]}`)
     const bad = t.data.findIndex((v) => !Number.isFinite(v))
-    if (bad >= 0) throw new Error(`${file}: tensor ${name} holds ${t.data[bad]} at element ${bad} (weights must be finite)`)
+    if (bad >= 0) throw new InputError(`${file}: tensor ${name} holds ${t.data[bad]} at element ${bad} (weights must be finite)`)
   }
   const model = r3d18(config)
   try {

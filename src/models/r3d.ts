@@ -27,6 +27,7 @@ import type { Model } from '../core/model.js'
 import type { Trainable } from './train.js'
 import { gaussianNoise } from '../core/noise.js'
 import { denoise, denoiseShapes, type DenoiseKind } from './denoise.js'
+import { InputError } from '../core/errors.js'
 
 export interface R3dConfig {
   readonly layout: 'hara' | 'torchvision'
@@ -118,7 +119,7 @@ interface Declared {
 /** Every weight of a 3D ResNet-18 of `config`, in order, without making a tensor. */
 const declare = (config: R3dConfig): Declared[] => {
   if (config.denoise === '2d' && !(Number.isInteger(config.frames) && config.frames! >= 1))
-    throw new Error(`r3d18: denoise '2d' needs the clip length (config.frames, a positive integer), got ${config.frames}`)
+    throw new InputError(`r3d18: denoise '2d' needs the clip length (config.frames, a positive integer), got ${config.frames}`)
   const L = layersOf(config)
   const seed = config.seed ?? 0
   let stream = 0

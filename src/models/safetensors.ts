@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { decodeUtf8, nameOf, oneLine, openRegularFile, readExactly, show } from './weights.js'
+import { InputError } from '../core/errors.js'
 
 /** A tensor read from a safetensors file, converted to float32. */
 export interface RawTensor {
@@ -30,7 +31,7 @@ const MAX_HEADER = 100_000_000
 export const readSafetensors = async (file: string): Promise<ReadonlyMap<string, RawTensor>> => {
   const { handle, size } = await openRegularFile(file)
   try {
-    const fail = (message: string) => new Error(`${file}: ${message}`)
+    const fail = (message: string) => new InputError(`${file}: ${message}`)
     if (size < 8) throw fail(`not a safetensors file: ${size} bytes, shorter than its 8-byte header length`)
     const prefix = Buffer.alloc(8)
     await readExactly(handle, prefix, 0, file)

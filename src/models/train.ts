@@ -15,8 +15,10 @@ import { uniformInt } from 'pure-rand/distribution/uniformInt'
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Attack } from '../dsl/types.js'
+import { match } from '../dsl/match.js'
+import type { Attack, Target } from '../dsl/types.js'
 import type { ClipData } from '../core/clip.js'
+import { InputError } from '../core/errors.js'
 import { runAttack } from '../interpreters/tensor.js'
 import { loadWeights, saveWeights } from './weights.js'
 
@@ -74,13 +76,20 @@ export interface TrainReport {
   readonly seconds: number
 }
 
-/** The learning rate of epoch `e` (0-based) out of `epochs`. */
-export const learningRate = (s: Schedule, e: number, epochs: number): number =>
-  s._tag === 'Constant'
-    ? s.lr
-    : s._tag === 'Step'
-      ? s.lr * s.factor ** Math.floor(e / s.every)
-      : (s.lr * (1 + Math.cos((Math.PI * e) / epochs))) / 2
+/** The learning rate of epoch `e` (0-based) out of `epochs`: η, η·factor^⌊e/every⌋, or η·(1 + cos(π·e/epochs))/2. */
+export const learningRate: (s: Schedule, e: number, epochs: number) => number = match<Schedule, number, [number, number]>({
+  Constant: ({ lr }) => lr,
+  Step: ({ lr, factor, every }, e) => lr * factor ** Math.floor(e / every),
+  Cosine: ({ lr }, e, epochs) => (lr * (1 + Math.cos((Math.PI * e) / epochs))) / 2,
+})
+
+/** Why an attack cannot make the adversarial minibatches, or undefined: per-sample targets fit one batch, training has many. */
+const minibatchRefusal = match<Target, string | undefined>({
+  Untargeted: () => undefined,
+  Targeted: () => undefined,
+  TargetedEach: ({ labels }) =>
+    `train: the attack's loss has one target per sample of one batch (TargetedEach, ${labels.length} labels), and training attacks every minibatch; use Targeted or an untargeted loss`,
+})
 
 /** Epoch `e`'s order of the N clips: a Fisher–Yates shuffle seeded by (seed, e). */
 export const shuffled = (N: number, seed: number, e: number): number[] => {
@@ -98,6 +107,8 @@ const momentumKey = (name: string) => `momentum/${name}`
 
 /** Trains `net` on `data` with the given options; returns a short report. */
 export const train = async (net: Trainable, data: { clips: ClipData; labels: ReadonlyArray<number> }, o: TrainOptions): Promise<TrainReport> => {
+  const refusal = o.attack === undefined ? undefined : minibatchRefusal(o.attack.loss.target)
+  if (refusal !== undefined) throw new InputError(refusal)
   const started = Date.now()
   const [N, T, H, W, C] = data.clips.shape
   const batch = o.batchSize ?? 16

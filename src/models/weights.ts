@@ -18,6 +18,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { constants, type Stats } from 'node:fs'
 import { mkdir, open, realpath, stat, type FileHandle } from 'node:fs/promises'
 import { isAbsolute, join, relative, sep } from 'node:path'
+import { InputError } from '../core/errors.js'
 
 /** What an architecture expects: each weight's shape (float32). */
 export type WeightSpec = Readonly<Record<string, ReadonlyArray<number>>>
@@ -59,23 +60,23 @@ export const reasonOf = (e: unknown): string => (e as NodeJS.ErrnoException).cod
 const kindOf = (s: Stats): string =>
   s.isDirectory() ? 'a directory' : s.isFIFO() ? 'a FIFO' : s.isSocket() ? 'a socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'a special file'
 
+/** A file that is not there (the message names it); callers tell it from other failures by class. */
+export class MissingFileError extends InputError {
+  override readonly name = 'MissingFileError'
+}
+
 /**
  * Opens `path` for reading if it is a regular file, with its size. O_NONBLOCK keeps the open of a FIFO
  * from waiting for a writer (for a regular file it changes nothing); anything else is refused.
  */
-/** A file that is not there (the message names it); callers tell it from other failures by class. */
-export class MissingFileError extends Error {
-  override readonly name = 'MissingFileError'
-}
-
 export const openRegularFile = async (path: string, where: string = path): Promise<{ handle: FileHandle; size: number }> => {
   const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0)).catch((e: unknown) => {
     const message = `${where}: cannot open (${reasonOf(e)})`
-    throw reasonOf(e) === 'ENOENT' ? new MissingFileError(message) : new Error(message)
+    throw reasonOf(e) === 'ENOENT' ? new MissingFileError(message) : new InputError(message)
   })
   try {
     const stats = await handle.stat()
-    if (!stats.isFile()) throw new Error(`${where}: is ${kindOf(stats)}, expected a regular file`)
+    if (!stats.isFile()) throw new InputError(`${where}: is ${kindOf(stats)}, expected a regular file`)
     return { handle, size: stats.size }
   } catch (e) {
     await handle.close()
@@ -87,9 +88,9 @@ export const openRegularFile = async (path: string, where: string = path): Promi
 export const readExactly = async (handle: FileHandle, into: Uint8Array, position: number, where: string): Promise<void> => {
   for (let done = 0; done < into.length; ) {
     const { bytesRead } = await handle.read(into, done, into.length - done, position + done).catch((e: unknown) => {
-      throw new Error(`${where}: cannot read (${reasonOf(e)})`)
+      throw new InputError(`${where}: cannot read (${reasonOf(e)})`)
     })
-    if (bytesRead === 0) throw new Error(`${where}: ended after ${position + done} bytes while being read (changed on disk?)`)
+    if (bytesRead === 0) throw new InputError(`${where}: ended after ${position + done} bytes while being read (changed on disk?)`)
     done += bytesRead
   }
 }
@@ -98,8 +99,8 @@ export const readExactly = async (handle: FileHandle, into: Uint8Array, position
 const readRegularFile = async (path: string, where: string, limits: { readonly maxBytes?: number; readonly size?: number }): Promise<Uint8Array> => {
   const { handle, size } = await openRegularFile(path, where)
   try {
-    if (limits.maxBytes !== undefined && size > limits.maxBytes) throw new Error(`${where}: ${size} bytes, larger than the ${limits.maxBytes}-byte limit`)
-    if (limits.size !== undefined && size !== limits.size) throw new Error(`${where}: ${size} bytes, was ${limits.size} when checked (changed on disk?)`)
+    if (limits.maxBytes !== undefined && size > limits.maxBytes) throw new InputError(`${where}: ${size} bytes, larger than the ${limits.maxBytes}-byte limit`)
+    if (limits.size !== undefined && size !== limits.size) throw new InputError(`${where}: ${size} bytes, was ${limits.size} when checked (changed on disk?)`)
     const bytes = new Uint8Array(size)
     await readExactly(handle, bytes, 0, where)
     return bytes
@@ -128,7 +129,7 @@ export const decodeUtf8 = (bytes: Uint8Array, where: string): string => {
   try {
     return utf8.decode(bytes)
   } catch {
-    throw new Error(`${where}: not valid UTF-8 text`)
+    throw new InputError(`${where}: not valid UTF-8 text`)
   }
 }
 
@@ -146,22 +147,22 @@ export const readManifest = async (dir: string): Promise<Manifest> => {
   const where = join(dir, MANIFEST)
   const root = await realpath(dir).catch((e: unknown) => {
     const code = reasonOf(e)
-    throw new Error(code === 'ENOENT' ? `${dir}: not a model folder (it does not exist)` : `${dir}: cannot open the model folder (${code})`)
+    throw new InputError(code === 'ENOENT' ? `${dir}: not a model folder (it does not exist)` : `${dir}: cannot open the model folder (${code})`)
   })
   const folder = await stat(root).catch((e: unknown) => {
-    throw new Error(`${dir}: cannot open the model folder (${reasonOf(e)})`)
+    throw new InputError(`${dir}: cannot open the model folder (${reasonOf(e)})`)
   })
-  if (!folder.isDirectory()) throw new Error(`${dir}: not a model folder (${folder.isFile() ? 'a file' : kindOf(folder)}, expected a folder holding model.json)`)
+  if (!folder.isDirectory()) throw new InputError(`${dir}: not a model folder (${folder.isFile() ? 'a file' : kindOf(folder)}, expected a folder holding model.json)`)
   const bytes = await readRegularFile(join(root, MANIFEST), where, { maxBytes: MAX_MANIFEST }).catch((e: Error) => {
-    throw e instanceof MissingFileError ? new Error(`${dir}: not a model folder (no model.json)`) : e
+    throw e instanceof MissingFileError ? new InputError(`${dir}: not a model folder (no model.json)`) : e
   })
   let json: unknown
   try {
     json = JSON.parse(decodeUtf8(bytes, where))
   } catch (e) {
-    throw (e as Error).message.startsWith(`${where}:`) ? e : new Error(`${where}: not valid JSON: ${oneLine((e as Error).message)}`)
+    throw e instanceof InputError ? e : new InputError(`${where}: not valid JSON: ${oneLine((e as Error).message)}`)
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${where}: expected a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}`)
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError(`${where}: expected a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}`)
   return { root, where, json: json as Record<string, unknown> }
 }
 
@@ -182,13 +183,13 @@ export const loadWeights = async (dir: string, expected: WeightSpec, manifest?: 
   // come from the manifest whose config was checked
   const { root, where, json } = manifest ?? (await readManifest(dir))
   const groups = json['weightsManifest']
-  if (!Array.isArray(groups) || groups.length === 0) throw new Error(`${where}: weightsManifest must be a non-empty array`)
+  if (!Array.isArray(groups) || groups.length === 0) throw new InputError(`${where}: weightsManifest must be a non-empty array`)
   const specs: tf.io.WeightsManifestEntry[] = []
   const listed: Array<{ path: string; where: string }> = []
   for (const [g, group] of groups.entries()) {
     const { paths, weights } = (typeof group === 'object' && group !== null ? group : {}) as { paths?: unknown; weights?: unknown }
     if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string') || !Array.isArray(weights))
-      throw new Error(`${where}: weightsManifest[${g}] must have "paths" (strings) and "weights" (an array)`)
+      throw new InputError(`${where}: weightsManifest[${g}] must have "paths" (strings) and "weights" (an array)`)
     specs.push(...weights.map((w, i) => checkEntry(w, `${where}: weightsManifest[${g}].weights[${i}]`)))
     listed.push(...(paths as string[]).map((path, k) => ({ path, where: `${where}: weightsManifest[${g}].paths[${k}]` })))
   }
@@ -197,7 +198,7 @@ export const loadWeights = async (dir: string, expected: WeightSpec, manifest?: 
   for (const s of listed) shards.push(await statShard(root, s.path, s.where))
   const total = shards.reduce((sum, s) => sum + s.size, 0)
   const needed = specs.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * 4, 0)
-  if (total !== needed) throw new Error(`${where}: the shards hold ${total} bytes but the weights need ${needed} (truncated or wrong files)`)
+  if (total !== needed) throw new InputError(`${where}: the shards hold ${total} bytes but the weights need ${needed} (truncated or wrong files)`)
   const data = new Uint8Array(total)
   let offset = 0
   for (const s of shards) {
@@ -210,23 +211,23 @@ export const loadWeights = async (dir: string, expected: WeightSpec, manifest?: 
 
 /** A manifest entry's own fields: a string name, a dtype, an array shape, no quantization. */
 const checkEntry = (w: unknown, where: string): tf.io.WeightsManifestEntry => {
-  if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new Error(`${where}: expected {name, shape, dtype}, got ${show(w)}`)
+  if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new InputError(`${where}: expected {name, shape, dtype}, got ${show(w)}`)
   const { name, shape, dtype } = w as Record<string, unknown>
-  if (typeof name !== 'string') throw new Error(`${where}: name must be a string, got ${show(name)}`)
-  if (!Array.isArray(shape)) throw new Error(`${where}: weight ${nameOf(name)} needs a shape (an array), got ${show(shape)}`)
-  if (Object.hasOwn(w, 'quantization')) throw new Error(`${where}: weight ${nameOf(name)} is quantized; multav reads float32 weights only`)
+  if (typeof name !== 'string') throw new InputError(`${where}: name must be a string, got ${show(name)}`)
+  if (!Array.isArray(shape)) throw new InputError(`${where}: weight ${nameOf(name)} needs a shape (an array), got ${show(shape)}`)
+  if (Object.hasOwn(w, 'quantization')) throw new InputError(`${where}: weight ${nameOf(name)} is quantized; multav reads float32 weights only`)
   return { name, shape: shape as number[], dtype: dtype as tf.io.WeightsManifestEntry['dtype'] }
 }
 
 /** A shard's path resolved inside the model folder and its size; anything but a regular file is refused. */
 const statShard = async (root: string, path: string, where: string): Promise<Shard> => {
   if (path === '' || isAbsolute(path) || path.split(/[\\/]/).includes('..'))
-    throw new Error(`${where}: ${show(path)} must be a relative path inside the model folder`)
+    throw new InputError(`${where}: ${show(path)} must be a relative path inside the model folder`)
   const real = await realpath(join(root, path)).catch((e: unknown) => {
-    throw new Error(`${where}: cannot read ${show(path)} (${reasonOf(e)})`)
+    throw new InputError(`${where}: cannot read ${show(path)} (${reasonOf(e)})`)
   })
   const rel = relative(root, real)
-  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) throw new Error(`${where}: ${show(path)} is a link that leads outside the model folder`)
+  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) throw new InputError(`${where}: ${show(path)} is a link that leads outside the model folder`)
   const { handle, size } = await openRegularFile(real, `${where}: ${show(path)}`)
   await handle.close()
   return { path, real, where: `${where}: ${show(path)}`, size }
@@ -237,16 +238,16 @@ const checkSpecs = (specs: ReadonlyArray<tf.io.WeightsManifestEntry>, expected: 
   const shapes = new Map(Object.entries(expected))
   const seen = new Set<string>()
   for (const w of specs) {
-    if (seen.has(w.name)) throw new Error(`${where}: weight ${nameOf(w.name)} is listed twice`)
+    if (seen.has(w.name)) throw new InputError(`${where}: weight ${nameOf(w.name)} is listed twice`)
     seen.add(w.name)
     const shape = shapes.get(w.name)
-    if (shape === undefined) throw new Error(`${where}: weight ${nameOf(w.name)} is not part of this architecture`)
-    if (w.dtype !== 'float32') throw new Error(`${where}: weight ${nameOf(w.name)} has dtype ${show(w.dtype)}, expected float32`)
+    if (shape === undefined) throw new InputError(`${where}: weight ${nameOf(w.name)} is not part of this architecture`)
+    if (w.dtype !== 'float32') throw new InputError(`${where}: weight ${nameOf(w.name)} has dtype ${show(w.dtype)}, expected float32`)
     if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))
-      throw new Error(`${where}: weight ${nameOf(w.name)} has shape ${show(w.shape)}, expected [${shape.join(', ')}]`)
+      throw new InputError(`${where}: weight ${nameOf(w.name)} has shape ${show(w.shape)}, expected [${shape.join(', ')}]`)
   }
   const missing = [...shapes.keys()].filter((name) => !seen.has(name))
-  if (missing.length > 0) throw new Error(`${where}: missing weight${missing.length > 1 ? 's' : ''} ${missing.map(nameOf).join(', ')}`)
+  if (missing.length > 0) throw new InputError(`${where}: missing weight${missing.length > 1 ? 's' : ''} ${missing.map(nameOf).join(', ')}`)
 }
 
 /** Every weight value finite: NaN or ±Inf is refused, naming the weight and the shard that holds it. */
@@ -259,7 +260,7 @@ const checkFinite = (data: Uint8Array, specs: ReadonlyArray<tf.io.WeightsManifes
       const v = values[start + i]!
       if (Number.isFinite(v)) continue
       const shard = shardAt(shards, (start + i) * 4)
-      throw new Error(`${join(dir, shard.path)}: weight ${nameOf(w.name)} holds ${v} at element ${i} (weights must be finite)`)
+      throw new InputError(`${join(dir, shard.path)}: weight ${nameOf(w.name)} holds ${v} at element ${i} (weights must be finite)`)
     }
     start += count
   }

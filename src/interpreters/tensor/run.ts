@@ -1,0 +1,201 @@
+/**
+ * The attack loop: x' ← init(x), then `steps` iterations, each one `tf.tidy` (gradient → direction →
+ * update → constraints) that disposes the previous iterate, so the number of live tensors stays
+ * constant across steps (momentum accumulators, one per occurrence, are replaced in place). With
+ * restarts the whole attack runs R times and each sample keeps its best run.
+ *
+ * @since 0.1.0
+ */
+import * as tf from '@tensorflow/tfjs-core'
+// tfjs-core's Node bundle registers no gradients; tfjs-layers registers them all.
+// Its Node bundle has no chained ops either (x.add(y)): ops are called as functions.
+import '@tensorflow/tfjs-layers'
+import { InternalError } from '../../core/errors.js'
+import type { Model } from '../../core/model.js'
+import { restartSeed } from '../../dsl/constructors.js'
+import type { Attack, Step } from '../../dsl/types.js'
+import { withFilterCache } from '../../ops/conv3d.js'
+import { certify } from '../certify.js'
+import type { Searched } from '../regions.js'
+import { searchRegions } from '../search.js'
+import { first, keepBest, type Best } from './best.js'
+import { assertBackend, checkInputs, checkLogits, checkModelAndClips, cleanPass, labelsOf } from './checks.js'
+import { project } from './constraint.js'
+import { prepare } from './context.js'
+import { initialise, startsClean } from './init.js'
+import { goalOf, objectiveFor, type Objective } from './loss.js'
+import type { AttackResult, RunOptions } from './result.js'
+import { evaluate, type Figures } from './sanity.js'
+import { applyStep } from './update.js'
+import { searchedRects } from './walk.js'
+
+/**
+ * Runs `attack` against `model` on clips `x` with true labels `y`.
+ * Rejects with a specific message (an `InputError`) on an invalid attack, shape, range, or label.
+ * The model's weights are constants for the run: conv3d's gradient sub-filters are made once
+ * (`withFilterCache`) and released when it ends.
+ *
+ * Restarts (`attack.restarts` = R): run r (0-based) starts from `restartSeed(seed, r)` (run 0 is the
+ * attack itself), so random starts and random regions are redrawn; searched rectangles are found once,
+ * before the first run, on the clean clips. Each sample keeps its best run: successful before
+ * unsuccessful, then the higher per-sample objective, then the earlier run (`bestRun`). `success`,
+ * `predictions`, `loss` and `sanity` describe the returned clips, one forward pass on them after the
+ * last run. `onStep` sees the R·steps iterations in order: `step` counts over all runs (run r's
+ * iteration i is r·steps + i + 1 of `steps` = R·steps), `run` says which run, and `loss` is that
+ * run's objective (it may drop when a new run begins).
+ */
+export const runAttack = (
+  attack: Attack,
+  model: Model,
+  x: tf.Tensor5D,
+  y: tf.Tensor1D | ReadonlyArray<number>,
+  options: RunOptions = {},
+): Promise<AttackResult> => withFilterCache(() => attackAll(attack, model, x, y, options))
+
+/** What every run of one call shares. */
+interface Shared {
+  readonly attack: Attack
+  readonly model: Model
+  readonly x: tf.Tensor5D
+  readonly labels: ReadonlyArray<number>
+  readonly objective: Objective
+  readonly searched: Searched
+  readonly options: RunOptions
+  /** R, the attack's `restarts` (1 when absent, as the codec reads it). */
+  readonly runs: number
+  /** Run 0's first forward pass checks the model's output and gives the clean predictions. */
+  readonly fromFirstStep: boolean
+}
+
+const attackAll = async (
+  attack: Attack,
+  model: Model,
+  x: tf.Tensor5D,
+  y: tf.Tensor1D | ReadonlyArray<number>,
+  options: RunOptions,
+): Promise<AttackResult> => {
+  assertBackend()
+  checkModelAndClips(model, x)
+  const labels = await labelsOf(y)
+  await checkInputs(attack, x, labels)
+  const seed = options.seed ?? attack.seed
+  const goal = goalOf(attack.loss.target, labels)
+  const rects = searchedRects(attack)
+  // What the model says on the clean clips (and the check of its output against the labels) comes
+  // from the first step's forward pass when the attack starts at the clean clip; otherwise from one
+  // forward pass before the attack (outside any gradient scope).
+  const fromFirstStep = startsClean(attack.init) && attack.steps > 0 && rects.length === 0
+  const clean = fromFirstStep ? undefined : await cleanPass(model, x, labels, attack.loss.target)
+  const objective = objectiveFor(attack.loss, goal)
+  let best: Best | undefined
+  try {
+    // Searched rectangles are placed once, before the attack, on the clean clips.
+    const searched = await searchRegions(rects, { model, x, loss: objective.perSample })
+    const runs = attack.restarts ?? 1
+    const shared: Shared = { attack, model, x, labels, objective, searched, options, runs, fromFirstStep }
+    let cleanPredictions = clean
+    let figures: Figures | undefined
+    for (let r = 0; r < runs; r++) {
+      const once = await runOnce(shared, r, restartSeed(seed, r))
+      cleanPredictions ??= once.cleanPredictions
+      try {
+        figures = await evaluate(once.xAdv, x, labels, goal, model, objective)
+        best = best === undefined ? first(once.xAdv, figures) : keepBest(best, once.xAdv, figures, r)
+      } catch (error) {
+        if (once.xAdv !== best?.xAdv) once.xAdv.dispose()
+        throw error
+      }
+    }
+    if (best === undefined || figures === undefined || cleanPredictions === undefined)
+      throw new InternalError(`runAttack: no run was made (restarts ${attack.restarts}, steps ${attack.steps})`)
+    // with restarts, the returned clips mix runs: measure them as returned
+    const final = runs === 1 ? figures : await evaluate(best.xAdv, x, labels, goal, model, objective)
+    return {
+      ...summary(final),
+      cleanPredictions,
+      adversarial: best.xAdv,
+      certificate: certify({ ...attack, seed }),
+      searched,
+      bestRun: best.run,
+      seed,
+      backend: tf.getBackend(),
+    }
+  } catch (error) {
+    best?.xAdv.dispose()
+    throw error
+  } finally {
+    objective.dispose()
+  }
+}
+
+const summary = ({ success, predictions, loss, sanity }: Figures) => ({ success, predictions, loss, sanity })
+
+/**
+ * Run r of the attack, seeded `seed`: its final iterate, projected once more onto the last step's
+ * constraints (as foolbox: float drift cannot break them), and on run 0 of a clean start the clean
+ * predictions from its first forward pass. Its masks and momentum state are released when it ends.
+ */
+const runOnce = async (
+  shared: Shared,
+  r: number,
+  seed: number,
+): Promise<{ readonly xAdv: tf.Tensor5D; readonly cleanPredictions?: ReadonlyArray<number> }> => {
+  const { attack, model, labels, objective, options, x } = shared
+  const run = prepare(x, seed, shared.searched)
+  let xAdv: tf.Tensor5D | undefined
+  let firstPredictions: tf.Tensor | undefined
+  try {
+    xAdv = initialise(attack.init, x, seed, run)
+    for (let i = 0; i < attack.steps; i++) {
+      const bodyIndex = i % attack.body.length
+      const step = attack.body[bodyIndex] as Step
+      const current: tf.Tensor5D = xAdv
+      // tfjs leaks tensors when an error is thrown inside tf.valueAndGrad: the first step's checks
+      // (and a model that throws) stash their error, return a zero objective, and throw below.
+      let failure: unknown
+      const objectiveAt =
+        i === 0 && r === 0 && shared.fromFirstStep
+          ? (v: tf.Tensor5D): tf.Scalar => {
+              try {
+                const logits = model(v)
+                checkLogits(logits, labels, attack.loss.target)
+                firstPredictions = tf.keep(tf.argMax(logits, 1))
+                return objective.mean(logits)
+              } catch (e) {
+                failure = e
+                return tf.sum(tf.mul(v, 0))
+              }
+            }
+          : (v: tf.Tensor5D): tf.Scalar => objective.mean(model(v))
+      const [next, loss] = tf.tidy(() => {
+        const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => objectiveAt(v as tf.Tensor5D))(current)
+        return [applyStep(step, { xAdv: current, g: grad as tf.Tensor5D, run, iteration: i, bodyIndex }), value]
+      }) as [tf.Tensor5D, tf.Scalar]
+      xAdv.dispose()
+      xAdv = next
+      if (failure !== undefined) {
+        loss.dispose()
+        throw failure
+      }
+      try {
+        if (options.onStep) {
+          const value = (await loss.data())[0]!
+          await options.onStep({ step: r * attack.steps + i + 1, steps: shared.runs * attack.steps, loss: value, run: r, runs: shared.runs })
+        }
+      } finally {
+        loss.dispose()
+      }
+    }
+    const last = attack.body[(attack.steps - 1) % attack.body.length] as Step
+    const projected = project(last.constraints, x, xAdv)
+    xAdv.dispose()
+    xAdv = projected
+    return firstPredictions === undefined ? { xAdv } : { xAdv, cleanPredictions: Array.from(await firstPredictions.data()) }
+  } catch (error) {
+    xAdv?.dispose()
+    throw error
+  } finally {
+    firstPredictions?.dispose()
+    run.dispose()
+  }
+}
