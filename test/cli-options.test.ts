@@ -109,16 +109,17 @@ test('one validator per type: a bad integer, number, choice or list gets one cle
   t.is(both.err, 'multav: eval takes no positional arguments, got "extra"\n--limit must be an integer ≥ 1, got "-1"\n--batch must be an integer ≥ 1, got "0"')
 })
 
-test('multav list prints the ten built-ins with their formulas, the regions and the shipped models; --json too', async (t) => {
+test('multav list prints the ten built-ins and the ported attacks with their formulas, the regions and the shipped models; --json too', async (t) => {
   const r = await cli(['list'])
   t.is(r.code, 0, r.err)
-  for (const name of Object.keys(attacks.BUILT_IN)) t.regex(r.out, new RegExp(`^  ${name} +x' ← `, 'm'), name)
+  for (const name of [...Object.keys(attacks.BUILT_IN), ...Object.keys(attacks.PORTED)]) t.regex(r.out, new RegExp(`^  ${name} +x' ← `, 'm'), name)
   t.is(Object.keys(attacks.BUILT_IN).length, 10)
   for (const tag of TAGS.Region) t.regex(r.out, new RegExp(`^  ${tag} +\\{`, 'm'), tag)
   t.regex(r.out, /^ {2}default +3D ResNet-18 \(torchvision, widths 8-16-32-64\), 8x32x32 clips, 6 classes/m)
   const json = await cli(['list', '--json'])
-  const listed = JSON.parse(json.out) as { attacks: { name: string }[]; regions: { tag: string }[]; models: { name: string }[] }
-  t.deepEqual(listed.attacks.map((a) => a.name), Object.keys(attacks.BUILT_IN))
+  const listed = JSON.parse(json.out) as { attacks: { name: string; source: string }[]; regions: { tag: string }[]; models: { name: string }[] }
+  t.deepEqual(listed.attacks.filter((a) => a.source === 'paper').map((a) => a.name), Object.keys(attacks.BUILT_IN))
+  t.deepEqual(listed.attacks.filter((a) => a.source === 'ported').map((a) => a.name), ['pgd', 'pgd-l2', 'fgsm', 'bim', 'mi-fgsm'])
   t.deepEqual(listed.regions.map((a) => a.tag), [...TAGS.Region])
   t.deepEqual(listed.models.map((a) => a.name), ['default'])
   const only = await cli(['list', 'attacks', '--json'])

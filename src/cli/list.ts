@@ -3,8 +3,8 @@
  * formula), the regions a spec can mask with (a table over every Region tag, so a new region is a
  * compile error here until it is described), and the shipped models (from their model.json).
  */
-import { BUILT_IN } from '../dsl/attacks.js'
-import type { Region } from '../dsl/types.js'
+import { BUILT_IN, PORTED } from '../dsl/attacks.js'
+import type { Attack, Region } from '../dsl/types.js'
 import { TAGS } from '../dsl/match.js'
 import { explain } from '../interpreters/pretty.js'
 import { PRETRAINED, pretrainedDir } from '../models/pretrained.js'
@@ -77,7 +77,8 @@ export const listCommand = defineCommand({
   details: 'Attacks take overrides on the command line (mult-linf:eps=1.04:steps=10); regions are written in spec files as {"_tag": "Rect", "height": 30, …}; models are chosen with --model NAME.',
   run: async (v, [only], { io }) => {
     const wanted = (s: Section) => only === undefined || only === s
-    const attacks = Object.entries(BUILT_IN).map(([name, make]) => ({ name, formula: explain(make()).split('\n')[0]! }))
+    const entry = (source: 'paper' | 'ported') => ([name, make]: [string, () => Attack]) => ({ name, source, formula: explain(make()).split('\n')[0]! })
+    const attacks = [...Object.entries(BUILT_IN).map(entry('paper')), ...Object.entries(PORTED).map(entry('ported'))]
     const regions = TAGS.Region.map((tag) => ({ tag, ...REGION_HELP[tag] }))
     const models = wanted('models') ? await Promise.all(PRETRAINED.map(modelEntry)) : []
     if (v.json) {
@@ -86,7 +87,12 @@ export const listCommand = defineCommand({
       return 0
     }
     const blocks: Record<Section, () => string[]> = {
-      attacks: () => [`attacks (built-in; override fields with name:key=value):`, ...column(attacks.map((a) => [a.name, a.formula]))],
+      attacks: () => [
+        `attacks (built-in; override fields with name:key=value):`,
+        ...column(attacks.filter((a) => a.source === 'paper').map((a) => [a.name, a.formula])),
+        `ported (torchattacks' names and defaults):`,
+        ...column(attacks.filter((a) => a.source === 'ported').map((a) => [a.name, a.formula])),
+      ],
       regions: () => ['regions (in spec files, as {"_tag": …} with these fields):', ...column(regions.map((r) => [r.tag, `{${r.fields}}: ${r.text}`]))],
       models: () => ['models (shipped; --model NAME):', ...column(models.map((m) => [m.name, m.description]))],
     }

@@ -269,3 +269,7 @@ export const BUILT_IN: Readonly<Record<string, () => Attack>> = {
   spa: () => spa(),
   'mult-spa': () => multSpa(),
 }
+
+// The attacks porters look for (PGD, PGD-L2, FGSM, BIM, MI-FGSM), with torchattacks' defaults.
+export { pgd, pgdL2, fgsm, bim, miFgsm, PORTED, PORTED_OVERRIDES } from './ported.js'
+export type { PortedOptions, MiFgsmOptions } from './ported.js'

@@ -10,6 +10,11 @@ import type { Attack } from '../dsl/types.js'
 /** The paper's ten attacks by their CLI names, with their defaults. */
 export const BUILT_IN = attacks.BUILT_IN
 
+/** Every attack a name stands for: the paper's ten, then the ported ones (pgd, fgsm, …). */
+const NAMED: Readonly<Record<string, () => Attack>> = { ...attacks.BUILT_IN, ...attacks.PORTED }
+
+const NAMES = Object.keys(NAMED).join(', ')
+
 /** The most bytes a spec file may hold (a real one is a few kB; an array of attacks a few more). */
 export const MAX_SPEC_FILE_BYTES = 16 * 1024 * 1024
 
@@ -29,7 +34,7 @@ const UNREADABLE: Readonly<Record<string, string>> = {
 
 const unreadable = (ref: string, e: unknown): string => {
   const code = (e as NodeJS.ErrnoException).code
-  if (code === 'ENOENT') return `${ref}: no such file, and not a built-in attack (${Object.keys(BUILT_IN).join(', ')})`
+  if (code === 'ENOENT') return `${ref}: no such file, and not a built-in attack (${NAMES})`
   return `${ref}: cannot read it (${(code && UNREADABLE[code]) ?? code ?? (e as Error).message})`
 }
 
@@ -52,8 +57,8 @@ export const readSpecFile = async (ref: string): Promise<E.Either<string, string
 
 /** A built-in name, or a path to a JSON spec; Left holds one message per problem, each naming the file. */
 export const loadAttack = async (ref: string): Promise<E.Either<ReadonlyArray<string>, Attack>> => {
-  const builtIn = BUILT_IN[ref]
-  if (builtIn) return E.right(builtIn())
+  const named = NAMED[ref]
+  if (named) return E.right(named())
   const text = await readSpecFile(ref)
   if (E.isLeft(text)) return E.left([text.left])
   return E.mapLeft((problems: ReadonlyArray<string>) => problems.map((p) => `${ref}: ${p}`))(parseAttackJson(text.right))
@@ -61,6 +66,7 @@ export const loadAttack = async (ref: string): Promise<E.Either<ReadonlyArray<st
 
 /** The numeric options each built-in attack takes from `name:key=value` overrides. */
 const OVERRIDABLE: Readonly<Record<string, ReadonlyArray<string>>> = {
+  ...Object.fromEntries(Object.entries(attacks.PORTED_OVERRIDES).map(([name, p]) => [name, p.keys])),
   'add-linf': ['eps', 'alpha', 'steps', 'seed'],
   'add-l2': ['eps', 'alpha', 'steps', 'seed'],
   'mult-linf': ['eps', 'alpha', 'steps', 'seed'],
@@ -74,6 +80,7 @@ const OVERRIDABLE: Readonly<Record<string, ReadonlyArray<string>>> = {
 }
 
 const CONSTRUCTORS: Readonly<Record<string, (o: Record<string, number>) => Attack>> = {
+  ...Object.fromEntries(Object.entries(attacks.PORTED_OVERRIDES).map(([name, p]) => [name, p.make])),
   'add-linf': attacks.addLinf,
   'add-l2': attacks.addL2,
   'mult-linf': attacks.multLinf,
@@ -92,7 +99,7 @@ const CONSTRUCTORS: Readonly<Record<string, (o: Record<string, number>) => Attac
  */
 export const builtInWith = (name: string, overrides: Readonly<Record<string, number>>): E.Either<ReadonlyArray<string>, Attack> => {
   const make = CONSTRUCTORS[name]
-  if (!make) return E.left([`"${name}" is not a built-in attack (${Object.keys(BUILT_IN).join(', ')})`])
+  if (!make) return E.left([`"${name}" is not a built-in attack (${NAMES})`])
   const bad = Object.keys(overrides).filter((k) => !OVERRIDABLE[name]!.includes(k))
   if (bad.length > 0) return E.left([`${name}: cannot override ${bad.join(', ')} (it takes ${OVERRIDABLE[name]!.join(', ')})`])
   const attack = make(overrides)
