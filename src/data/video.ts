@@ -54,7 +54,7 @@ const shippedFfmpeg = (): string | undefined => {
 /**
  * The ffmpeg to use, checked by running `ffmpeg -version`: `MULTAV_FFMPEG` when set (an error if it
  * does not run, rather than a silent fallback), else `ffmpeg` on PATH, else the optional
- * `@ffmpeg-installer/ffmpeg` package's binary. The answer is cached (see {@link resetFfmpegCache}).
+ * `@ffmpeg-installer/ffmpeg` package's binary. The answer is cached (`resetFfmpegCache` clears it, for tests).
  */
 export const findFfmpeg = (): Promise<string> =>
   (ffmpegPath ??= (async () => {
@@ -161,7 +161,7 @@ const gather = (chunks: ReadonlyArray<Buffer>, offset: number, length: number, o
  * Loads one clip `[1, T, crop, crop, 3]` in [0, 1] from a video file (its first video stream): all
  * frames decoded by ffmpeg with the shorter side resized to `size` (bilinear; the longer side keeps
  * the aspect ratio, rounded) and a centre crop, then T of them sampled uniformly with
- * {@link sampleIndices} (frames repeat when the video is shorter than T).
+ * `sampleIndices` (frames repeat when the video is shorter than T).
  */
 export const loadVideo = async (file: string, o: FrameOptions = {}): Promise<ClipData> => {
   const [T, size, crop] = [o.T ?? 16, o.size ?? 112, o.crop ?? 112]

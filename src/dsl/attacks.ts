@@ -245,7 +245,7 @@ export const spa = (o: SpaOptions = {}): Attack =>
 /** α of the multiplicative twins: 0.5 reaches 1 in one step, 0.03 in four. */
 const MULT_ALPHA = 2
 
-/** MultAV-ROA: x' ← clip[0,1](x' ⊙ α^(M ⊙ sign(g))) on ROA's rectangles, ratio starting at 1, α = 2. */
+/** MultAV-ROA: `x' ← clip[0,1](x' ⊙ α^(M ⊙ sign(g)))` on ROA's rectangles, ratio starting at 1, α = 2. */
 export const multRoa = (o: Omit<RoaOptions, 'start'> = {}): Attack =>
   pipe(roa({ ...o, alpha: 1 }), multiplicative({ alpha: o.alpha ?? MULT_ALPHA }))
 

@@ -83,6 +83,7 @@ export const decodeAttackIssues = (json: unknown, context: CodecContext = {}): E
  * then a count of the rest). Never throws.
  *
  * @example
+ * import { attacks, decodeAttack, encodeAttack } from 'multav/dsl'
  * decodeAttack(encodeAttack(attacks.multLinf())) // right(attacks.multLinf())
  */
 export const decodeAttack = (json: unknown, context: CodecContext = {}): E.Either<ReadonlyArray<string>, Attack> =>

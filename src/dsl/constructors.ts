@@ -5,7 +5,7 @@
  * multiplicative, scaleFree).
  *
  * @example
- * import { pipe } from 'fp-ts/lib/function.js'
+ * import { clip, exponent, gradient, iterate, multiply, pipe, projectRatio, sign } from 'multav/dsl'
  * // Mult-L∞: x' ← clip[0,1](Π_ratio∞(1.04)(x' ⊙ 1.01^sign(∇ₓL))), 5 steps
  * const multLinf = pipe(gradient(), sign, exponent(1.01), multiply,
  *   projectRatio({ norm: 'linf', eps: 1.04 }), clip(0, 1), iterate(5))

@@ -5,6 +5,7 @@
  * of failing on the first batch.
  *
  * @example
+ * import { attacks, fitsClip } from 'multav/dsl'
  * fitsClip(attacks.roa({ height: 40 }), { T: 8, H: 32, W: 32 }, 6)
  * // ["attack.init.region: Rect 40x30 does not fit the clip's 32x32 frames", …]
  *

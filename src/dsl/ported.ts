@@ -40,7 +40,7 @@ export const pgd = (o: PortedOptions = {}): Attack =>
 export const pgdL2 = (o: PortedOptions = {}): Attack =>
   projected('pgd-l2', normalize({ scope: 'sample' }), 'l2', o.eps ?? 1, o.alpha ?? 0.2, o.steps ?? 10, true, o.seed ?? 0)
 
-/** FGSM (Goodfellow et al. 2015): one step x' = clip[0,1](x + ε·sign(g)), ε = 8/255. */
+/** FGSM (Goodfellow et al. 2015): one step `x' = clip[0,1](x + ε·sign(g))`, ε = 8/255. */
 export const fgsm = (o: Omit<PortedOptions, 'alpha' | 'steps'> = {}): Attack =>
   projected('fgsm', sign, 'linf', o.eps ?? 8 / 255, o.eps ?? 8 / 255, 1, false, o.seed ?? 0)
 

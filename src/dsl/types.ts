@@ -167,7 +167,7 @@ export type Init =
   /** x' = x. */
   | { readonly _tag: 'Clean' }
   /**
-   * Additive random start: L∞, x' = clip[0,1](x + U(−ε, ε)); L2, x' = clip[0,1](x + ε·z/‖z‖₂), z ~ N(0, I).
+   * Additive random start: L∞, `x' = clip[0,1](x + U(−ε, ε))`; L2, `x' = clip[0,1](x + ε·z/‖z‖₂)`, z ~ N(0, I).
    * Inside `region` only, when given.
    */
   | {
@@ -177,7 +177,7 @@ export type Init =
       readonly units: Units
       readonly region?: Region
     }
-  /** Multiplicative random start: x' = clip[0,1](x ⊙ exp(U(−ln ε, ln ε))); zeros stay zero. */
+  /** Multiplicative random start: `x' = clip[0,1](x ⊙ exp(U(−ln ε, ln ε)))`; zeros stay zero. */
   | { readonly _tag: 'UniformRatio'; readonly eps: number; readonly region?: Region }
   /** x' = `value` inside `region`, x outside (ROA's grey start, SPA's black start). */
   | { readonly _tag: 'Fill'; readonly value: number; readonly region: Region }

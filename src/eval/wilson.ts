@@ -16,7 +16,8 @@ export type Interval = readonly [lo: number, hi: number]
  *   centre = (p + z²/2n) / (1 + z²/n),  half width = z / (1 + z²/n) · √(p(1−p)/n + z²/4n²),  p = successes/n
  *
  * @example
- * wilson(81, 263) // ≈ [0.2553, 0.3662] (Newcombe 1998, method 3)
+ * import { evaluation } from 'multav'
+ * evaluation.wilson(81, 263) // ≈ [0.2553, 0.3662] (Newcombe 1998, method 3)
  */
 export const wilson = (successes: number, n: number, z = 1.96): Interval => {
   if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`wilson: n must be an integer ≥ 0, got ${n}`)

@@ -17,6 +17,9 @@
  * The loss and its target do not enter; with restarts every per-sample bound holds for each sample's run.
  *
  * @example
+ * import { attacks, certify, verify } from 'multav/dsl'
+ * const x = { shape: [1, 1, 1, 1, 2] as const, data: Float32Array.from([0.5, 0.25]) }
+ * const xAdv = { shape: x.shape, data: Float32Array.from([0.52, 0.25]) }
  * const c = certify(attacks.multLinf())   // ratioLinf 1.04, zeroFixed, range [0, 1], ballLinf 0.04, …
  * verify(c, x, xAdv)                      // [] when xAdv keeps every promise, else Violation records
  *

@@ -11,6 +11,7 @@
  * and `pretty/latex.ts`.
  *
  * @example
+ * import { attacks, explain } from 'multav/dsl'
  * explain(attacks.multLinf()).split('\n')[0]
  * // "x' ← clip[0,1](Π_ratio∞(1.04)(x' ⊙ 1.01^sign(∇ₓL)))"
  *

@@ -2,9 +2,10 @@
  * Ready-made properties for attack values, to run with `fc.assert` in any test runner:
  *
  * @example
- * import fc from 'fast-check'
- * import { respectsCertificate } from 'multav/testing'
- * await fc.assert(respectsCertificate(myAttack), { numRuns: 25 })
+ * import { attacks, initBackend } from 'multav'
+ * import { fc, respectsCertificate } from 'multav/testing'
+ * await initBackend('cpu')
+ * await fc.assert(respectsCertificate(attacks.multLinf()), { numRuns: 3 })
  *
  * Each property runs the tensor interpreter on generated clips against a small linear model (whose
  * gradient sign field does not depend on x'), and fails with a message naming what broke. Each also

@@ -42,7 +42,7 @@ export const renderIssue = (issue: SpecIssue): string => `${issue.path}: ${PHRAS
 export const MAX_REPORTED = 100
 
 /**
- * Issues as `path: message` lines: at most {@link MAX_REPORTED}, then one line, at `root`, saying how
+ * Issues as `path: message` lines: at most `MAX_REPORTED` (100), then one line, at `root`, saying how
  * many more there are.
  */
 export const formatIssues = (issues: ReadonlyArray<SpecIssue>, root = 'attack'): ReadonlyArray<string> =>

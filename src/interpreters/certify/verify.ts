@@ -2,6 +2,9 @@
  * verify: the violations of a certificate by a concrete output x' for the clean clip x, as data.
  *
  * @example
+ * import { attacks, certify, verify } from 'multav/dsl'
+ * const x = { shape: [1, 1, 1, 1, 2] as const, data: Float32Array.from([0.25, 0.5]) }
+ * const xAdv = { shape: x.shape, data: Float32Array.from([0.25, 0.53]) }
  * verify(certify(attacks.multLinf()), x, xAdv)
  * // [] when xAdv keeps every promise; else e.g.
  * // [{ bound: 'ratioLinf', sample: 0, index: [0, 0, 0, 0, 1], count: 1, got: 1.06, allowed: 1.04,
