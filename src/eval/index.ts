@@ -14,6 +14,8 @@ export type { RunPlan, Summary, AttackSummary } from './results.js'
 export { wilson } from './wilson.js'
 export type { Interval } from './wilson.js'
 export { attackSheet, writeSheet, encodePng, sweepPlot } from './pictures.js'
+export { labelledSheet, sheetRow } from './labelled.js'
+export type { SheetLabels } from './labelled.js'
 export type { Sheet, SheetOptions, Series } from './pictures.js'
 // FULL (the paper's run) and QUICK (CI's) are the two configurations `reproduce` is meant to be given
 export { reproduce, reproduceTable, tableMarkdown, FULL, QUICK } from './reproduce.js'

@@ -12,9 +12,14 @@ import { join } from 'node:path'
 import { workerFile } from './worker-file.js'
 import { resolveThreads, type BackendChoice } from '../backend/backend.js'
 import { wasmThreads } from '../backend/wasm-threads.js'
-import type { ChunkResult, Row } from './chunk.js'
+import type { ChunkResult, Kept, Row } from './chunk.js'
 import type { DataRef } from './data.js'
-import { writeSheet } from './pictures.js'
+import * as E from 'fp-ts/lib/Either.js'
+import writeFileAtomic from 'write-file-atomic'
+import { decodeAttack } from '../dsl/codec.js'
+import { explain } from '../interpreters/pretty.js'
+import { labelledSheet, sheetRow, TWIN_PAIRS, type SheetLabels } from './labelled.js'
+import { writeSheet, type Sheet } from './pictures.js'
 import { acquireLock } from './lock.js'
 import { appendRows, checkPlan, chunkIds, makeFolder, openRun, provenance, rowAttacks, shardChunks, writeResults, type RunPlan, type Summary } from './results.js'
 import { runTask, type ChunkTask } from './task.js'
@@ -87,6 +92,7 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
   const todo = chunks.filter((c) => !done.has(c))
   const pictureIds = new Set(chunks.flatMap((c) => chunkIds(plan, c)).slice(0, o.pictureClips ?? 1))
   const pictureFile = pictureNames(plan.attackNames)
+  const formulas = formulasOf(plan)
   const rows: Row[] = [...previous]
   const pictures: string[] = []
   const clipsTotal = chunks.reduce((s, c) => s + chunkIds(plan, c).length, 0)
@@ -108,12 +114,7 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
     rows.push(...r.rows)
     chunksRun++
     for (const row of r.rows) if (row.error !== undefined && row.attack === rowAttacks(plan)[0]) o.onWarning?.(`skipped clip ${row.clip}: ${row.error} (recorded as unreadable, not counted)`)
-    for (const k of r.kept) {
-      await mkdir(join(o.out, 'pictures'), { recursive: true })
-      const file = join(o.out, 'pictures', `${pictureFile(k.attack)}-clip${k.clip}.png`)
-      await writeSheet(file, k)
-      pictures.push(file)
-    }
+    pictures.push(...(await drawPictures(o.out, r, pictureFile, formulas)))
     if (o.onProgress) {
       const measured = rows.filter((row) => row.error === undefined)
       const clipsDone = new Set(rows.map((row) => row.clip)).size
@@ -178,4 +179,50 @@ export const pictureNames = (attackNames: ReadonlyArray<string>): ((attack: stri
     const k = attackNames.indexOf(attack)
     return (uses.get(key(attack)) ?? 0) > 1 ? `${safeName(attack)}-a${k}` : safeName(attack)
   }
+}
+
+/** Each attack's formula (the first line of `explain`), by name, for the pictures' titles. */
+const formulasOf = (plan: Pick<RunPlan, 'attacks' | 'attackNames'>): ReadonlyMap<string, string> =>
+  new Map(
+    plan.attackNames.flatMap((name, k) => {
+      const decoded = decodeAttack(plan.attacks[k])
+      return E.isRight(decoded) ? [[name, explain(decoded.right).split('\n')[0]!] as const] : []
+    }),
+  )
+
+/**
+ * A chunk's pictures: for each kept clip and attack the PNG sheet and its labelled SVG (title,
+ * formula, column titles, frame numbers, classes); and for each additive/multiplicative pair of the
+ * run's attacks (add-linf and mult-linf, …, by the name before any override) both side by side on the
+ * same clip. Returns the files written.
+ */
+const drawPictures = async (out: string, r: ChunkResult, fileOf: (attack: string) => string, formulas: ReadonlyMap<string, string>): Promise<string[]> => {
+  if (r.kept.length === 0) return []
+  await mkdir(join(out, 'pictures'), { recursive: true })
+  const written: string[] = []
+  const drawn: Array<{ readonly kept: Kept; readonly sheet: Sheet; readonly labels: SheetLabels }> = []
+  for (const k of r.kept) {
+    const base = join(out, 'pictures', `${fileOf(k.attack)}-clip${k.clip}`)
+    const sheet = await writeSheet(`${base}.png`, k)
+    const row = r.rows.find((x) => x.clip === k.clip && x.attack === k.attack)
+    const formula = formulas.get(k.attack)
+    const labels: SheetLabels = {
+      attack: k.attack,
+      ...(formula === undefined ? {} : { formula }),
+      ...(row === undefined ? {} : { label: row.label, cleanPrediction: row.clean, adversarialPrediction: row.adversarial }),
+    }
+    await writeFileAtomic(`${base}.svg`, labelledSheet(sheet, labels))
+    written.push(`${base}.png`, `${base}.svg`)
+    drawn.push({ kept: k, sheet, labels })
+  }
+  const family = (name: string) => name.split(' ')[0]!
+  for (const [additive, multiplicative] of TWIN_PAIRS)
+    for (const a of drawn.filter((d) => family(d.kept.attack) === additive)) {
+      const m = drawn.find((d) => d.kept.clip === a.kept.clip && family(d.kept.attack) === multiplicative)
+      if (m === undefined) continue
+      const file = join(out, 'pictures', `pair-${fileOf(a.kept.attack)}-vs-${fileOf(m.kept.attack)}-clip${a.kept.clip}.svg`)
+      await writeFileAtomic(file, sheetRow([a, m], `clip ${a.kept.clip}: the additive attack moves pixels by the same amounts whatever their brightness; the multiplicative one in proportion to each pixel, so a black pixel never changes`))
+      written.push(file)
+    }
+  return written
 }
