@@ -21,6 +21,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { workerFile } from './worker-file.js'
 import writeFileAtomic from 'write-file-atomic'
+import { tableChart } from './table-chart.js'
 import * as E from 'fp-ts/lib/Either.js'
 import { builtInWith, scaledRegionOverrides } from './specs.js'
 import { encodeAttack } from '../dsl/codec.js'
@@ -207,6 +208,7 @@ export const reproduce = async (o: ReproduceOptions): Promise<ReproduceOutcome> 
   const meta = { command: o.command ?? 'multav reproduce', backend: o.backend, workers: o.workers, seconds, jobSeconds: Object.fromEntries(jobs.map((j) => [j.name, results[j.name]!.seconds])) }
   await writeFileAtomic(join(o.out, 'table.json'), `${JSON.stringify({ config, meta, table }, null, 1)}\n`)
   await writeFileAtomic(join(o.out, 'table.md'), `${markdown}\n`)
+  await writeFileAtomic(join(o.out, 'table.svg'), tableChart(table))
   return { complete: true, markdown, table, seconds }
 }
 
