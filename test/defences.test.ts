@@ -14,6 +14,7 @@ import { toyMotion } from '../src/data/toy.js'
 import { quantise } from '../src/eval/chunk.js'
 import { FAMILIES, NETWORKS, QUICK, TWINS, modelJobs, reproduceTable, tableMarkdown } from '../src/eval/reproduce.js'
 import type { Summary } from '../src/eval/results.js'
+import { tableChart } from '../src/eval/table-chart.js'
 import { initBackend } from '../src/backend/backend.js'
 import { runAttack } from '../src/interpreters/tensor.js'
 import { tinyMlp } from '../src/models/tiny.js'
@@ -110,6 +111,7 @@ test.serial('reproduce --quick: 31 models trained and evaluated, the table writt
     const md = await readFile(join(out, 'table.md'), 'utf8')
     t.regex(md, /MultAV-L∞/)
     t.truthy(lines.find((l) => l.includes('Add − Mult')))
+    t.is(await readFile(join(out, 'table.svg'), 'utf8'), tableChart(table), 'the chart of the table, beside it')
     // again: nothing is retrained (the weights' files are untouched) and the table is the same
     const weights = join(out, 'models', '3d-mult-linf', 'group1-shard1of1.bin')
     const mtime = (await stat(weights)).mtimeMs
