@@ -20,6 +20,7 @@ import { LOCK, acquireLock, readLock } from '../src/eval/lock.js'
 import { RunFolderError, appendRows, checkPlan, markdownTable, mergeRuns, openRun, readRows, summarise, terminalTable, type RunPlan } from '../src/eval/results.js'
 import { pictureNames, runEval } from '../src/eval/run.js'
 import { initBackend } from '../src/backend/backend.js'
+import { InputError } from '../src/core/errors.js'
 import { attackList, saveTinyModel } from './fixtures/tiny-run.js'
 
 const clip = { T: 4, H: 16, W: 16 }
@@ -322,6 +323,15 @@ test.serial('unreadable videos and frame folders are skipped with a warning and 
   const md = await readFile(join(out, 'results.md'), 'utf8')
   t.regex(md, /3 clips \(2 clips unreadable: skipped, not counted/)
   t.regex(md, /- clip 4: .*e\.avi: /)
+  // --on-error stop: the run ends at the chunk holding the first unreadable clip; the chunk before it is kept
+  const stopped = join(root, 'items-stop')
+  await t.throwsAsync(runEval(evalOptions(stopped, { plan, onUnreadable: 'stop' })), {
+    instanceOf: InputError,
+    message: /^clip 3 cannot be read: .*moves right[/\\]d[/\\]frame_0001\.png: not a PNG.*--on-error stop/,
+  })
+  const kept = await readRows(stopped)
+  t.deepEqual([...new Set(kept.map((x) => x.clip))], [0, 1], "chunk 0's rows, none of chunk 1's")
+  t.false(kept.some((x) => x.error !== undefined), 'no failed row is written')
   // the readable clips keep their results: the same as a run without the broken items
   const clean = join(root, 'items-clean')
   await rm(join(data, 'moves right', 'd'), { recursive: true })

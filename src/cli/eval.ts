@@ -40,6 +40,10 @@ const EVAL_OPTIONS = {
   workers: workersOption('chunks'),
   shard: parsed(shard, { metavar: 'i/n', description: 'run shard i of n (0-based), to merge with multav merge' }, (s) => `${s.index}/${s.count}`),
   pictures: integer({ min: 0, default: 1, description: 'clips to draw pictures of (clean | adversarial | difference x15)' }),
+  'on-error': enumeration(['skip', 'stop'], {
+    default: 'skip',
+    description: 'a clip that cannot be read: skip it (recorded as failed rows with its error, left out of every figure) or stop the run (exit 2; --resume after fixing it)',
+  }),
   out: string({ metavar: 'DIR', default: join('multav-out', 'eval'), description: 'the run folder' }),
   resume: boolean({ description: 'continue the run in --out' }),
   json: boolean({ description: 'print the summary as JSON on stdout instead of the table (everything else goes to stderr)' }),
@@ -108,6 +112,7 @@ const runEvalCommand = async (a: EvalArgs, stdio: Io, argv: ReadonlyArray<string
       signal,
       onProgress: progress.update,
       onWarning: progress.warn,
+      onUnreadable: a['on-error'],
       meta: { command: 'multav eval', argv: [...argv] },
     })
   } finally {

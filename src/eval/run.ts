@@ -20,6 +20,7 @@ import { decodeAttack } from '../dsl/codec.js'
 import { explain } from '../interpreters/pretty.js'
 import { labelledSheet, sheetRow, TWIN_PAIRS, type SheetLabels } from './labelled.js'
 import { writeSheet, type Sheet } from './pictures.js'
+import { InputError } from '../core/errors.js'
 import { acquireLock } from './lock.js'
 import { appendRows, checkPlan, chunkIds, makeFolder, openRun, provenance, rowAttacks, shardChunks, writeResults, type RunPlan, type Summary } from './results.js'
 import { runTask, type ChunkTask } from './task.js'
@@ -55,6 +56,12 @@ export interface EvalOptions {
   readonly meta?: Record<string, unknown>
   /** Told one line per clip that could not be read (it is skipped and recorded as failed rows). */
   readonly onWarning?: (line: string) => void
+  /**
+   * A clip that cannot be read: 'skip' (default) records it as failed rows with its error, left out of
+   * every figure; 'stop' ends the run with an InputError naming it, before its chunk's rows are saved
+   * (so that --resume, once it is fixed, redoes that chunk).
+   */
+  readonly onUnreadable?: 'skip' | 'stop'
 }
 
 export interface EvalOutcome {
@@ -108,6 +115,9 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
   let appended: Promise<void> = Promise.resolve()
   const append = (r: ReadonlyArray<Row>) => (appended = appended.then(() => appendRows(o.out, r)))
   const onResult = async (r: ChunkResult) => {
+    const unreadable = r.rows.find((row) => row.error !== undefined)
+    if (unreadable !== undefined && o.onUnreadable === 'stop')
+      throw new InputError(`clip ${unreadable.clip} cannot be read: ${unreadable.error} (--on-error stop; the rows of the chunks before it are saved: fix it and continue with --resume, or pass --on-error skip)`)
     backend ??= r.backend
     threads ??= r.threads
     await append(r.rows)
