@@ -21,7 +21,7 @@ export const explainCommand = defineCommand({
     const cost =
       R === 1
         ? `cost: ${attack.steps} gradient evaluations (forward + backward passes) per clip batch, plus 2 forward passes (the clean clip, and the result)`
-        : `cost: ${R * attack.steps} gradient evaluations (${R} runs of ${attack.steps} steps; forward + backward passes) per clip batch, plus ${R + 1} forward passes (the clean clip, and each run's result)`
+        : `cost: ${R * attack.steps} gradient evaluations (${R} runs of ${attack.steps} steps; forward + backward passes) per clip batch, plus ${R + 2} forward passes (the clean clip, each run's result, and the per-sample best)`
     io.log(
       [
         v.latex ? explainLatex(attack) : explain(attack),

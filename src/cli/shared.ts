@@ -12,13 +12,14 @@ import type { ClipSize } from '../eval/data.js'
 import { evalRefusals } from '../eval/chunk.js'
 import { terminalTable, type Summary } from '../eval/results.js'
 import { BUILT_IN } from '../eval/specs.js'
+import { PORTED } from '../dsl/attacks.js'
 import { resolveModel } from '../models/pretrained.js'
 import type { Io } from './command.js'
 import { UsageError, withContext } from './errors.js'
 import { enumeration, integer, type Values } from './options.js'
 
 /** The built-in attacks' names, for usage and messages. */
-export const NAMES = Object.keys(BUILT_IN).join(', ')
+export const NAMES = [...Object.keys(BUILT_IN), ...Object.keys(PORTED)].join(', ')
 
 /** `<spec.json | add-linf, …>`: an attack argument. */
 export const ATTACK_ARGUMENT = `<spec.json | ${NAMES}>`

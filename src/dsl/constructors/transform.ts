@@ -75,8 +75,9 @@ export const multiplicative =
 /**
  * True for a direction that is signed or normalised (sign(·), ·/‖·‖₂, masked or not): its value does
  * not change when the gradient is scaled, and |d| ≤ 1 everywhere. False for a raw gradient, and for a
- * momentum m not under a sign or normalisation: m is scale-free but not bounded by 1 (one step's term
- * d/mean|d| reaches N = T·H·W·C at a single non-zero value, and the terms add up over the steps).
+ * momentum m not under a sign or normalisation: m does not change with the gradient's scale either,
+ * but it is not bounded by 1 (one step's term d/mean|d| reaches N = T·H·W·C at a single non-zero
+ * value, and the terms add up over the steps).
  */
 export const scaleFree: (d: Direction) => boolean = fold<'Direction', boolean>('Direction', {
   Gradient: () => false,
