@@ -118,7 +118,7 @@ interface AttwReport {
 
 test.serial('the tarball ships docs and LICENSE, and publint and are-the-types-wrong find no problem: CommonJS and ESM types for each entry', async (t) => {
   const { tarball, files } = await packed()
-  for (const file of ['LICENSE', 'README.md', 'docs/eval.md', 'docs/correctness.md', 'docs/pictures/mult-linf.png', 'dist/types-cjs/testing/index.d.cts', 'dist/types/testing/index.d.ts', 'dist/dsl.js', 'dist/dsl.cjs', 'dist/types/dsl.d.ts', 'dist/types-cjs/dsl.d.cts'])
+  for (const file of ['LICENSE', 'README.md', 'docs/eval.md', 'docs/correctness.md', 'docs/pictures/add-vs-mult-linf.svg', 'docs/pictures/reproduce-table.svg', 'dist/types-cjs/testing/index.d.cts', 'dist/types/testing/index.d.ts', 'dist/dsl.js', 'dist/dsl.cjs', 'dist/types/dsl.d.ts', 'dist/types-cjs/dsl.d.cts'])
     t.true(files.includes(file), `${file} is in the tarball`)
   t.deepEqual(files.filter((f) => /^(src|test|scratch|bench)\//.test(f)), [])
   // the ffmpeg binary (an install script, 70 MB) is an optional peer: only those who ask get it
