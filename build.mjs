@@ -28,6 +28,14 @@ for (const [name, entry] of Object.entries(entries)) {
   await build({ ...common, entryPoints: [entry], format: 'esm', outfile: `dist/${name}.js` })
   await build({ ...cjs, entryPoints: [entry], outfile: `dist/${name}.cjs` })
 }
+// multav/browser (and the `browser` condition of `multav`): for bundlers that target browsers. No
+// Node built-in is reachable from it (test/layering.test.ts); dependencies stay external like the
+// others' (the user's bundler resolves tfjs's browser builds; the GPU backends are dynamic imports).
+const browser = { ...common, platform: 'browser', target: 'es2022' }
+await build({ ...browser, entryPoints: ['src/browser.ts'], format: 'esm', outfile: 'dist/browser.js' })
+await build({ ...browser, entryPoints: ['src/browser.ts'], format: 'cjs', outfile: 'dist/browser.cjs', logOverride: { 'empty-import-meta': 'silent' } })
+// (the playground, everything bundled with tfjs, is not in the package: `npm run playground`, playground/build.mjs)
+
 await build({
   ...common,
   entryPoints: ['src/cli/bin.ts'],
@@ -56,4 +64,4 @@ for (const file of walk('dist/types').filter((f) => f.endsWith('.d.ts'))) {
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, readFileSync(file, 'utf8').replace(relativeJs, '$1$2$3.cjs$2'))
 }
-console.log('built dist/: index.{js,cjs}, dsl.{js,cjs}, testing.{js,cjs}, cli.js, eval-worker.js, reproduce-worker.js, types/ (.d.ts), types-cjs/ (.d.cts)')
+console.log('built dist/: index.{js,cjs}, dsl.{js,cjs}, testing.{js,cjs}, browser.{js,cjs}, cli.js, eval-worker.js, reproduce-worker.js, types/ (.d.ts), types-cjs/ (.d.cts)')

@@ -7,7 +7,8 @@
  *
  * Nothing outside src/cli imports src/cli; src/core imports only itself; src/dsl only itself and core;
  * the pure interpreters only themselves, dsl and core. The pure layers load no TensorFlow.js and no
- * Node built-in. Every import of every file under src/ is read with the TypeScript compiler API
+ * Node built-in. The browser entry (src/browser.ts and src/browser/, `multav/browser`) sits beside the
+ * main entry, and nothing it reaches imports a Node built-in. Every import of every file under src/ is read with the TypeScript compiler API
  * (static, type-only, re-exports and dynamic `import()`), so a file no entry reaches is held to it too.
  */
 import test, { type ExecutionContext } from 'ava'
@@ -16,12 +17,14 @@ import { builtinModules } from 'node:module'
 import { dirname, join, normalize, relative } from 'node:path'
 import ts from 'typescript'
 
-type Layer = 'core' | 'dsl' | 'ops' | 'backend' | 'pure' | 'interpreters' | 'models' | 'data' | 'testing' | 'eval' | 'cli' | 'entry' | 'dsl-entry'
+type Layer = 'core' | 'dsl' | 'ops' | 'backend' | 'pure' | 'interpreters' | 'models' | 'data' | 'testing' | 'eval' | 'cli' | 'entry' | 'dsl-entry' | 'browser-entry'
 
 /** A file's layer, by its path under the repository root (the first match wins). */
 const LAYERS: ReadonlyArray<readonly [RegExp, Layer]> = [
   [/^src\/index\.ts$/, 'entry'],
   [/^src\/dsl\.ts$/, 'dsl-entry'],
+  // multav/browser: the entry and the subsets of models and data it re-exports
+  [/^src\/browser(\.ts$|\/)/, 'browser-entry'],
   [/^src\/core\//, 'core'],
   [/^src\/dsl\//, 'dsl'],
   [/^src\/ops\//, 'ops'],
@@ -55,6 +58,8 @@ const MAY_IMPORT: Readonly<Record<Layer, ReadonlyArray<Layer>>> = {
   // the main entry: everything but the command line
   entry: ['dsl-entry', 'eval', 'testing', 'models', 'data', 'backend', ...BELOW_MODELS],
   'dsl-entry': ['pure', 'dsl', 'core'],
+  // the browser entry: what runs in a page (test below: it reaches no Node built-in)
+  'browser-entry': ['browser-entry', 'dsl-entry', 'models', 'data', 'backend', ...BELOW_MODELS],
 }
 
 /** The layers that run anywhere: no TensorFlow.js and no Node built-in (their type-only imports included). */
@@ -202,4 +207,24 @@ test('no file outside src/dsl/match.ts dispatches on _tag by hand', (t) => {
   // the pattern finds what it is meant to find
   for (const line of ["u._tag === 'Add' ? a : b", "if ('Clip' !== c._tag) x()", 'switch (d._tag) {', 'RULES[node._tag](node)'])
     t.true(TAG_DISPATCH.test(line), line)
+})
+
+/** Packages that only work in Node (files, processes, threads). */
+const NODE_ONLY_PACKAGES = /^(write-file-atomic|piscina|pngjs|cli-progress|@ffmpeg-installer\/|@tensorflow\/tfjs-node)/
+
+test('the browser entry (src/browser.ts) reaches no Node built-in and no Node-only package', (t) => {
+  const seen = new Set<string>()
+  const bad: string[] = []
+  const visit = (file: string, via: ReadonlyArray<string>): void => {
+    if (seen.has(file)) return
+    seen.add(file)
+    for (const e of graph.edges.filter((e) => e.from === file && !e.typeOnly)) {
+      if (e.layer !== undefined) visit(e.to, [...via, e.to])
+      else if (isNodeBuiltin(e.to) || NODE_ONLY_PACKAGES.test(e.to)) bad.push(`${[...via, e.to].join(' → ')}`)
+    }
+  }
+  visit('src/browser.ts', ['src/browser.ts'])
+  t.true(seen.size > 40, `${seen.size} files reached`)
+  t.true(seen.has('src/interpreters/tensor/run.ts') && seen.has('src/models/r3d.ts') && seen.has('src/backend/rank5.ts'))
+  none(t, 'Node-only imports reached from the browser entry', bad)
 })

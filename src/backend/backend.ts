@@ -3,7 +3,9 @@
  *
  * Preference for 'auto': 'tensorflow' (@tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node, when
  * installed; optional peer dependencies), then 'wasm' (SIMD; multi-threaded, see wasm-threads.ts),
- * then 'cpu'.
+ * then 'cpu'. 'webgl' and 'webgpu' are the browser's GPU backends (gpu.ts; in a browser use
+ * `multav/browser`, whose 'auto' prefers them): asked for in Node, 'webgl' is reported unavailable
+ * (no canvas) and 'webgpu' runs only where a WebGPU binding has set `navigator.gpu` and finds an adapter.
  *
  * wasm threads: `threads` option, else `MULTAV_THREADS`, else the machine's cores (at most 4) on the
  * main thread and 1 inside a worker thread (a pool of workers already uses the cores).
@@ -13,18 +15,17 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { availableParallelism } from 'node:os'
 import { isMainThread } from 'node:worker_threads'
+import { BackendUnavailableError, loadGpuBackend } from './gpu.js'
 import { guardWasmHeap } from './wasm-heap.js'
 import { registerThreadedWasm, WASM_MAX_THREADS, WASM_PRIORITY, type BackendFactory } from './wasm-threads.js'
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu'
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu'
 export type BackendChoice = 'auto' | BackendName
 
+/** The choices the command line and MULTAV_BACKEND take in Node ('webgl' and 'webgpu' are for browsers). */
 export const BACKEND_CHOICES: ReadonlyArray<BackendChoice> = ['auto', 'tensorflow', 'wasm', 'cpu']
 
-/** A backend that cannot start here (a package not installed, no backend at all): the user's to fix. */
-export class BackendUnavailableError extends Error {
-  override readonly name = 'BackendUnavailableError'
-}
+export { BackendUnavailableError }
 
 /** Registers a backend's kernels (dynamic imports, so a missing optional package is not an error here). */
 const loaders: Record<BackendName, () => Promise<void>> = {
@@ -50,6 +51,8 @@ const loaders: Record<BackendName, () => Promise<void>> = {
   cpu: async () => {
     await import('@tensorflow/tfjs-backend-cpu')
   },
+  webgl: () => loadGpuBackend('webgl'),
+  webgpu: () => loadGpuBackend('webgpu'),
 }
 
 export interface BackendOptions {

@@ -130,9 +130,9 @@ export const conv3dGeometry = (
  * [kd, kh, kw, Cin, Cout]; returns [N, T', H', W', Cout]. Differentiable with respect to both.
  *
  * @example
- * import * as tf from '@tensorflow/tfjs-core'
- * import { conv3d } from './ops/index.js' // src/ops: not yet part of the package's exports
- * const y = conv3d(tf.ones([1, 4, 8, 8, 3]), tf.ones([3, 3, 3, 3, 8]), { strides: [1, 2, 2], pad: 'same' })
+ * import { initBackend, ops, tf } from 'multav'
+ * await initBackend('cpu')
+ * const y = ops.conv3d(tf.ones([1, 4, 8, 8, 3]), tf.ones([3, 3, 3, 3, 8]), { strides: [1, 2, 2], pad: 'same' })
  * // y.shape = [1, 4, 4, 4, 8]
  */
 export const conv3d = (x: tf.Tensor, filter: tf.Tensor, options: Conv3dOptions = {}): tf.Tensor5D => {
