@@ -1,6 +1,6 @@
 /**
  * Every TypeScript block in the README and docs runs as written: it imports only what a project that
- * installs multav has (`multav`, `multav/dsl`, `multav/testing`; inside this repository tsconfig.json's `paths` map
+ * installs multav has (`multav`, `multav/dsl`, `multav/testing`, `multav/browser`; inside this repository tsconfig.json's `paths` map
  * them to src/), type-checks under the project's strict settings, and exits 0.
  */
 import test from 'ava'
@@ -41,10 +41,10 @@ const imports = (code: string): string[] => [...code.matchAll(/\bfrom\s+'([^']+)
 
 const snippets = (async () => (await Promise.all((await markdownFiles()).map(async (f) => snippetsOf(f, await readFile(f, 'utf8'))))).flat())()
 
-test('the docs have TypeScript blocks, and they import only multav, multav/dsl and multav/testing', async (t) => {
+test('the docs have TypeScript blocks, and they import only the package entries (multav, multav/dsl, multav/testing, multav/browser)', async (t) => {
   const all = await snippets
   t.true(all.length >= 3, `found ${all.length} blocks`)
-  for (const s of all) for (const name of imports(s.code)) t.true(name === 'multav' || name === 'multav/testing' || name === 'multav/dsl', `${s.file}:${s.line} imports "${name}"`)
+  for (const s of all) for (const name of imports(s.code)) t.true(['multav', 'multav/dsl', 'multav/testing', 'multav/browser'].includes(name), `${s.file}:${s.line} imports "${name}"`)
 })
 
 test.serial('every TypeScript block type-checks and runs as written', async (t) => {
