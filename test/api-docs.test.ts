@@ -1,6 +1,6 @@
 /**
- * The API reference: typedoc builds it from the doc comments of the three entries (multav,
- * multav/dsl, multav/testing) with no warning (a broken {@link}, a stray tag, a formula read as a
+ * The API reference: typedoc builds it from the doc comments of the entries (multav, multav/dsl,
+ * multav/testing, multav/browser) with no warning (a broken {@link}, a stray tag, a formula read as a
  * link all fail), and every `@example` in the library's doc comments type-checks under the
  * project's strict settings and runs as written, importing only what a user of the package has.
  */
@@ -47,7 +47,7 @@ const examples = (async () => {
   return (await Promise.all(files.map(async (f) => examplesOf(f, await readFile(f, 'utf8'))))).flat()
 })()
 
-const ENTRIES = new Set(['multav', 'multav/dsl', 'multav/testing'])
+const ENTRIES = new Set(['multav', 'multav/dsl', 'multav/testing', 'multav/browser'])
 
 test('the public doc comments have examples, and they import only the package entries', async (t) => {
   const all = await examples

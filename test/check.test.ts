@@ -219,7 +219,7 @@ test('bad options and attacks are rejected with a clear InputError', async (t) =
 
 test('CHECK_USAGE names the command, what it checks and the exit codes', (t) => {
   // the synopsis wraps after the attack argument
-  t.regex(CHECK_USAGE, /^multav check <spec\.json \| add-linf, .*mult-spa>\s+\[--runs 50\] \[--seed 0\]/)
+  t.regex(CHECK_USAGE, /^multav check <spec\.json \| add-linf,[^>]*mult-spa, pgd, pgd-l2, fgsm, bim, mi-fgsm>\s+\[--runs 50\] \[--seed 0\]/)
   for (const word of ['certificate', '[0, 1]', 'zero pixels', 'c·x', 'shrunk counterexample', 'seed'])
     t.true(CHECK_USAGE.includes(word), word)
   t.regex(CHECK_USAGE, /Exit codes: 0 every property holds, 1 a property failed \(with a shrunk counterexample\),\s+2 bad input/)
