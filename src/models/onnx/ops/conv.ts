@@ -1,0 +1,123 @@
+/**
+ * Conv (1-D, 2-D, 3-D; groups, dilations, pads or auto_pad, any strides). Tensors stay in ONNX's
+ * channels-first layout between ops; a convolution transposes its input to channels-last, runs
+ * `tf.conv2d` (1-D as 2-D of height 1) or multav's `conv3d` (correct input gradients on wasm), and
+ * transposes back; a 3-D filter of temporal size 1 (R(2+1)D's and S3D's spatial halves) is a
+ * `tf.conv2d` with time folded into the batch. Dilated filters are made by inserting zeros (exact; tfjs has no gradient for
+ * dilated conv2d and multav's conv3d takes none); strides beyond conv3d's 1 and 2 are a stride-1
+ * convolution subsampled (pad, reshape, slice). Filters of constant weights are prepared once.
+ *
+ * @since 0.3.0
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import { conv3d, type Pads3 } from '../../../ops/conv3d.js'
+import { attrInt, attrInts, attrString, nodeError, type Node } from '../node.js'
+import { input, one, optional, padsOf, subsample, toFirst, toLast, type OpTable } from './rule.js'
+
+/** `w` [M, C, k…] with zeros inserted between taps: spatial axis i of size k becomes (k − 1)·d + 1. */
+const dilate = (w: tf.Tensor, dilations: ReadonlyArray<number>): tf.Tensor =>
+  dilations.reduce((v, d, i) => {
+    if (d === 1) return v
+    const axis = i + 2
+    const k = v.shape[axis]!
+    const zeros = tf.zeros([...v.shape.slice(0, axis + 1), d - 1, ...v.shape.slice(axis + 1)])
+    const spread = tf.concat([tf.expandDims(v, axis + 1), zeros], axis + 1) // [.., k, d, ..]
+    const flat = tf.reshape(spread, v.shape.map((s, j) => (j === axis ? k * d : s)))
+    return tf.slice(flat, flat.shape.map(() => 0), flat.shape.map((s, j) => (j === axis ? (k - 1) * d + 1 : s)))
+  }, w)
+
+/**
+ * [M, C, k…] → [k…, C, M]. For constant weights (read once) the permutation is a loop over the data:
+ * tfjs's rank-5 transpose takes over a second per 7M-weight filter on cpu and wasm (3D ResNet-18's
+ * last stage), this ~50 ms.
+ */
+const channelsLast = (w: tf.Tensor, constant: boolean): tf.Tensor => {
+  const [M, C, ...k] = w.shape as [number, number, ...number[]]
+  if (!constant || w.dtype !== 'float32') return tf.transpose(w, [...k.map((_, i) => i + 2), 1, 0])
+  const K = k.reduce((a, b) => a * b, 1)
+  const src = w.dataSync() as Float32Array
+  const out = new Float32Array(src.length)
+  for (let m = 0; m < M; m++)
+    for (let c = 0; c < C; c++) {
+      const base = (m * C + c) * K
+      for (let j = 0; j < K; j++) out[(j * C + c) * M + m] = src[base + j]!
+    }
+  return tf.tensor(out, [...k, C, M], 'float32')
+}
+
+/** Filters per group, channels-last: [k…, C/g, M/g] each (1-D filters as [1, k, C/g, M/g]). */
+const prepare = (w: tf.Tensor, group: number, dilations: ReadonlyArray<number>, constant: boolean): tf.Tensor[] => {
+  const d = dilate(w, dilations)
+  const sp = d.rank - 2
+  let last = channelsLast(d, constant)
+  if (sp === 1) last = tf.expandDims(last, 0)
+  const m = w.shape[0]! / group
+  return Array.from({ length: group }, (_, g) =>
+    group === 1 ? last : tf.slice(last, last.shape.map((_, i) => (i === last.rank - 1 ? g * m : 0)), last.shape.map((s, i) => (i === last.rank - 1 ? m : s))),
+  )
+}
+
+export const conv: OpTable = {
+  Conv: {
+    check: (node) => {
+      const s = attrString(node, 'auto_pad', 'NOTSET')
+      if (!['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(s)) return `auto_pad ${JSON.stringify(s)} is not supported`
+      const k = attrInts(node, 'kernel_shape')
+      if (k !== undefined && (k.length < 1 || k.length > 3)) return `${k.length}-D convolutions are not supported (1-D, 2-D and 3-D are)`
+      return undefined
+    },
+    run: (node, inputs, ctx) => {
+      const x = input(node, inputs, 0)
+      const w = input(node, inputs, 1)
+      const sp = x.rank - 2
+      if (sp < 1 || sp > 3) throw nodeError(node, `input of rank ${x.rank}: only 1-D, 2-D and 3-D convolutions are supported`)
+      if (w.rank !== x.rank) throw nodeError(node, `weight of rank ${w.rank} for an input of rank ${x.rank}`)
+      const group = attrInt(node, 'group', 1)
+      const C = x.shape[1]!
+      const M = w.shape[0]!
+      if (group < 1 || C % group !== 0 || M % group !== 0 || w.shape[1]! * group !== C)
+        throw nodeError(node, `group ${group} does not fit ${C} input channels and a weight of shape [${w.shape.join(', ')}]`)
+      const ones = Array.from({ length: sp }, () => 1)
+      const dilations = attrInts(node, 'dilations') ?? ones
+      const strides = attrInts(node, 'strides') ?? ones
+      if (dilations.length !== sp || strides.length !== sp || [...dilations, ...strides].some((v) => !Number.isInteger(v) || v < 1))
+        throw nodeError(node, `dilations [${dilations.join(', ')}] and strides [${strides.join(', ')}] must be ${sp} positive integers each`)
+      const kernel = w.shape.slice(2).map((k, i) => (k - 1) * dilations[i]! + 1)
+      const pads = padsOf(node, attrString(node, 'auto_pad', 'NOTSET'), attrInts(node, 'pads'), x.shape.slice(2), kernel, strides)
+      const filters = ctx.constant[1] ? ctx.memo('filters', () => prepare(w, group, dilations, true)) : prepare(w, group, dilations, false)
+      let xl = toLast(x)
+      if (sp === 1) xl = tf.expandDims(xl, 1) // [N, 1, L, C]
+      const cg = C / group
+      const parts = filters.map((f, g) => {
+        const xg = group === 1 ? xl : tf.slice(xl, xl.shape.map((_, i) => (i === xl.rank - 1 ? g * cg : 0)), xl.shape.map((s, i) => (i === xl.rank - 1 ? cg : s)))
+        if (sp === 3 && f.shape[0] === 1) {
+          // a 1×kh×kw filter is a 2-D convolution of the frames it meets: time folded into the batch
+          const [pt0, pt1] = pads[0]!
+          let v = pt0 > 0 || pt1 > 0 ? tf.pad(xg, [[0, 0], [pt0, pt1], [0, 0], [0, 0], [0, 0]]) : xg
+          const frames = Math.floor((v.shape[1]! - 1) / strides[0]!) + 1
+          v = subsample(v, 1, strides[0]!, frames)
+          const [n, , h, w2, c] = v.shape as [number, number, number, number, number]
+          const y = tf.conv2d(tf.reshape(v, [n * frames, h, w2, c]) as tf.Tensor4D, tf.reshape(f, f.shape.slice(1) as [number, number, number, number]) as tf.Tensor4D, [strides[1]!, strides[2]!], [[0, 0], pads[1]!, pads[2]!, [0, 0]] as [[number, number], [number, number], [number, number], [number, number]], 'NHWC')
+          return tf.reshape(y, [n, frames, ...y.shape.slice(1)])
+        }
+        if (sp === 3) {
+          const native = strides.every((s) => s === 1 || s === 2)
+          const y = conv3d(xg, f, { strides: native ? (strides as [number, number, number]) : 1, pad: pads as unknown as Pads3 })
+          if (native) return y as tf.Tensor
+          return strides.reduce<tf.Tensor>((v, s, i) => {
+            const size = x.shape[i + 2]! + pads[i]![0] + pads[i]![1]
+            return subsample(v, i + 1, s, Math.floor((size - kernel[i]!) / s) + 1)
+          }, y)
+        }
+        const [sh, sw] = sp === 1 ? [1, strides[0]!] : [strides[0]!, strides[1]!]
+        const [ph, pw] = sp === 1 ? [[0, 0] as [number, number], pads[0]!] : [pads[0]!, pads[1]!]
+        return tf.conv2d(xg as tf.Tensor4D, f as tf.Tensor4D, [sh, sw], [[0, 0], ph, pw, [0, 0]], 'NHWC')
+      })
+      let y = parts.length === 1 ? parts[0]! : tf.concat(parts, parts[0]!.rank - 1)
+      const b = optional(inputs, 2)
+      if (b !== undefined) y = tf.add(y, b)
+      if (sp === 1) y = tf.squeeze(y, [1])
+      return one(toFirst(y))
+    },
+  },
+}
