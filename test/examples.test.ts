@@ -106,7 +106,7 @@ test('multav train rejects bad arguments with exit code 2 before any work', asyn
     [['--epochs', '0', '--out', 'x'], 'multav: --epochs must be an integer ≥ 1, got "0"'],
     [['--lr', 'zero', '--out', 'x'], 'multav: --lr must be a positive number, got "zero"'],
     [[], 'multav: train needs --out DIR (where the weights and checkpoints go)'],
-    [['--adversarial', 'no-such-attack', '--out', 'x'], 'multav: no-such-attack: no such file, and not a built-in attack (add-linf, add-l2, mult-linf, mult-l2, roa, mult-roa, af, mult-af, spa, mult-spa)'],
+    [['--adversarial', 'no-such-attack', '--out', 'x'], 'multav: no-such-attack: no such file, and not a built-in attack (add-linf, add-l2, mult-linf, mult-l2, roa, mult-roa, af, mult-af, spa, mult-spa, pgd, pgd-l2, fgsm, bim, mi-fgsm)'],
   ]
   for (const [args, message] of cases) {
     const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'train', ...args]))
