@@ -31,7 +31,7 @@ const cli = async (argv: ReadonlyArray<string>) => {
 test('every command has one usage listing each declared option with its default and environment variable', async (t) => {
   t.deepEqual(
     COMMANDS.map((c) => c.name),
-    ['demo', 'explain', 'list', 'check', 'train', 'eval', 'reproduce', 'merge', 'attack'],
+    ['demo', 'explain', 'list', 'check', 'train', 'eval', 'reproduce', 'merge', 'attack', 'import', 'playground'],
   )
   for (const command of COMMANDS) {
     const help = await cli([command.name, '--help'])

@@ -7,39 +7,49 @@ const run = promisify(execFile)
 const multav = (args: ReadonlyArray<string>) => run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { env: { ...process.env, MULTAV_BACKEND: 'cpu' } })
 const failure = (e: unknown) => e as { code: number; stdout: string; stderr: string }
 
-test('every command has --help, exit code 0', async (t) => {
-  for (const command of ['demo', 'explain', 'list', 'check', 'train', 'eval', 'reproduce', 'merge', 'attack']) {
-    const { stdout } = await multav([command, '--help'])
-    t.regex(stdout, new RegExp(`^usage: multav ${command} `), command)
-  }
+// each command's own --help is checked in-process (test/cli-options.test.ts); here the bin itself, once
+test('the bin prints the usage with every command on --help, exit code 0', async (t) => {
   const { stdout } = await multav(['--help'])
-  for (const command of ['demo', 'explain', 'list', 'check', 'train', 'eval', 'reproduce', 'merge', 'attack']) t.regex(stdout, new RegExp(`multav ${command} `))
+  for (const command of ['demo', 'explain', 'list', 'check', 'train', 'eval', 'reproduce', 'merge', 'attack', 'import', 'playground']) t.regex(stdout, new RegExp(`multav ${command} `))
+  const { stdout: eval_ } = await multav(['eval', '--help'])
+  t.regex(eval_, /^usage: multav eval /)
 })
+
+/** The command line in this process (what the bin runs, with its output collected). */
+const inProcess = async (argv: ReadonlyArray<string>) => {
+  const { main } = await import('../src/cli/main.js')
+  const [out, err]: [string[], string[]] = [[], []]
+  const code = await main(argv, { log: (l) => void out.push(l), warn: (l) => void err.push(l), tty: false })
+  return { code, stdout: out.map((l) => `${l}\n`).join(''), stderr: err.map((l) => `${l}\n`).join('') }
+}
 
 test('--version and version print the package\'s version; --help is stdout, exit 0', async (t) => {
   const { readFile } = await import('node:fs/promises')
   const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string }
-  for (const args of [['--version'], ['version'], ['-V']]) t.deepEqual(await multav(args), { stdout: `${version}\n`, stderr: '' }, args.join(' '))
-  const help = await multav(['--help'])
+  t.deepEqual(await multav(['--version']), { stdout: `${version}\n`, stderr: '' }, 'the bin')
+  for (const args of [['version'], ['-V']]) t.deepEqual(await inProcess(args), { code: 0, stdout: `${version}\n`, stderr: '' }, args.join(' '))
+  const help = await inProcess(['--help'])
   t.regex(help.stdout, /^multav — [^]*multav --version\n/)
   t.is(help.stderr, '')
 })
 
 test('an unknown command or option exits 2 and says which', async (t) => {
+  // through the bin: the exit code and stderr
   const unknown = failure(await t.throwsAsync(multav(['frobnicate'])))
   t.is(unknown.code, 2)
   t.regex(unknown.stderr, /^multav: unknown command "frobnicate"/)
-  const option = failure(await t.throwsAsync(multav(['explain', 'add-linf', '--steps', '3'])))
+  const option = await inProcess(['explain', 'add-linf', '--steps', '3'])
   t.is(option.code, 2)
   t.regex(option.stderr, /Unknown option '--steps'/)
   // no command: the usage is the error, on stderr
-  const none = failure(await t.throwsAsync(multav([])))
+  const none = await inProcess([])
   t.is(none.code, 2)
   t.is(none.stdout, '')
   t.regex(none.stderr, /^multav: no command given\n\nmultav — .*\n\nusage:\n  multav demo /s)
-  const threads = failure(await t.throwsAsync(multav(['check', 'mult-linf', '--runs', '1', '--threads', '0'])))
+  const threads = await inProcess(['check', 'mult-linf', '--runs', '1', '--threads', '0'])
   t.is(threads.code, 2)
   t.regex(threads.stderr, /--threads must be a whole number from 1 to 8, got "0"/)
+  // an environment fallback, read by the bin's process
   const env = failure(await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'check', 'mult-linf', '--runs', '1'], { env: { ...process.env, MULTAV_THREADS: 'lots' } })))
   t.is(env.code, 2)
   t.regex(env.stderr, /MULTAV_THREADS must be a whole number from 1 to 8, got "lots"/)

@@ -18,13 +18,15 @@ import { explainCommand } from './explain.js'
 import { listCommand } from './list.js'
 import { mergeCommand } from './merge.js'
 import { boolean, optionsTable, parserOptions, wrap } from './options.js'
+import { importCommand } from './import.js'
+import { playgroundCommand } from './playground.js'
 import { reproduceCommand } from './reproduce.js'
 import { trainCommand } from './train.js'
 
 export type { Io } from './command.js'
 
 /** The commands, in the order the usage lists them. */
-export const COMMANDS: ReadonlyArray<Command> = [demoCommand, explainCommand, listCommand, checkCommand, trainCommand, evalCommand, reproduceCommand, mergeCommand, attackCommand]
+export const COMMANDS: ReadonlyArray<Command> = [demoCommand, explainCommand, listCommand, checkCommand, trainCommand, evalCommand, reproduceCommand, mergeCommand, attackCommand, importCommand, playgroundCommand]
 
 /** Options every command takes. */
 export const GLOBAL_OPTIONS = {
