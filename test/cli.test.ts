@@ -2,9 +2,10 @@
 import test from 'ava'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { bin, inProcess } from './fixtures/cli.js'
 
 const run = promisify(execFile)
-const multav = (args: ReadonlyArray<string>) => run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { env: { ...process.env, MULTAV_BACKEND: 'cpu' } })
+const multav = (args: ReadonlyArray<string>) => bin(args)
 const failure = (e: unknown) => e as { code: number; stdout: string; stderr: string }
 
 // each command's own --help is checked in-process (test/cli-options.test.ts); here the bin itself, once
@@ -14,14 +15,6 @@ test('the bin prints the usage with every command on --help, exit code 0', async
   const { stdout: eval_ } = await multav(['eval', '--help'])
   t.regex(eval_, /^usage: multav eval /)
 })
-
-/** The command line in this process (what the bin runs, with its output collected). */
-const inProcess = async (argv: ReadonlyArray<string>) => {
-  const { main } = await import('../src/cli/main.js')
-  const [out, err]: [string[], string[]] = [[], []]
-  const code = await main(argv, { log: (l) => void out.push(l), warn: (l) => void err.push(l), tty: false })
-  return { code, stdout: out.map((l) => `${l}\n`).join(''), stderr: err.map((l) => `${l}\n`).join('') }
-}
 
 test('--version and version print the package\'s version; --help is stdout, exit 0', async (t) => {
   const { readFile } = await import('node:fs/promises')
@@ -50,7 +43,7 @@ test('an unknown command or option exits 2 and says which', async (t) => {
   t.is(threads.code, 2)
   t.regex(threads.stderr, /--threads must be a whole number from 1 to 8, got "0"/)
   // an environment fallback, read by the bin's process
-  const env = failure(await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'check', 'mult-linf', '--runs', '1'], { env: { ...process.env, MULTAV_THREADS: 'lots' } })))
+  const env = failure(await t.throwsAsync(bin(['check', 'mult-linf', '--runs', '1'], { ...process.env, MULTAV_THREADS: 'lots' })))
   t.is(env.code, 2)
   t.regex(env.stderr, /MULTAV_THREADS must be a whole number from 1 to 8, got "lots"/)
 })

@@ -9,6 +9,7 @@ import { promisify } from 'node:util'
 import { BUILT_IN } from '../src/dsl/attacks.js'
 import { encodeAttack, parseAttackJson, validateAttack } from '../src/dsl/codec.js'
 import { explain, explainLatex } from '../src/interpreters/pretty.js'
+import { inProcess } from './fixtures/cli.js'
 
 const run = promisify(execFile)
 
@@ -69,14 +70,14 @@ test('the new primitives\' specs read as their formulas', async (t) => {
 })
 
 test('multav explain prints the formula, the certificate and the cost; bad input exits 2', async (t) => {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'explain', 'examples/specs/mult-linf.json'])
+  const { stdout } = await inProcess(['explain', 'examples/specs/mult-linf.json'])
   t.regex(stdout, /x' ← clip\[0,1\]\(Π_ratio∞\(1\.04\)\(x' ⊙ 1\.01\^sign\(∇ₓL\)\)\)/)
   t.regex(stdout, /cost: 5 gradient evaluations/)
-  const mi = await run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'explain', 'examples/specs/mi-fgsm-linf.json'])
+  const mi = await inProcess(['explain', 'examples/specs/mi-fgsm-linf.json'])
   t.regex(mi.stdout, /^x' ← clip\[0,1\]\(Π_∞\(4\/255\)\(x' \+ 1\/255·0\.9\^i·sign\(m\)\)\)\nm ← 1·m \+ ∇ₓL\/mean\|∇ₓL\|/)
-  const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'explain', 'no-such-spec.json']))
-  t.is((error as unknown as { code: number }).code, 2)
-  t.regex((error as unknown as { stderr: string }).stderr, /no-such-spec\.json: no such file, and not a built-in attack/)
+  const error = await inProcess(['explain', 'no-such-spec.json'])
+  t.is(error.code, 2)
+  t.regex(error.stderr, /no-such-spec\.json: no such file, and not a built-in attack/)
 })
 
 test('multav explain names every problem of a malformed spec and exits 2', async (t) => {
@@ -86,10 +87,10 @@ test('multav explain names every problem of a malformed spec and exits 2', async
   spec.steps = -3
   spec.body[0].constraints[0].eps = 0.9
   await writeFile(file, JSON.stringify(spec))
-  const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'explain', file]))
-  t.is((error as unknown as { code: number }).code, 2)
+  const error = await inProcess(['explain', file])
+  t.is(error.code, 2)
   t.is(
-    (error as unknown as { stderr: string }).stderr,
+    error.stderr,
     [
       `multav: ${file}: attack.body[0].constraints[0].eps: expected a number > 1 (a ratio bound), got 0.9`,
       `${file}: attack.steps: expected an integer ≥ 1 (a step count), got -3`,
@@ -109,8 +110,8 @@ test('multav train rejects bad arguments with exit code 2 before any work', asyn
     [['--adversarial', 'no-such-attack', '--out', 'x'], 'multav: no-such-attack: no such file, and not a built-in attack (add-linf, add-l2, mult-linf, mult-l2, roa, mult-roa, af, mult-af, spa, mult-spa, pgd, pgd-l2, fgsm, bim, mi-fgsm)'],
   ]
   for (const [args, message] of cases) {
-    const error = await t.throwsAsync(run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'train', ...args]))
-    t.is((error as unknown as { code: number }).code, 2, args.join(' '))
-    t.is((error as unknown as { stderr: string }).stderr.trim(), message)
+    const error = await inProcess(['train', ...args])
+    t.is(error.code, 2, args.join(' '))
+    t.is(error.stderr.trim(), message)
   }
 })
