@@ -79,10 +79,11 @@ test.serial('the four Lp attacks lower the default model\'s accuracy: by a large
 })
 
 /**
- * No single-frame shortcut: a class-specific colour, brightness or texture in a frame would be learnt
- * within this budget by a small 3D ResNet; trained on each clip's middle frame it stays at chance.
- * (This budget is too small to learn the motion itself: two consecutive frames stayed at chance too,
- * measured 2026-12-02; the default model learns it from whole clips in 25 epochs.)
+ * A guard against a single-frame shortcut in the benchmark (a class-specific colour, brightness or
+ * texture): a small 3D ResNet trained on each clip's middle frame stays at chance. It guards only as
+ * far as this small budget can learn a shortcut: it is too small to learn the motion itself (two
+ * consecutive frames stayed at chance too, measured 2026-12-02), and how fast it would learn a
+ * colour cue was not measured. benchmark.test.ts checks a frame's brightness directly.
  */
 test.serial('a single frame does not tell the class: the network trained on single frames stays near chance', async (t) => {
   /** Each clip's middle frame alone, as a clip of one frame: what a per-frame model sees. */
