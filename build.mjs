@@ -34,7 +34,10 @@ for (const [name, entry] of Object.entries(entries)) {
 const browser = { ...common, platform: 'browser', target: 'es2022' }
 await build({ ...browser, entryPoints: ['src/browser.ts'], format: 'esm', outfile: 'dist/browser.js' })
 await build({ ...browser, entryPoints: ['src/browser.ts'], format: 'cjs', outfile: 'dist/browser.cjs', logOverride: { 'empty-import-meta': 'silent' } })
-// (the playground, everything bundled with tfjs, is not in the package: `npm run playground`, playground/build.mjs)
+// the playground (everything bundled with tfjs, about 1 MB gzipped) for `multav playground` in an
+// installed package; the command serves models/default beside it itself
+const { buildWeb } = await import('./playground/build.mjs')
+await buildWeb('dist/playground', {}, { models: false, sourcemap: false })
 
 await build({
   ...common,
@@ -64,4 +67,4 @@ for (const file of walk('dist/types').filter((f) => f.endsWith('.d.ts'))) {
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, readFileSync(file, 'utf8').replace(relativeJs, '$1$2$3.cjs$2'))
 }
-console.log('built dist/: index.{js,cjs}, dsl.{js,cjs}, testing.{js,cjs}, browser.{js,cjs}, cli.js, eval-worker.js, reproduce-worker.js, types/ (.d.ts), types-cjs/ (.d.cts)')
+console.log('built dist/: index.{js,cjs}, dsl.{js,cjs}, testing.{js,cjs}, browser.{js,cjs}, playground/, cli.js, eval-worker.js, reproduce-worker.js, types/ (.d.ts), types-cjs/ (.d.cts)')

@@ -1,15 +1,11 @@
 // Serves a built playground (node playground/build.mjs [dir]) on http://localhost (WebGPU needs a
-// secure origin, and localhost is one).   node playground/serve.mjs [dir] [port]
-import { createServer } from 'node:http'
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { extname, join, normalize, resolve } from 'node:path'
+// secure origin, and localhost is one) with `multav playground --dir` (src/cli/playground.ts: the one
+// static server, safe against paths that leave the folder), until Ctrl-C.
+//
+//   node playground/serve.mjs [dir] [port]      (default docs/playground, 8080)
+import { tsImport } from 'tsx/esm/api'
 
-const dir = resolve(process.argv[2] ?? 'docs/playground')
-const port = Number(process.argv[3] ?? 8080)
-const TYPES = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json', '.css': 'text/css' }
-createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname)).replace(/^(\.\.[/\\])+/, '')
-  const file = join(dir, path.endsWith('/') ? join(path, 'index.html') : path)
-  if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end()
-  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file))
-}).listen(port, '127.0.0.1', () => console.log(`multav playground: http://localhost:${port}/`))
+const dir = process.argv[2] ?? 'docs/playground'
+const port = process.argv[3] ?? '8080'
+const { main } = await tsImport('../src/cli/main.ts', import.meta.url)
+process.exitCode = await main(['playground', '--dir', dir, '--port', port])

@@ -5,10 +5,11 @@
  *
  * Here: the attack algebra, codecs, `explain` and `certify`/`verify` (all of multav/dsl); the tensor
  * interpreter (`runAttack`, `project`) and the reference interpreter; `initBackend` for browsers
- * ('auto': webgpu → webgl → wasm → cpu, the GPU backends' rank-5 kernels wrapped: docs/browser.md);
- * the models defined in code (`models.r3d18`, `models.tinyMlp`), the synthetic benchmark
- * (`data.benchmark`), `ops`, and `tf` (the one tfjs-core multav runs on). Not here: weight files,
- * `models.pretrained`, frame folders and videos, the evaluation and its worker pools, wasm threads.
+ * ('auto': webgpu → webgl → wasm → cpu, passing by a software renderer; the GPU backends' rank-5 kernels wrapped: docs/browser.md);
+ * the models defined in code (`models.r3d18`, `models.tinyMlp`), the shipped model and trained
+ * folders fetched by URL (`models.pretrained('default')`, `models.loadModel(url)`), the synthetic
+ * benchmark (`data.benchmark`), `ops`, and `tf` (the one tfjs-core multav runs on). Not here: weight
+ * files on disk, frame folders and videos, the evaluation and its worker pools, wasm threads.
  *
  * @example
  * import { attacks, data, initBackend, models, runAttack, tf } from 'multav/browser'
@@ -28,7 +29,7 @@ export type { GradientOracle } from './interpreters/reference.js'
 export type { ClipData } from './core/clip.js'
 export { initBackend, BROWSER_BACKEND_CHOICES } from './backend/browser.js'
 export type { BrowserBackendChoice, BrowserBackendName, BrowserBackendOptions } from './backend/browser.js'
-export { BackendUnavailableError } from './backend/gpu.js'
+export { BackendUnavailableError, softwareRenderer } from './backend/gpu.js'
 export { patchRank5, patchedKernels } from './backend/rank5.js'
 export * as models from './browser/models.js'
 export * as data from './browser/data.js'

@@ -3,7 +3,7 @@
  * from http://localhost (WebGPU needs a secure origin). On WebGL and WebGPU (SwiftShader, a software
  * renderer: correctness only, never speed) a small 3D ResNet-18's logits, its input gradient and the
  * four Lp attacks agree with cpu in the same page; the browser's console has no shader warning or
- * error; the playground runs on webgl. Skipped, saying so, only where /usr/bin/chromium is missing
+ * error (the playground's own browser tests: test/playground.test.ts). Skipped, saying so, only where /usr/bin/chromium is missing
  * (.ci/run installs it).
  */
 import test from 'ava'
@@ -25,13 +25,8 @@ const beside = present ? test : test.skip
 if (!present) console.warn(`test/browser.test.ts: skipped — no Chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`)
 
 const ATTACKS = ['add-linf', 'mult-linf', 'add-l2', 'mult-l2'] as const
-/**
- * The attacks run per backend: all four on WebGL; on WebGPU, whose SwiftShader pipelines are slow to
- * build (~20 s an attack on 2 cores), the L∞ pair unless MULTAV_BROWSER_FULL=1 (all four passed there
- * too: docs/browser.md).
- */
-const FULL = process.env['MULTAV_BROWSER_FULL'] === '1'
-const ATTACKS_ON: Record<'webgl' | 'webgpu', ReadonlyArray<(typeof ATTACKS)[number]>> = { webgl: ATTACKS, webgpu: FULL ? ATTACKS : ['add-linf', 'mult-linf'] }
+/** The four Lp attacks run on both backends (the issue's requirement); a whole attack of 3 steps each. */
+const ATTACKS_ON: Record<'webgl' | 'webgpu', ReadonlyArray<(typeof ATTACKS)[number]>> = { webgl: ATTACKS, webgpu: ATTACKS }
 const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json' }
 
 let dir = ''
@@ -114,11 +109,9 @@ for (const backend of ['webgl', 'webgpu'] as const) {
       t.true(within >= 0.999, `${name}: ${(within * 100).toFixed(2)}% within 1e-4`)
       t.deepEqual(a.predictions, b.predictions, `${name}: same labels`)
       t.true(maxDelta(a.adversarial, gpu.clean) > 0, `${name} moved the clip`)
-      if (name === 'mult-linf') {
-        t.true(a.ratioLinf.every((r) => r <= 1.04 * (1 + 1e-6)), `mult-linf ratio ${a.ratioLinf}`)
-        // zero is a fixed point of a multiplicative attack: exactly
-        t.true(gpu.clean.every((v, i) => v !== 0 || a.adversarial[i] === 0), 'mult-linf keeps every zero at zero')
-      }
+      if (name === 'mult-linf') t.true(a.ratioLinf.every((r) => r <= 1.04 * (1 + 1e-6)), `mult-linf ratio ${a.ratioLinf}`)
+      // zero is a fixed point of a multiplicative attack: exactly
+      if (name.startsWith('mult')) t.true(gpu.clean.every((v, i) => v !== 0 || a.adversarial[i] === 0), `${name} keeps every zero at zero`)
       if (name === 'add-linf') t.true(a.linf.every((l) => l <= 4 / 255 + 1e-6), `add-linf ‖δ‖∞ ${a.linf}`)
       report.push(`${name} ${(within * 100).toFixed(2)}% within 1e-4, max Δ ${maxDelta(a.adversarial, b.adversarial).toExponential(2)}`)
     }
@@ -127,19 +120,13 @@ for (const backend of ['webgl', 'webgpu'] as const) {
   })
 }
 
-beside('the playground runs Mult-L∞ on webgl (verify passes) and shows a malformed spec\'s problem at its path, without a console error', async (t) => {
-  const { page, console: lines, close } = await open('/playground/?backend=webgl&attack=mult-linf&small=1&autorun=1')
-  await page.waitForSelector('#status[data-state="done"], #status[data-state="error"]', { timeout: 60_000 })
-  const status = await page.$eval('#status', (e) => [(e as unknown as { dataset: { state: string } }).dataset.state, (e as unknown as { textContent: string }).textContent])
-  const shown = await page.$eval('#verify', (e) => (e as unknown as { textContent: string }).textContent)
-  // a malformed spec: the codec's problem, at its path, under the editor
-  const spec = JSON.parse(await page.inputValue('#spec')) as { steps: number }
-  await page.fill('#spec', JSON.stringify({ ...spec, steps: -1 }))
-  const issues = await page.$$eval('#issues li', (items) => items.map((li) => (li as unknown as { textContent: string }).textContent))
+beside("'auto' passes by a GPU backend on a software renderer (SwiftShader here) and takes wasm; by name the GPU backends still start", async (t) => {
+  const { page, console: lines, close } = await open('/')
+  await page.waitForFunction(() => (globalThis as unknown as { multavTest?: { ready: boolean } }).multavTest?.ready === true)
+  const got = await page.evaluate(() => (globalThis as unknown as { multavTest: { auto: () => Promise<{ auto: string; webgl: string | null; webgpu: string | null }> } }).multavTest.auto())
   await close()
-  t.deepEqual(issues, ['attack.steps: expected an integer ≥ 1 (a step count), got -1'])
-  t.regex(shown, /meets every bound of the certificate/)
-  t.is(status[0], 'done', String(status[1]))
-  t.regex(String(status[1]), /webgl/)
+  t.is(got.auto, 'wasm')
+  t.regex(String(got.webgl), /swiftshader/i)
+  t.regex(String(got.webgpu), /swiftshader|fallback/i)
   t.deepEqual(troubles(lines), [])
 })

@@ -1,7 +1,9 @@
 /**
  * Starting a TensorFlow.js backend in a browser (the `multav/browser` entry's `initBackend`).
  *
- * 'auto' tries webgpu → webgl → wasm → cpu and takes the first that initialises. WebGPU needs a
+ * 'auto' tries webgpu → webgl → wasm → cpu and takes the first that initialises, passing by a GPU
+ * backend that runs on a software renderer (SwiftShader on a machine without a GPU: 30–70x slower
+ * than wasm; asked for by name it is used all the same). WebGPU needs a
  * browser with WebGPU on a secure origin (https, or http://localhost); WebGL2 is in every current
  * browser. The GPU backends' rank-5 kernels are wrapped on load (rank5.ts, docs/browser.md). wasm
  * runs one thread here (no worker pools in the browser build); its .wasm files are fetched from
@@ -10,7 +12,7 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { BackendUnavailableError, loadGpuBackend } from './gpu.js'
+import { BackendUnavailableError, loadGpuBackend, softwareRenderer } from './gpu.js'
 
 export type BrowserBackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu'
 export type BrowserBackendChoice = 'auto' | BrowserBackendName
@@ -51,7 +53,10 @@ export const initBackend = async (choice: BrowserBackendChoice = 'auto', options
       await load(name, options)
       if (await tf.setBackend(name)) {
         await tf.ready()
-        return name
+        const software = choice === 'auto' && (name === 'webgpu' || name === 'webgl') ? await softwareRenderer(name) : undefined
+        if (software === undefined) return name
+        failures.push(`${name}: runs on a software renderer (${software}), slower than wasm; ask for '${name}' by name to use it`)
+        continue
       }
       failures.push(`${name}: failed to initialise`)
     } catch (e) {

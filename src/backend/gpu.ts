@@ -25,6 +25,41 @@ const navigatorGpu = (): GpuLike | undefined => (globalThis as { navigator?: { g
 const hasCanvas = (): boolean =>
   typeof (globalThis as { document?: unknown }).document !== 'undefined' || typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined'
 
+/** A renderer's or adapter's name that says the GPU is emulated on the CPU (Chromium's SwiftShader, Mesa's llvmpipe/softpipe, WARP). */
+const SOFTWARE = /swiftshader|llvmpipe|softpipe|software|microsoft basic render|\bwarp\b/i
+
+interface AdapterLike {
+  readonly isFallbackAdapter?: boolean
+  readonly info?: { readonly vendor?: string; readonly architecture?: string; readonly description?: string; readonly device?: string; readonly isFallbackAdapter?: boolean }
+}
+interface GlLike {
+  getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null
+  getParameter(p: number): unknown
+  readonly RENDERER: number
+}
+
+/**
+ * The renderer behind the backend in use when it is a software one (e.g. "SwiftShader"), else
+ * undefined. WebGPU: the adapter's fallback flag or its info naming a software architecture; WebGL:
+ * the unmasked renderer string. A software renderer computes right but is 30–70x slower than wasm
+ * (docs/performance.md), so 'auto' passes it by.
+ */
+export const softwareRenderer = async (name: GpuBackendName): Promise<string | undefined> => {
+  if (name === 'webgpu') {
+    const adapter = (await navigatorGpu()?.requestAdapter().catch(() => null)) as AdapterLike | null | undefined
+    if (!adapter) return undefined
+    const info = adapter.info ?? {}
+    const said = [info.vendor, info.architecture, info.description, info.device].filter((x) => typeof x === 'string' && x !== '').join(' ')
+    if (adapter.isFallbackAdapter === true || info.isFallbackAdapter === true || SOFTWARE.test(said)) return said || 'a fallback adapter'
+    return undefined
+  }
+  const gl = (tf.backend() as unknown as { gpgpu?: { gl?: GlLike } }).gpgpu?.gl
+  if (!gl) return undefined
+  const debug = gl.getExtension('WEBGL_debug_renderer_info')
+  const renderer = String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER) ?? '')
+  return SOFTWARE.test(renderer) ? renderer : undefined
+}
+
 /** Registers `name`'s kernels (the rank-5 ones wrapped), or throws a BackendUnavailableError saying why it cannot run here. */
 export const loadGpuBackend = async (name: GpuBackendName): Promise<void> => {
   if (name === 'webgl') {

@@ -13,7 +13,8 @@
  *
  * Each wrapper replaces the backend's kernel by one that folds its rank-≥5 arguments to rank ≤ 4
  * (reshapes, which are free or cheap on both backends), calls the backend's own kernel on the folded
- * view, and reshapes the result back. The folding is exact (the same elements in the same order), so
+ * view, and reshapes the result back (a broadcast that folds to no rank ≤ 4 goes one slab of its
+ * first axis at a time, through the backend's rank-5 Slice and Concat, which are right). The folding is exact (the same elements in the same order), so
  * results are the backend kernel's own. Kernels of other backends (cpu, wasm, tensorflow) are never
  * touched, and gradients are unchanged (they are registered per kernel name, not per backend).
  * Doing this at the kernel level covers every caller — multav's conv3d and tensor interpreter, the
@@ -139,10 +140,14 @@ const broadcastShape = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): num
 // the wrappers
 // -------------------------------------------------------------------------------------------------
 
-/** What a wrapper needs: the original kernel, the backend's reshape, and the backend. */
+/** What a wrapper needs: the original kernel, the backend's reshape, slice and concat, and the backend. */
 interface Tools {
   readonly original: KernelFunc
   readonly reshape: (x: Info, shape: ReadonlyArray<number>, backend: Backend) => Info
+  /** x[begin : begin + size] (the backend's Slice: correct at rank 5 on both backends, docs/browser.md). */
+  readonly slice: (x: Info, begin: ReadonlyArray<number>, size: ReadonlyArray<number>, backend: Backend) => Info
+  /** The backend's Concat along `axis`. */
+  readonly concat: (xs: ReadonlyArray<Info>, axis: number, backend: Backend) => Info
   readonly name: 'webgl' | 'webgpu'
 }
 
@@ -216,12 +221,37 @@ const binaryWrapper: Wrapper = (t) => (args) => {
   const out = broadcastShape(a.shape, b.shape)
   if (out.length <= MAX_RANK) return t.original(args)
   const f = foldBroadcast(a.shape, b.shape)
-  if (f.a.length > MAX_RANK)
-    throw new Error(
-      `multav: a rank-${out.length} broadcast of [${a.shape.join(', ')}] and [${b.shape.join(', ')}] cannot be folded to rank 4, ` +
-        `and tfjs-backend-${t.name} 4.22 computes rank-5 broadcasts wrong (docs/browser.md)`,
-    )
-  return viaViews(t, args.backend as Backend, [[a, f.a], [b, f.b]], out, ([x, y]) => t.original({ ...args, inputs: { a: x!, b: y! } }) as Info)
+  const backend = args.backend as Backend
+  if (f.a.length <= MAX_RANK)
+    return viaViews(t, backend, [[a, f.a], [b, f.b]], out, ([x, y]) => t.original({ ...args, inputs: { a: x!, b: y! } }) as Info)
+  // a broadcast that folds to no rank ≤ 4 (no multav tensor has one: [1, T, 1, W, 1] · [N, 1, H, 1, C]):
+  // one slab of the first folded axis at a time (each one rank less, folded again), concatenated
+  return viaViews(t, backend, [[a, f.a], [b, f.b]], out, ([x, y]) => {
+    const slabs: Info[] = []
+    try {
+      for (let i = 0; i < f.out[0]!; i++) {
+        const take = (v: Info, shape: ReadonlyArray<number>) => {
+          const begin = shape.map((_, d) => (d === 0 && shape[0] !== 1 ? i : 0))
+          const slab = t.slice(v, begin, [1, ...shape.slice(1)], backend)
+          const view = t.reshape(slab, shape.slice(1), backend)
+          release(backend, slab)
+          return view
+        }
+        const [u, w] = [take(x!, f.a), take(y!, f.b)]
+        try {
+          const z = binaryWrapper(t)({ ...args, inputs: { a: u, b: w } }) as Info
+          slabs.push(t.reshape(z, [1, ...f.out.slice(1)], backend))
+          release(backend, z)
+        } finally {
+          release(backend, u)
+          release(backend, w)
+        }
+      }
+      return t.concat(slabs, 0, backend)
+    } finally {
+      for (const v of slabs) release(backend, v)
+    }
+  })
 }
 
 const wrapperOf = (kernel: string): Wrapper =>
@@ -234,16 +264,20 @@ const patched = new Set<string>()
  * so that its kernels are registered). Idempotent. Returns the kernels wrapped by this call.
  */
 export const patchRank5 = (backend: 'webgl' | 'webgpu'): string[] => {
-  const reshapeKernel = tf.getKernel('Reshape', backend)
-  if (!reshapeKernel) return []
+  const [reshapeKernel, sliceKernel, concatKernel] = (['Reshape', 'Slice', 'Concat'] as const).map((k) => tf.getKernel(k, backend))
+  if (!reshapeKernel || !sliceKernel || !concatKernel) return []
   const reshape = (x: Info, shape: ReadonlyArray<number>, b: Backend): Info =>
     reshapeKernel.kernelFunc({ inputs: { x }, backend: b, attrs: { shape: [...shape] } }) as Info
+  const slice = (x: Info, begin: ReadonlyArray<number>, size: ReadonlyArray<number>, b: Backend): Info =>
+    sliceKernel.kernelFunc({ inputs: { x }, backend: b, attrs: { begin: [...begin], size: [...size] } }) as Info
+  const concat = (xs: ReadonlyArray<Info>, axis: number, b: Backend): Info =>
+    concatKernel.kernelFunc({ inputs: [...xs] as unknown as tf.NamedTensorInfoMap, backend: b, attrs: { axis } }) as Info
   const done: string[] = []
   for (const kernel of RANK5_KERNELS[backend]) {
     const key = `${backend}/${kernel}`
     const config = tf.getKernel(kernel, backend)
     if (patched.has(key) || !config) continue
-    const kernelFunc = wrapperOf(kernel)({ original: config.kernelFunc, reshape, name: backend })
+    const kernelFunc = wrapperOf(kernel)({ original: config.kernelFunc, reshape, slice, concat, name: backend })
     tf.unregisterKernel(kernel, backend)
     tf.registerKernel({ ...config, kernelFunc })
     patched.add(key)

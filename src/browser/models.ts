@@ -1,7 +1,8 @@
 /**
  * The models of the browser entry: the architectures defined in code (weights from their seeded
- * initialisation, or assigned by the caller). Loading weights from files (`loadWeights`,
- * `pretrained`, `loadSafetensors`) and training with checkpoints are Node-only (`multav`).
+ * initialisation, or assigned by the caller), and the shipped models and `multav train` folders
+ * fetched by URL (`pretrained('default')`, `loadModel(url)`). Reading weight files from disk
+ * (`loadWeights`, `loadSafetensors`) and training with checkpoints are Node-only (`multav`).
  *
  * @since 0.3.0
  */
@@ -10,3 +11,6 @@ export type { R3dConfig, VideoModel } from '../models/r3d.js'
 export { tinyMlp, trainTinyMlp, accuracy } from '../models/tiny.js'
 export { denoise } from '../models/denoise.js'
 export type { DenoiseKind, DenoiseWeights } from '../models/denoise.js'
+export { pretrained, loadModel, PRETRAINED } from './pretrained.js'
+export type { Pretrained, PretrainedName, PretrainedOptions } from './pretrained.js'
+export type { Fetch, FetchOptions } from './weights.js'
