@@ -19,14 +19,8 @@
  *
  * @since 0.3.0
  */
-export * from './dsl.js'
-export * as tf from '@tensorflow/tfjs-core'
-export { runAttack, project } from './interpreters/tensor.js'
-export type { AttackResult, RunOptions, Sanity, StepInfo } from './interpreters/tensor.js'
-export type { Model } from './core/model.js'
-export { runReference } from './interpreters/reference.js'
-export type { GradientOracle } from './interpreters/reference.js'
-export type { ClipData } from './core/clip.js'
+// multav/dsl, tf, runAttack, project, runReference (src/runtime.ts)
+export * from './runtime.js'
 export { initBackend, BROWSER_BACKEND_CHOICES } from './backend/browser.js'
 export type { BrowserBackendChoice, BrowserBackendName, BrowserBackendOptions } from './backend/browser.js'
 export { BackendUnavailableError, softwareRenderer } from './backend/gpu.js'

@@ -7,14 +7,8 @@
  * `pipe` (fp-ts) and `tf` (the TensorFlow.js core multav runs on) are re-exported, so a project that
  * installs only multav can compose attacks and make tensors — with the one tfjs-core copy multav uses.
  */
-export * from './dsl.js'
-export * as tf from '@tensorflow/tfjs-core'
-export { runAttack, project } from './interpreters/tensor.js'
-export type { AttackResult, RunOptions, Sanity, StepInfo } from './interpreters/tensor.js'
-export type { Model } from './core/model.js'
-export { runReference } from './interpreters/reference.js'
-export type { GradientOracle } from './interpreters/reference.js'
-export type { ClipData } from './core/clip.js'
+// multav/dsl, tf, runAttack, project, runReference (src/runtime.ts)
+export * from './runtime.js'
 export { initBackend, BACKEND_CHOICES } from './backend/backend.js'
 export type { BackendChoice, BackendName, BackendOptions } from './backend/backend.js'
 export { wasmThreads } from './backend/wasm-threads.js'

@@ -17,12 +17,14 @@ import { builtinModules } from 'node:module'
 import { dirname, join, normalize, relative } from 'node:path'
 import ts from 'typescript'
 
-type Layer = 'core' | 'dsl' | 'ops' | 'backend' | 'pure' | 'interpreters' | 'models' | 'data' | 'testing' | 'eval' | 'cli' | 'entry' | 'dsl-entry' | 'browser-entry'
+type Layer = 'core' | 'dsl' | 'ops' | 'backend' | 'pure' | 'interpreters' | 'models' | 'data' | 'testing' | 'eval' | 'cli' | 'entry' | 'dsl-entry' | 'browser-entry' | 'runtime'
 
 /** A file's layer, by its path under the repository root (the first match wins). */
 const LAYERS: ReadonlyArray<readonly [RegExp, Layer]> = [
   [/^src\/index\.ts$/, 'entry'],
   [/^src\/dsl\.ts$/, 'dsl-entry'],
+  // what both the main and the browser entry export
+  [/^src\/runtime\.ts$/, 'runtime'],
   // multav/browser: the entry and the subsets of models and data it re-exports
   [/^src\/browser(\.ts$|\/)/, 'browser-entry'],
   [/^src\/core\//, 'core'],
@@ -56,10 +58,11 @@ const MAY_IMPORT: Readonly<Record<Layer, ReadonlyArray<Layer>>> = {
   eval: ['eval', 'testing', 'models', 'data', 'backend', ...BELOW_MODELS],
   cli: ['cli', 'eval', 'testing', 'models', 'data', 'backend', ...BELOW_MODELS],
   // the main entry: everything but the command line
-  entry: ['dsl-entry', 'eval', 'testing', 'models', 'data', 'backend', ...BELOW_MODELS],
+  entry: ['runtime', 'dsl-entry', 'eval', 'testing', 'models', 'data', 'backend', ...BELOW_MODELS],
   'dsl-entry': ['pure', 'dsl', 'core'],
+  runtime: ['dsl-entry', ...BELOW_MODELS],
   // the browser entry: what runs in a page (test below: it reaches no Node built-in)
-  'browser-entry': ['browser-entry', 'dsl-entry', 'models', 'data', 'backend', ...BELOW_MODELS],
+  'browser-entry': ['browser-entry', 'runtime', 'dsl-entry', 'models', 'data', 'backend', ...BELOW_MODELS],
 }
 
 /** The layers that run anywhere: no TensorFlow.js and no Node built-in (their type-only imports included). */
