@@ -7,7 +7,7 @@
  * 8x32x32 clips (what `multav eval` runs). Each multav thread count runs in its own process.
  * Writes bench/results/r3d-vs-pytorch.json.
  *
- * Run: node --import tsx bench/r3d-vs-pytorch.ts [--frames 16] [--size 112] [--reps 3]
+ * Run: node --import tsx bench/r3d-vs-pytorch.ts [--frames 16] [--size 112] [--reps 3] [--models full,default]
  */
 import * as tf from '@tensorflow/tfjs-core'
 import writeFileAtomic from 'write-file-atomic'
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     frames: { type: 'string', default: '16' },
     size: { type: 'string', default: '112' },
     reps: { type: 'string', default: '3' },
+    models: { type: 'string', default: 'full,default' },
     // internal: time one case in this process and print JSON
     probe: { type: 'string' },
   },
@@ -81,7 +82,7 @@ const python = ['/usr/bin/python3', 'python3'].find((p) => {
   }
 })
 const rows = []
-for (const c of CASES) {
+for (const c of CASES.filter((k) => values.models!.split(',').includes(k.name))) {
   const multav: Record<string, Times> = {}
   for (const threads of [1, 2]) {
     const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/r3d-vs-pytorch.ts', '--probe', c.name, '--frames', values.frames!, '--size', values.size!, '--reps', String(reps)], {

@@ -11,7 +11,7 @@ import fc from 'fast-check'
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers'
 import { initBackend } from '../src/backend/backend.js'
-import { conv3d, type Conv3dOptions, type Pads3, type Triple } from '../src/ops/conv3d.js'
+import { conv3d, conv3dTuning, type Conv3dOptions, type Pads3, type Triple } from '../src/ops/conv3d.js'
 
 test.before(async () => {
   await initBackend('cpu')
@@ -312,21 +312,27 @@ test.serial('gradients with respect to x alone and to the filter alone (each com
   tf.dispose([dx!, dw!])
   t.is(tf.memory().numTensors, before)
 
-  // Only what is asked for is computed. Conv2D kernels: forward 3 (one per temporal tap); dx 6
-  // (temporal phases with 1 and 2 taps × 2 width phases × 1 height phase); dw 3 (one per temporal tap).
-  const conv2dCalls = async (wrt: 'x' | 'w' | 'both'): Promise<number> => {
-    const info = await tf.profile(() => {
-      const x = tf.tensor5d(d.x, c.xShape)
-      const w = tf.tensor5d(d.w, c.wShape)
-      const f = (a: tf.Tensor, b: tf.Tensor): tf.Scalar => tf.sum(conv3d(a, b, { strides: c.strides, pad: c.pads }))
-      const grads = wrt === 'both' ? tf.grads(f)([x, w]) : wrt === 'x' ? [tf.grad((a: tf.Tensor) => f(a, w))(x)] : [tf.grad((b: tf.Tensor) => f(x, b))(w)]
-      tf.dispose([x, w, ...grads])
-    })
-    return info.kernels.filter((k) => k.name === 'Conv2D').length
+  // Only what is asked for is computed. Conv2D kernels with a conv2d per temporal tap: forward 3;
+  // dx 6 (temporal phases with 1 and 2 taps × 2 width phases × 1 height phase); dw 3 (one per tap).
+  // With the taps stacked into one conv2d (the default where more than one tap meets the clip):
+  // forward 1; dx 4 (each temporal phase one conv2d × 2 width phases); dw 3.
+  const conv2dCalls = async (wrt: 'x' | 'w' | 'both', strategy: 'taps' | 'auto'): Promise<number> => {
+    conv3dTuning.strategy = strategy
+    try {
+      const info = await tf.profile(() => {
+        const x = tf.tensor5d(d.x, c.xShape)
+        const w = tf.tensor5d(d.w, c.wShape)
+        const f = (a: tf.Tensor, b: tf.Tensor): tf.Scalar => tf.sum(conv3d(a, b, { strides: c.strides, pad: c.pads }))
+        const grads = wrt === 'both' ? tf.grads(f)([x, w]) : wrt === 'x' ? [tf.grad((a: tf.Tensor) => f(a, w))(x)] : [tf.grad((b: tf.Tensor) => f(x, b))(w)]
+        tf.dispose([x, w, ...grads])
+      })
+      return info.kernels.filter((k) => k.name === 'Conv2D').length
+    } finally {
+      conv3dTuning.strategy = 'auto'
+    }
   }
-  t.is(await conv2dCalls('x'), 9)
-  t.is(await conv2dCalls('w'), 6)
-  t.is(await conv2dCalls('both'), 12)
+  for (const [strategy, counts] of [['taps', [9, 6, 12]], ['auto', [5, 4, 8]]] as const)
+    for (const [i, wrt] of (['x', 'w', 'both'] as const).entries()) t.is(await conv2dCalls(wrt, strategy), counts[i]!, `${strategy}, with respect to ${wrt}`)
   t.is(tf.memory().numTensors, before)
 })
 
@@ -334,28 +340,34 @@ test.serial('gradients with respect to x alone and to the filter alone (each com
 // why the op exists
 // -------------------------------------------------------------------------------------------------
 
-test.serial("wasm's own tf.conv3d input gradient is wrong; conv3d's is right", async (t) => {
+test.serial("wasm's own Conv3DBackpropInputV2 kernel is wrong; conv3d's input gradient is right", async (t) => {
   // A 1x1x1 filter of weight 2 over two frames of 2x3: dx = 2·r everywhere.
   const r = Array.from({ length: 12 }, (_, i) => i + 1)
   const expected = r.map((v) => 2 * v)
-  const inputGrad = async (conv: Conv): Promise<number[]> => {
-    const before = tf.memory().numTensors
-    const dx = tf.tidy(() => {
-      const w = tf.fill([1, 1, 1, 1, 1], 2) as tf.Tensor5D
-      const rt = tf.tensor5d(r, [1, 2, 2, 3, 1])
-      return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(conv(x as tf.Tensor5D, w), rt)))(tf.ones([1, 2, 2, 3, 1]))
-    })
-    const values = Array.from(await dx.data())
-    dx.dispose()
-    t.is(tf.memory().numTensors, before)
-    return values
-  }
   t.is(tf.getBackend(), 'wasm')
-  const native = await inputGrad((x, w) => tf.conv3d(x, w, 1, 'valid'))
-  // tfjs 4.22.0: only the first frame is filled, the second is left at zero (notes/TFJS.md).
+  const before = tf.memory().numTensors
+  // the kernel tfjs-core's Conv3D gradient calls (multav's backend registers its own gradient for
+  // tf.conv3d on wasm, src/backend/conv3d-gradient.ts, so the kernel is called directly here)
+  const raw = tf.tidy(() =>
+    tf.engine().runKernel('Conv3DBackpropInputV2', { dy: tf.tensor5d(r, [1, 2, 2, 3, 1]), filter: tf.fill([1, 1, 1, 1, 1], 2) }, {
+      inputShape: [1, 2, 2, 3, 1],
+      strides: [1, 1, 1],
+      pad: 'valid',
+    } as unknown as tf.NamedAttrMap) as tf.Tensor,
+  )
+  const native = Array.from(await raw.data())
+  raw.dispose()
+  // tfjs 4.22.0: only the first frame is filled, the second is left at zero (docs/correctness.md).
   t.deepEqual(native, [2, 4, 6, 8, 10, 12, 0, 0, 0, 0, 0, 0])
   t.notDeepEqual(native, expected)
-  t.deepEqual(await inputGrad((x, w) => conv3d(x, w)), expected)
+  const dx = tf.tidy(() => {
+    const w = tf.fill([1, 1, 1, 1, 1], 2) as tf.Tensor5D
+    const rt = tf.tensor5d(r, [1, 2, 2, 3, 1])
+    return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(conv3d(x as tf.Tensor5D, w), rt)))(tf.ones([1, 2, 2, 3, 1]))
+  })
+  t.deepEqual(Array.from(await dx.data()), expected)
+  dx.dispose()
+  t.is(tf.memory().numTensors, before)
 })
 
 // -------------------------------------------------------------------------------------------------

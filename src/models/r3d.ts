@@ -12,8 +12,10 @@
  * Both: 4 stages of 2 BasicBlocks (3x3x3 convs), stride 2 at the start of stages 2–4, global average
  * pool, FC. Clips are [N, T, H, W, 3] in [0, 1]; a model that needs normalisation owns it (`mean`,
  * `std`). Conv filters are stored [kd, kh, kw, Cin, Cout], FC weights [C, K]. BN in inference mode is
- * x·scale + shift; in training mode it uses batch statistics and updates the running averages
- * (momentum 0.1, PyTorch's convention).
+ * x·scale + shift, folded into the convolution before it (its filter times scale, shift as the
+ * convolution's bias, the ReLU after it fused too: ops/fold.ts; inside an attack the fold is made
+ * once per weights version); in training mode it uses batch statistics and updates the running
+ * averages (momentum 0.1, PyTorch's convention).
  *
  * `denoise: '3d' | '2d'` inserts a feature-denoising block after each of the four stages
  * (denoise.ts; the '2d' blocks need the clip length, `frames`).
@@ -22,7 +24,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers' // registers gradients
-import { conv3d, type Pads3 } from '../ops/conv3d.js'
+import { conv3d, fusedConv3d, type Pads3 } from '../ops/conv3d.js'
+import { foldBatchNorm } from '../ops/fold.js'
 import type { Model } from '../core/model.js'
 import type { Trainable } from './train.js'
 import { gaussianNoise } from '../core/noise.js'
@@ -55,6 +58,12 @@ export interface VideoModel extends Trainable {
 }
 
 const BN_EPS = 1e-5
+
+/**
+ * Whether inference folds each batch norm into its convolution (default) or runs it as x·scale +
+ * shift after an unfused convolution (the plain path, kept for tests and benchmarks). Not public API.
+ */
+export const r3dTuning: { fold: boolean } = { fold: true }
 const BN_MOMENTUM = 0.1
 
 interface Conv {
@@ -188,22 +197,35 @@ export const r3d18 = (config: R3dConfig): VideoModel => {
   }
   const all = { ...variables, ...state }
   const convOf = (c: Conv, x: tf.Tensor5D) => conv3d(x, all[`${c.name}.weight`]!, { strides: c.strides, pad: c.pad })
-  const bnOf = (name: string, x: tf.Tensor5D, training: boolean): tf.Tensor5D => {
+  const bnWeights = (name: string) => {
     const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => all[`${name}.${k}`]!)
+    return { gamma: gamma!, beta: beta!, mean: mean!, variance: variance! }
+  }
+  const bnOf = (name: string, x: tf.Tensor5D, training: boolean): tf.Tensor5D => {
+    const { gamma, beta, mean, variance } = bnWeights(name)
     if (!training) {
       // inference: x·scale + shift (tf.batchNorm's gradient fails on rank 5)
-      const scale = tf.div(gamma!, tf.sqrt(tf.add(variance!, BN_EPS)))
-      return tf.add(tf.mul(x, scale), tf.sub(beta!, tf.mul(mean!, scale))) as tf.Tensor5D
+      const scale = tf.div(gamma, tf.sqrt(tf.add(variance, BN_EPS)))
+      return tf.add(tf.mul(x, scale), tf.sub(beta, tf.mul(mean, scale))) as tf.Tensor5D
     }
     const moments = tf.moments(x, [0, 1, 2, 3])
     const n = x.size / x.shape[4]
     // running averages (PyTorch: unbiased variance), outside the gradient's concern
     tf.tidy(() => {
-      mean!.assign(tf.add(tf.mul(mean!, 1 - BN_MOMENTUM), tf.mul(moments.mean, BN_MOMENTUM)))
-      variance!.assign(tf.add(tf.mul(variance!, 1 - BN_MOMENTUM), tf.mul(moments.variance, (BN_MOMENTUM * n) / Math.max(1, n - 1))))
+      mean.assign(tf.add(tf.mul(mean, 1 - BN_MOMENTUM), tf.mul(moments.mean, BN_MOMENTUM)))
+      variance.assign(tf.add(tf.mul(variance, 1 - BN_MOMENTUM), tf.mul(moments.variance, (BN_MOMENTUM * n) / Math.max(1, n - 1))))
     })
     const normalised = tf.div(tf.sub(x, moments.mean), tf.sqrt(tf.add(moments.variance, BN_EPS)))
-    return tf.add(tf.mul(normalised, gamma!), beta!) as tf.Tensor5D
+    return tf.add(tf.mul(normalised, gamma), beta) as tf.Tensor5D
+  }
+  /** activation(BN(conv(x))): in inference, one fused convolution with the BN folded in (r3dTuning.fold). */
+  const convBn = (c: Conv, bn: string, x: tf.Tensor5D, training: boolean, relu: boolean): tf.Tensor5D => {
+    if (training || !r3dTuning.fold) {
+      const y = bnOf(bn, convOf(c, x), training)
+      return relu ? tf.relu(y) : y
+    }
+    const folded = foldBatchNorm(all[`${c.name}.weight`]!, bnWeights(bn), BN_EPS)
+    return fusedConv3d(x, folded.filter, { strides: c.strides, pad: c.pad, bias: folded.bias, activation: relu ? 'relu' : 'linear' })
   }
   const shortcutA = (x: tf.Tensor5D, stride: number, cout: number): tf.Tensor5D => {
     // stride-s subsampling as a 1x1x1 identity convolution (correct gradients on every backend)
@@ -216,13 +238,13 @@ export const r3d18 = (config: R3dConfig): VideoModel => {
       let x = input
       if (config.mean && config.std)
         x = tf.div(tf.sub(x, tf.tensor1d([...config.mean])), tf.tensor1d([...config.std])) as tf.Tensor5D
-      x = tf.relu(bnOf(L.stemBn, convOf(L.stem, x), training))
+      x = convBn(L.stem, L.stemBn, x, training, true)
       if (L.hara) x = tf.maxPool3d(x, 3, 2, 1) // pad 1 on every side
       L.blocks.forEach((b, i) => {
-        const y = tf.relu(bnOf(b.bn1, convOf(b.conv1, x), training))
-        const z = bnOf(b.bn2, convOf(b.conv2, y), training)
+        const y = convBn(b.conv1, b.bn1, x, training, true)
+        const z = convBn(b.conv2, b.bn2, y, training, false)
         const shortcut = b.projection
-          ? bnOf(b.projection.bn, convOf(b.projection.conv, x), training)
+          ? convBn(b.projection.conv, b.projection.bn, x, training, false)
           : b.stride !== 1 || b.cin !== b.cout
             ? shortcutA(x, b.stride, b.cout)
             : x

@@ -25,6 +25,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 // tfjs-core's Node bundle registers no gradients; tfjs-layers registers them all.
 import '@tensorflow/tfjs-layers'
+import { derived, isCachedConstant } from './cache.js'
 
 // -------------------------------------------------------------------------------------------------
 // model
@@ -135,11 +136,38 @@ export const conv3dGeometry = (
  * const y = ops.conv3d(tf.ones([1, 4, 8, 8, 3]), tf.ones([3, 3, 3, 3, 8]), { strides: [1, 2, 2], pad: 'same' })
  * // y.shape = [1, 4, 4, 4, 8]
  */
-export const conv3d = (x: tf.Tensor, filter: tf.Tensor, options: Conv3dOptions = {}): tf.Tensor5D => {
+export const conv3d = (x: tf.Tensor, filter: tf.Tensor, options: Conv3dOptions = {}): tf.Tensor5D => fusedConv3d(x, filter, options)
+
+/** What follows the convolution inside the same kernel: a bias per output channel, then an activation. */
+export interface FusedConv3dOptions extends Conv3dOptions {
+  /** [Cout], added to every output position. */
+  readonly bias?: tf.Tensor
+  /** Applied after the bias (default 'linear'). */
+  readonly activation?: 'linear' | 'relu'
+}
+
+/** The bias and activation of a fused call (undefined: plain convolution). */
+interface Epilogue {
+  readonly bias: tf.Tensor1D | undefined
+  readonly relu: boolean
+}
+
+/**
+ * activation(conv3d(x, filter) + bias): `conv3d` with the bias and a ReLU fused into its last
+ * convolution kernel where it can be (wasm's FusedConv2D), so that a convolution + folded batch norm
+ * + ReLU is one kernel call; differentiable with respect to x, filter and bias (the ReLU's gradient
+ * passes where the output is > 0, as `tf.relu`'s).
+ */
+export const fusedConv3d = (x: tf.Tensor, filter: tf.Tensor, options: FusedConv3dOptions = {}): tf.Tensor5D => {
   const g = conv3dGeometry(x.shape, filter.shape, options)
+  const { bias, activation = 'linear' } = options
+  if (bias !== undefined && (bias.rank !== 1 || bias.shape[0] !== g.outShape[4]))
+    throw new Error(`conv3d: bias must be [${g.outShape[4]}] (the filter's output channels), got [${bias.shape.join(', ')}]`)
+  if (activation !== 'linear' && activation !== 'relu') throw new Error(`conv3d: activation must be 'linear' or 'relu', got ${String(activation)}`)
+  const epilogue: Epilogue | undefined = bias === undefined && activation === 'linear' ? undefined : { bias: bias as tf.Tensor1D | undefined, relu: activation === 'relu' }
   const backend = tf.getBackend()
-  if (backend === 'cpu' || backend === 'tensorflow') return nativeConv3d(x as tf.Tensor5D, filter as tf.Tensor5D, g)
-  return tapConv3d(x as tf.Tensor5D, filter as tf.Tensor5D, g)
+  if (backend === 'cpu' || backend === 'tensorflow') return nativeConv3d(x as tf.Tensor5D, filter as tf.Tensor5D, g, epilogue)
+  return tapConv3d(x as tf.Tensor5D, filter as tf.Tensor5D, g, epilogue)
 }
 
 const isZero = (pads: Pads3): boolean => pads.every(([a, b]) => a === 0 && b === 0)
@@ -152,48 +180,71 @@ const fullPads = (pads: Pads3, extraBack = 0): Array<[number, number]> => [
   [0, 0],
 ]
 
-/** Native tf.conv3d (cpu, tensorflow): asymmetric or explicit pads become a tf.pad before a 'valid' conv. */
-const nativeConv3d = (x: tf.Tensor5D, filter: tf.Tensor5D, g: Conv3dGeometry): tf.Tensor5D =>
+/** Native tf.conv3d (cpu, tensorflow): asymmetric or explicit pads become a tf.pad before a 'valid' conv; bias and ReLU as tf ops. */
+const nativeConv3d = (x: tf.Tensor5D, filter: tf.Tensor5D, g: Conv3dGeometry, epilogue?: Epilogue): tf.Tensor5D =>
   tf.tidy(() => {
     const xp = isZero(g.pads) ? x : (tf.pad(x, fullPads(g.pads)) as tf.Tensor5D)
-    return tf.conv3d(xp, filter, g.strides as [number, number, number], 'valid')
+    let y = tf.conv3d(xp, filter, g.strides as [number, number, number], 'valid')
+    if (epilogue?.bias) y = tf.add(y, epilogue.bias)
+    return epilogue?.relu ? tf.relu(y) : y
   })
 
 /**
  * The conv3d built from tf.conv2d, with custom gradients built from tf.conv2d.
  *
  * The gradients live on two tape nodes, so that each is computed only when asked for:
- * `y = A(x) + B(w)`, where A is the convolution (filter held as a constant, gradient: dx) and B has
- * the value zero (x held as a constant, gradient: dw). `tf.grad` with respect to x alone prunes B and
- * never computes dw, as an attack needs; with respect to the filter, A is pruned. One node whose
- * gradient returns both (tf.customGrad evaluates every input's gradient eagerly) spent ~35% of a
- * forward + input-gradient step on a dw nobody read (docs/performance.md).
+ * `y = A(x) + B(w, b)`, where A is the convolution (filter and bias held as constants, gradient: dx)
+ * and B has the value zero (x held as a constant, gradients: dw, db). `tf.grad` with respect to x
+ * alone prunes B and never computes dw, as an attack needs; with respect to the filter, A is pruned.
+ * One node whose gradient returns both (tf.customGrad evaluates every input's gradient eagerly) spent
+ * ~35% of a forward + input-gradient step on a dw nobody read (docs/performance.md). When the filter
+ * (and bias) are constants of the open filter cache (folded weights during an attack), nothing can
+ * ask for their gradient and B is left out (it would copy x and add zeros at every call).
  */
-const tapConv3d = (x: tf.Tensor5D, filter: tf.Tensor5D, g: Conv3dGeometry): tf.Tensor5D => {
+const tapConv3d = (x: tf.Tensor5D, filter: tf.Tensor5D, g: Conv3dGeometry, epilogue?: Epilogue): tf.Tensor5D => {
   // Not recording a tape (no tf.grad around, or inside another op's forward): no gradient can be asked for.
   const { gradientDepth, kernelDepth } = tf.engine().state
-  if (gradientDepth === 0 || kernelDepth > 0) return forward(x, filter, g)
+  if (gradientDepth === 0 || kernelDepth > 0) return forward(x, filter, g, epilogue)
+  const bias = epilogue?.bias
+  const relu = epilogue?.relu ?? false
+  const constants = isCachedConstant(filter) && (bias === undefined || isCachedConstant(bias))
   return tf.tidy(() => {
     const conv = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [xIn, save] = args as [tf.Tensor5D, tf.GradSaveFunc]
-      save([filter])
+      const y = forward(xIn, filter, g, epilogue)
+      // saved tensors are copied; a cached filter outlives the gradient and needs no copy
+      save([...(relu ? [y] : []), ...(constants ? [] : [filter])])
       return {
-        value: forward(xIn, filter, g),
-        // the saved copy is a new tensor per call; the caller's filter identifies the weights
-        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => tf.tidy(() => inputGradient(dy, saved[0] as tf.Tensor5D, x.shape, g, filter.dataId)),
+        value: y,
+        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) =>
+          tf.tidy(() => {
+            const w = constants ? filter : (saved[relu ? 1 : 0] as tf.Tensor5D)
+            return inputGradient(relu ? reluGradient(dy, saved[0]!) : dy, w, x.shape, g, filter)
+          }),
       }
     })
-    const filterPath = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const [wIn, save] = args as [tf.Tensor5D, tf.GradSaveFunc]
-      save([x])
+    const y = conv(x) as tf.Tensor5D
+    if (constants) return y
+    const weightPath = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const save = args[args.length - 1] as tf.GradSaveFunc
+      const wIn = args[0] as tf.Tensor5D
+      save(relu ? [x, y] : [x])
       return {
         value: tf.zeros(g.outShape as [number, number, number, number, number]) as tf.Tensor5D,
-        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) => tf.tidy(() => filterGradient(saved[0] as tf.Tensor5D, dy, wIn.shape, g)),
+        gradFunc: (dy: tf.Tensor5D, saved: tf.Tensor[]) =>
+          tf.tidy(() => {
+            const dz = relu ? reluGradient(dy, saved[1]!) : dy
+            const dw = filterGradient(saved[0] as tf.Tensor5D, dz, wIn.shape, g)
+            return bias === undefined ? [dw] : [dw, tf.sum(dz, [0, 1, 2, 3])]
+          }),
       }
     })
-    return tf.add(conv(x) as tf.Tensor5D, filterPath(filter) as tf.Tensor5D)
+    return tf.add(y, (bias === undefined ? weightPath(filter) : weightPath(filter, bias)) as tf.Tensor5D)
   })
 }
+
+/** dy where the ReLU's output y is > 0, else 0 (tf.relu's gradient: step(x) = 0 at 0). */
+const reluGradient = (dy: tf.Tensor, y: tf.Tensor): tf.Tensor5D => tf.mul(dy, tf.step(y)) as tf.Tensor5D
 
 // -------------------------------------------------------------------------------------------------
 // building blocks (all synchronous, all inside the caller's tidy)
@@ -215,63 +266,188 @@ const frames = (xp: tf.Tensor5D, k: number, st: number, outT: number): tf.Tensor
   return tf.reshape(v, [N * outT, H, W, C])
 }
 
-/** Temporal tap k of a [kd, kh, kw, Ci, Co] filter: [kh, kw, Ci, Co]. */
-const tap = (w: tf.Tensor5D, k: number): tf.Tensor4D => {
+/** Temporal taps lo … hi of a [kd, kh, kw, Ci, Co] filter: [hi − lo + 1, kh, kw, Ci, Co] (a reshape when all). */
+const tapRange = (w: tf.Tensor5D, lo: number, hi: number): tf.Tensor5D => {
   const [kd, kh, kw, ci, co] = w.shape
-  if (kd === 1) return tf.reshape(w, [kh, kw, ci, co]) as tf.Tensor4D
+  if (lo === 0 && hi === kd - 1) return w
   const rest = kh * kw * ci * co
-  return tf.reshape(tf.slice(tf.reshape(w, [kd, rest]), [k, 0], [1, rest]), [kh, kw, ci, co])
+  return tf.reshape(tf.slice(tf.reshape(w, [kd, rest]), [lo, 0], [hi - lo + 1, rest]), [hi - lo + 1, kh, kw, ci, co])
+}
+
+/** Temporal tap k of a [kd, kh, kw, Ci, Co] filter: [kh, kw, Ci, Co], kept for the attack (cache.ts). */
+const tap = (w: tf.Tensor5D, k: number): tf.Tensor4D => {
+  const [, kh, kw, ci, co] = w.shape
+  return derived(w, `tap|${k}`, () => tf.reshape(tapRange(w, k, k), [kh, kw, ci, co]) as tf.Tensor4D)
 }
 
 /** Pads on height and width: [[top, bottom], [left, right]]. */
 type SpatialPads = readonly [readonly [number, number], readonly [number, number]]
 const NO_SPATIAL_PADS: SpatialPads = [[0, 0], [0, 0]]
 
+type Conv2dPad = 'valid' | [[number, number], [number, number], [number, number], [number, number]]
+
+const conv2dPad = (spatial: SpatialPads, rows = 1): Conv2dPad =>
+  spatial.every(([a, b]) => a === 0 && b === 0)
+    ? 'valid'
+    : [[0, 0], [rows * spatial[0][0], rows * spatial[0][1]], [spatial[1][0], spatial[1][1]], [0, 0]]
+
 /**
- * conv3d of `x` [N, T, H, W, C] with `w` [kd, kh, kw, C, Co] as a sum over temporal taps of tf.conv2d,
- * with zero padding `front` frames before x in time and `spatial` pads in height and width; outputs
- * `outT` frames. Output frame t meets input frame st·t + k − front at tap k, so each tap convolves
- * only the frames that lie inside x (no padded copy of the clip, and no convolution of zero frames:
- * at a 3D ResNet's deep layers T is 1–2 and the outer taps meet mostly padding); a tap's partial sum
- * is padded in time where it covers fewer than outT frames. The spatial pads go to conv2d itself
- * (explicit padding: a padded copy cost ~30% of a 3x3 conv2d on wasm). Each tap's intermediates are
- * released before the next one.
+ * tf.conv2d followed by the epilogue, in one kernel (FusedConv2D) when there is one. Called only where
+ * no tape records (the forward of a custom gradient, or no gradient): the kernel is run directly,
+ * since tf.fused.conv2d unfuses a ReLU under a tape and its gradient needs Conv2DBackpropFilter,
+ * which wasm lacks.
  */
-const sumOfTaps = (x: tf.Tensor5D, w: tf.Tensor5D, strides: Triple, outT: number, front: number, spatial: SpatialPads = NO_SPATIAL_PADS): tf.Tensor5D => {
+const conv2dWith = (x: tf.Tensor4D, w: tf.Tensor4D, strides: [number, number], pad: Conv2dPad, epilogue?: Epilogue): tf.Tensor4D => {
+  if (!epilogue) return tf.conv2d(x, w, strides, pad)
+  const inputs = epilogue.bias ? { x, filter: w, bias: epilogue.bias } : { x, filter: w }
+  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], activation: epilogue.relu ? 'relu' : 'linear' }
+  return tf.engine().runKernel('FusedConv2D', inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D
+}
+
+/** The epilogue as separate ops (after a sum of taps). */
+const applyEpilogue = (y: tf.Tensor5D, epilogue?: Epilogue): tf.Tensor5D => {
+  if (!epilogue) return y
+  const biased = epilogue.bias ? (tf.add(y, epilogue.bias) as tf.Tensor5D) : y
+  return epilogue.relu ? tf.relu(biased) : biased
+}
+
+/** The output frames t whose input frame st·t + k − front lies in [0, T), for tap k: [lo, hi] (empty if hi < lo). */
+const tapFrames = (k: number, T: number, st: number, outT: number, front: number): readonly [number, number] => [
+  Math.max(0, Math.ceil((front - k) / st)),
+  Math.min(outT - 1, Math.floor((T - 1 + front - k) / st)),
+]
+
+/**
+ * How conv3d runs its temporal taps: 'stacked' (one conv2d over the taps' frames stacked along
+ * height, see stackedTaps), 'taps' (a conv2d per tap and adds, see sumOfTaps), or 'auto' (the rule in
+ * useStacked). For benchmarks and tests; not part of the public API.
+ */
+export const conv3dTuning: { strategy: 'auto' | 'stacked' | 'taps' } = { strategy: 'auto' }
+
+/** Whether `auto` stacks the taps of a call: more than one tap meets the clip. */
+const useStacked = (liveTaps: number): boolean =>
+  conv3dTuning.strategy === 'stacked' ? liveTaps > 1 : conv3dTuning.strategy === 'taps' ? false : liveTaps > 1
+
+/**
+ * conv3d of `x` [N, T, H, W, C] with `w` [kd, kh, kw, C, Co], with zero padding `front` frames before
+ * x in time and `spatial` pads in height and width; outputs `outT` frames, then the epilogue. Only
+ * the taps that meet a frame of x take part (at a 3D ResNet's deep layers T is 1–2 and the outer
+ * taps meet mostly padding): one tap is one conv2d with the epilogue fused; several are stacked
+ * (stackedTaps) or summed (sumOfTaps).
+ */
+const convFrames = (x: tf.Tensor5D, w: tf.Tensor5D, strides: Triple, outT: number, front: number, spatial: SpatialPads, epilogue?: Epilogue): tf.Tensor5D => {
   const [N, T, H, W] = x.shape
   const [kd, kh, kw, , Co] = w.shape
   const [st, sh, sw] = strides
   const Ho = Math.floor((H + spatial[0][0] + spatial[0][1] - kh) / sh) + 1
   const Wo = Math.floor((W + spatial[1][0] + spatial[1][1] - kw) / sw) + 1
-  const pad = spatial.every(([a, b]) => a === 0 && b === 0)
-    ? 'valid'
-    : ([[0, 0], [spatial[0][0], spatial[0][1]], [spatial[1][0], spatial[1][1]], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]])
+  const live = Array.from({ length: kd }, (_, k) => k).filter((k) => {
+    const [lo, hi] = tapFrames(k, T, st, outT, front)
+    return hi >= lo
+  })
+  // every tap met only padding (possible with explicit pads larger than the kernel): the epilogue of zeros
+  if (live.length === 0) return applyEpilogue(tf.zeros([N, outT, Ho, Wo, Co]), epilogue)
+  const k0 = live[0]!
+  const [lo0, hi0] = tapFrames(k0, T, st, outT, front)
+  if (live.length === 1 && lo0 === 0 && hi0 === outT - 1) {
+    // one tap covering every output frame: one conv2d, the epilogue fused
+    const y = conv2dWith(framesFrom(x, st * lo0 + k0 - front, st, outT), tap(w, k0), [sh, sw], conv2dPad(spatial), epilogue)
+    return tf.reshape(y, [N, outT, Ho, Wo, Co])
+  }
+  if (useStacked(live.length)) return stackedTaps(x, w, strides, outT, front, spatial, [k0, live[live.length - 1]!], [Ho, Wo], epilogue)
+  return applyEpilogue(sumOfTaps(x, w, strides, outT, front, spatial, live, [Ho, Wo]), epilogue)
+}
+
+/** Frames first, first + st, … (outT of them, all inside x) of `x`, time folded into the batch; pads x where the last stride runs past it. */
+const framesFrom = (x: tf.Tensor5D, first: number, st: number, n: number): tf.Tensor4D => {
+  // frames() reads st·n frames from `first`; with st = 2 the last stride may run past x
+  const short = first + st * n - x.shape[1]
+  return frames(short > 0 ? padTime(x, 0, short) : x, first, st, n)
+}
+
+/** `x` [N, T, H, W, C] with `front` and `back` zero frames, padded through a rank-3 view (wasm's fast path). */
+const padTime = (x: tf.Tensor5D, front: number, back: number): tf.Tensor5D => {
+  const [N, T, H, W, C] = x.shape
+  const v = tf.pad(tf.reshape(x, [N, T, H * W * C]) as tf.Tensor3D, [[0, 0], [front, back], [0, 0]])
+  return tf.reshape(v, [N, T + front + back, H, W, C])
+}
+
+/**
+ * The taps k0 … k1 of `w` as one conv2d. Each tap's frames (zero frames where a tap meets padding)
+ * are stacked along height, [N·outT, H, K, W, C] viewed as [N·outT, K·H, W, C] (row h·K + k is row h
+ * of tap k0 + k), and convolved with the filter [kh·K, kw, C, Co] whose row K·i + k is tap k0 + k's
+ * row i, at stride (K·sh, sw) and K times the height pads: output row h' reads rows
+ * K·(sh·h' − top + i) + k, i.e. row sh·h' − top + i of every tap. One GEMM contracting K·kh·kw·C
+ * instead of K of kh·kw·C and K − 1 adds; the stack is a concat along height (a copy in rows of W·C
+ * values: cheap on wasm, where a concat along channels copies one pixel at a time).
+ */
+const stackedTaps = (
+  x: tf.Tensor5D,
+  w: tf.Tensor5D,
+  strides: Triple,
+  outT: number,
+  front: number,
+  spatial: SpatialPads,
+  [k0, k1]: readonly [number, number],
+  [Ho, Wo]: readonly [number, number],
+  epilogue?: Epilogue,
+): tf.Tensor5D => {
+  const [N, T, H, W, C] = x.shape
+  const [, kh, kw, , Co] = w.shape
+  const [st, sh, sw] = strides
+  const K = k1 - k0 + 1
+  // tap k reads frame st·t + k − front: pad x in time so that frames(xp, k, st, outT) is that
+  const back = Math.max(0, k1 + st * outT - front - T)
+  const xp = front === 0 && back === 0 ? x : padTime(x, front, back)
+  const parts = Array.from({ length: K }, (_, i) => tf.reshape(frames(xp, k0 + i, st, outT), [N * outT, H, 1, W * C]) as tf.Tensor4D)
+  const image = tf.reshape(tf.concat(parts, 2), [N * outT, K * H, W, C]) as tf.Tensor4D
+  const filter = derived(w, `stacked|${k0}|${k1}`, () => {
+    const taps = tapRange(w, k0, k1) // [K, kh, kw, C, Co]
+    return tf.reshape(tf.transpose(taps, [1, 0, 2, 3, 4]), [kh * K, kw, C, Co]) as tf.Tensor4D
+  })
+  const y = conv2dWith(image, filter, [K * sh, sw], conv2dPad(spatial, K), epilogue)
+  return tf.reshape(y, [N, outT, Ho, Wo, Co])
+}
+
+/**
+ * The `live` taps of `w` as a conv2d each, summed. Output frame t meets input frame st·t + k − front
+ * at tap k, so each tap convolves only the frames that lie inside x (no padded copy of the clip, no
+ * convolution of zero frames); a tap's partial sum is padded in time where it covers fewer than outT
+ * frames. The spatial pads go to conv2d itself (explicit padding: a padded copy cost ~30% of a 3x3
+ * conv2d on wasm). Each tap's intermediates are released before the next one.
+ */
+const sumOfTaps = (
+  x: tf.Tensor5D,
+  w: tf.Tensor5D,
+  strides: Triple,
+  outT: number,
+  front: number,
+  spatial: SpatialPads,
+  live: ReadonlyArray<number>,
+  [Ho, Wo]: readonly [number, number],
+): tf.Tensor5D => {
+  const [N, T] = x.shape
+  const Co = w.shape[4]
+  const [st, sh, sw] = strides
+  const pad = conv2dPad(spatial)
   let acc: tf.Tensor3D | undefined // [N, outT, Ho·Wo·Co]
-  for (let k = 0; k < kd; k++) {
-    // the output frames whose input frame st·t + k − front lies in [0, T)
-    const lo = Math.max(0, Math.ceil((front - k) / st))
-    const hi = Math.min(outT - 1, Math.floor((T - 1 + front - k) / st))
+  for (const k of live) {
+    const [lo, hi] = tapFrames(k, T, st, outT, front)
     const n = hi - lo + 1
-    if (n <= 0) continue
-    const first = st * lo + k - front
     const prev = acc
     acc = tf.tidy(() => {
-      // frames() reads st·n frames from `first`; with st = 2 the last stride may run past x
-      const short = first + st * n - T
-      const src = short > 0 ? (tf.pad(x, [[0, 0], [0, short], [0, 0], [0, 0], [0, 0]]) as tf.Tensor5D) : x
-      const y = tf.conv2d(frames(src, first, st, n), tap(w, k), [sh, sw], pad)
+      const y = tf.conv2d(framesFrom(x, st * lo + k - front, st, n), tap(w, k), [sh, sw], pad)
       let part = tf.reshape(y, [N, n, Ho * Wo * Co]) as tf.Tensor3D
       if (n < outT) part = tf.pad(part, [[0, 0], [lo, outT - lo - n], [0, 0]])
       return prev === undefined ? part : (tf.add(prev, part) as tf.Tensor3D)
     })
     prev?.dispose()
   }
-  // every tap met only padding (possible with explicit pads larger than the kernel): zeros
-  return acc === undefined ? tf.zeros([N, outT, Ho, Wo, Co]) : tf.reshape(acc, [N, outT, Ho, Wo, Co])
+  return tf.reshape(acc!, [N, outT, Ho, Wo, Co])
 }
 
-const forward = (x: tf.Tensor5D, w: tf.Tensor5D, g: Conv3dGeometry): tf.Tensor5D =>
-  tf.tidy(() => sumOfTaps(x, w, g.strides, g.outShape[1], g.pads[0][0], [g.pads[1], g.pads[2]]))
+const forward = (x: tf.Tensor5D, w: tf.Tensor5D, g: Conv3dGeometry, epilogue?: Epilogue): tf.Tensor5D =>
+  tf.tidy(() => convFrames(x, w, g.strides, g.outShape[1], g.pads[0][0], [g.pads[1], g.pads[2]], epilogue))
 
 /** One residue class of one axis: which taps it meets and the window of dy it reads. */
 interface Phase {
@@ -323,13 +499,25 @@ const window3 = (dy: tf.Tensor5D, starts: Triple, lengths: Triple): { readonly v
   return { v, front: before[0]!, spatial: [[before[1]!, after[1]!], [before[2]!, after[2]!]] }
 }
 
-/** Interleaves `parts` ([A, m, B] each, one per residue class) along axis 1 and crops it to `len`. */
+/**
+ * Interleaves `parts` ([A, m, B] each, one per residue class) along axis 1 and crops it to `len`.
+ * wasm's stack along axis 2 copies in chunks of B values from JavaScript; where B is small (channels
+ * only) the parts are stacked along axis 0 (s whole copies) and transposed instead.
+ */
 const interleave = (parts: ReadonlyArray<tf.Tensor3D>, len: number): tf.Tensor3D => {
   const [A, m, B] = parts[0]!.shape
   const s = parts.length
-  const woven: tf.Tensor3D = s === 1 ? parts[0]! : tf.reshape(tf.stack(parts as tf.Tensor3D[], 2), [A, m * s, B])
+  const woven: tf.Tensor3D =
+    s === 1
+      ? parts[0]!
+      : B >= MIN_STACK_CHUNK
+        ? tf.reshape(tf.stack(parts as tf.Tensor3D[], 2), [A, m * s, B])
+        : tf.reshape(tf.transpose(tf.stack(parts as tf.Tensor3D[], 0), [1, 2, 0, 3]), [A, m * s, B])
   return m * s === len ? woven : tf.slice(woven, [0, 0, 0], [A, len, B])
 }
+
+/** Values per chunk from which a JavaScript copy per chunk (wasm's concat) beats a transpose. */
+const MIN_STACK_CHUNK = 256
 
 /**
  * The flipped sub-filter of one phase, channels swapped: [Qt, Qh, Qw, Cout, Cin], taking taps
@@ -354,56 +542,16 @@ const subFilter = (w: tf.Tensor5D, at: ReadonlyArray<number>, bt: ReadonlyArray<
 // sub-filters kept across the steps of an attack
 // -------------------------------------------------------------------------------------------------
 
-/** More distinct filters than a 3D ResNet-18 with denoising blocks has (~30). */
-const MAX_CACHED_FILTERS = 256
-
-/** Open `withFilterCache` scope: sub-filters by filter (its dataId, which changes when it is assigned) and phase. */
-let filterCache: Map<object, Map<string, tf.Tensor5D>> | undefined
+export { withFilterCache, filterCacheSize } from './cache.js'
 
 /**
- * Runs `f` with the input gradient's flipped sub-filters computed once per filter and kept until `f`
- * settles (then disposed), instead of once per gradient: an attack takes many input gradients
- * through the same, constant weights. Nested scopes share the outermost one's cache. Inside the
- * scope a filter must not be changed in place except by assignment (tf.Variable.assign gives it a
- * new dataId, so it is not mistaken for the old one).
+ * subFilter of `w`, kept for the attack (cache.ts) under the caller's filter `key` (same data as `w`:
+ * a custom gradient's saved copy of the filter is a new tensor at each call).
  */
-export const withFilterCache = async <A>(f: () => Promise<A>): Promise<A> => {
-  if (filterCache) return f()
-  const cache = new Map<object, Map<string, tf.Tensor5D>>()
-  filterCache = cache
-  try {
-    return await f()
-  } finally {
-    if (filterCache === cache) filterCache = undefined
-    for (const byPhase of cache.values()) for (const t of byPhase.values()) t.dispose()
-  }
-}
+const cachedSubFilter = (key: tf.Tensor, w: tf.Tensor5D, at: ReadonlyArray<number>, bt: ReadonlyArray<number>, ct: ReadonlyArray<number>): tf.Tensor5D =>
+  derived(key, `sub|${at.join(',')}|${bt.join(',')}|${ct.join(',')}`, () => subFilter(w, at, bt, ct))
 
-/** Tensors the open filter cache holds (0 outside a scope). */
-export const filterCacheSize = (): number => [...(filterCache?.values() ?? [])].reduce((n, m) => n + m.size, 0)
-
-/** subFilter of the filter whose dataId is `filterId` (`w` holds its values), from the open cache if any. */
-const cachedSubFilter = (
-  filterId: object,
-  w: tf.Tensor5D,
-  at: ReadonlyArray<number>,
-  bt: ReadonlyArray<number>,
-  ct: ReadonlyArray<number>,
-): tf.Tensor5D => {
-  // a filter computed anew at every call (a new dataId each time) would fill the cache step after
-  // step: past MAX_CACHED_FILTERS distinct filters, new ones are not cached
-  if (!filterCache || (!filterCache.has(filterId) && filterCache.size >= MAX_CACHED_FILTERS)) return subFilter(w, at, bt, ct)
-  const byPhase = filterCache.get(filterId) ?? new Map<string, tf.Tensor5D>()
-  filterCache.set(filterId, byPhase)
-  const key = `${at.join(',')}|${bt.join(',')}|${ct.join(',')}`
-  const hit = byPhase.get(key)
-  if (hit) return hit
-  const made = tf.keep(tf.tidy(() => subFilter(w, at, bt, ct)))
-  byPhase.set(key, made)
-  return made
-}
-
-const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<number>, g: Conv3dGeometry, filterId: object): tf.Tensor5D => {
+const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<number>, g: Conv3dGeometry, key: tf.Tensor = w): tf.Tensor5D => {
   const [N, T, H, W, Ci] = xShape as [number, number, number, number, number]
   const [kd, kh, kw] = w.shape
   const [, To, Ho, Wo] = dy.shape
@@ -414,9 +562,9 @@ const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<nu
   const phase = (a: Phase, b: Phase, c: Phase): tf.Tensor5D => {
     if (a.taps.length === 0 || b.taps.length === 0 || c.taps.length === 0) return tf.zeros([N, pt.m, ph.m, pw.m, Ci])
     return tf.tidy(() => {
-      const sub = cachedSubFilter(filterId, w, a.taps, b.taps, c.taps)
+      const sub = cachedSubFilter(key, w, a.taps, b.taps, c.taps)
       const win = window3(dy, [a.start, b.start, c.start], [a.length, b.length, c.length])
-      return sumOfTaps(win.v, sub, [1, 1, 1], pt.m, win.front, win.spatial)
+      return convFrames(win.v, sub, [1, 1, 1], pt.m, win.front, win.spatial)
     })
   }
 
