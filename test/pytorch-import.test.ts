@@ -13,7 +13,8 @@ import { loadSafetensors } from '../src/models/pytorch.js'
 import { r3d18, type R3dConfig } from '../src/models/r3d.js'
 
 /** A state dict as PyTorch would save it: NCDHW conv kernels, [K, C] FC weights, num_batches_tracked. */
-const asTorchSafetensors = async (model: ReturnType<typeof r3d18>): Promise<Buffer> => {
+/** `counter`: the dtype of the num_batches_tracked entries (safetensors.torch writes PyTorch's I64). */
+const asTorchSafetensors = async (model: ReturnType<typeof r3d18>, counter: 'F64' | 'I64' = 'F64'): Promise<Buffer> => {
   const header: Record<string, unknown> = {}
   const chunks: Buffer[] = []
   let offset = 0
@@ -26,7 +27,7 @@ const asTorchSafetensors = async (model: ReturnType<typeof r3d18>): Promise<Buff
     const t = v.rank === 5 ? tf.transpose(v, [4, 3, 0, 1, 2]) : name === 'fc.weight' ? tf.transpose(v) : tf.clone(v)
     put(name, 'F32', t.shape, Buffer.from((await t.data() as Float32Array).buffer))
     t.dispose()
-    if (name.endsWith('running_var')) put(name.replace('running_var', 'num_batches_tracked'), 'F64', [], Buffer.alloc(8))
+    if (name.endsWith('running_var')) put(name.replace('running_var', 'num_batches_tracked'), counter, [], Buffer.alloc(8))
   }
   const json = Buffer.from(JSON.stringify(header))
   const length = Buffer.alloc(8)
@@ -37,6 +38,7 @@ const asTorchSafetensors = async (model: ReturnType<typeof r3d18>): Promise<Buff
 const config = (layout: R3dConfig['layout'], seed: number): R3dConfig => ({ layout, classes: 4, widths: [4, 4, 8, 8], seed })
 
 for (const layout of ['hara', 'torchvision'] as const) {
+  // the torchvision file holds its step counters as I64, as safetensors.torch.save_file writes them
   test.serial(`${layout}: weights in PyTorch's layout load into a fresh model that computes the same logits`, async (t) => {
     await initBackend('cpu')
     const dir = await mkdtemp(join(tmpdir(), 'multav-import-'))
@@ -45,7 +47,7 @@ for (const layout of ['hara', 'torchvision'] as const) {
       // give the BN statistics non-trivial values, as a trained model has
       tf.dispose(source.apply(tf.randomUniform([2, 4, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor5D, true))
       const file = join(dir, 'r3d18.safetensors')
-      await writeFile(file, await asTorchSafetensors(source))
+      await writeFile(file, await asTorchSafetensors(source, layout === 'torchvision' ? 'I64' : 'F64'))
       const before = tf.memory().numTensors
       const loaded = await loadSafetensors(file, config(layout, 2))
       const x = tf.randomUniform([2, 4, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor5D

@@ -14,7 +14,7 @@ import { initBackend } from '../backend/backend.js'
 import { defineCommand, type Io } from './command.js'
 import { checkOutFolder, UsageError, withContext } from './errors.js'
 import { boolean, enumeration, integer, parsed, string, type Values } from './options.js'
-import { backendOf, BACKEND_OPTIONS, capWorkers, checkFit, jsonIo, modelFacts, printSummary, stoppable, workersOption } from './shared.js'
+import { backendOf, BACKEND_OPTIONS, capWorkers, checkData, checkFit, jsonIo, modelFacts, printSummary, stoppable, workersOption } from './shared.js'
 
 /** The attacks `eval` runs without --attacks: the paper's ten, masked regions scaled to the model's frames. */
 export const DEFAULT_ATTACKS = 'all-scaled'
@@ -83,6 +83,7 @@ const runEvalCommand = async (a: EvalArgs, stdio: Io, argv: ReadonlyArray<string
   }
   checkFit(attacks, clip, classes.length, a.sweep === undefined ? '--attacks' : '--sweep')
   const data = await resolveData(a.data, { clip, classes, split: a.split }).catch(withContext(''))
+  checkData(data, a.model, clip, classes, io)
   const size = data.kind === 'benchmark' ? (a.split === 'train' ? 600 : 240) : data.items.length
   const clips = Math.min(size, a.limit ?? size)
   const shardOf = a.shard ?? { index: 0, count: 1 }

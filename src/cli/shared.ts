@@ -8,7 +8,8 @@ import { BACKEND_CHOICES, initBackend, type BackendChoice, type BackendName } fr
 import { WASM_MAX_THREADS } from '../backend/wasm-threads.js'
 import { fitsClip } from '../dsl/fit.js'
 import type { Attack } from '../dsl/types.js'
-import type { ClipSize } from '../eval/data.js'
+import { BENCHMARK_CLASSES } from '../data/benchmark.js'
+import type { ClipSize, DataRef } from '../eval/data.js'
 import { evalRefusals } from '../eval/chunk.js'
 import { terminalTable, type Summary } from '../eval/results.js'
 import { BUILT_IN } from '../eval/specs.js'
@@ -62,18 +63,33 @@ export const capWorkers = (requested: number, io: Pick<Io, 'warn'>, cores = avai
 export const workersOption = (what: string) =>
   integer({ min: 1, metavar: 'N', computedDefault: { text: "the machine's cores", value: () => availableParallelism() }, description: `${what} in parallel (at most the cores; more are capped, with a warning)` })
 
-const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1
-
-/** The model's clip size and classes, from its model.json. */
+/** The model's clip size and classes, from its folder's model.json (the model is loaded once to check it). */
 export const modelFacts = async (ref: string): Promise<{ clip: ClipSize; classes: ReadonlyArray<string> }> => {
   const model = await resolveModel(ref).catch(withContext(`--model ${ref}: `))
   model.dispose()
-  const clip = model.info['clip'] as Partial<Record<keyof ClipSize, unknown>> | undefined
-  const classes = model.info['classes'] as ReadonlyArray<string>
-  if (!clip) throw new UsageError(`--model ${ref}: its model.json does not say its clip size (config.clip {T, H, W})`)
-  if (!(isCount(clip.T) && isCount(clip.H) && isCount(clip.W)))
-    throw new UsageError(`--model ${ref}: its model.json's config.clip must be {T, H, W}, three integers ≥ 1, got ${JSON.stringify(clip)}`)
-  return { clip: clip as ClipSize, classes }
+  const { clip, classes } = model.info
+  if (clip === null) throw new UsageError(`--model ${ref}: its model.json does not say its clip size (config.clip {T, H, W})`)
+  return { clip, classes }
+}
+
+/**
+ * Refuses data that does not fit the model, before any work: the benchmark has six classes (its labels
+ * are class indices, so a model with another number of classes cannot be scored on it) and is made at
+ * the model's clip size, which must be one it can draw (at least 2 frames of 12x12). A model with six
+ * classes of other names is scored by index, with a warning. Folders of videos are matched by class
+ * name (resolveData) and resampled to the model's clip size.
+ */
+export const checkData = (data: DataRef, model: string, clip: ClipSize, classes: ReadonlyArray<string>, io: Pick<Io, 'warn'>): void => {
+  if (data.kind !== 'benchmark') return
+  const names = BENCHMARK_CLASSES as ReadonlyArray<string>
+  if (classes.length !== names.length)
+    throw new UsageError(
+      `--data benchmark has ${names.length} classes (${names.join(', ')}) but --model ${model} has ${classes.length} (${classes.slice(0, 8).join(', ')}${classes.length > 8 ? ', …' : ''}): the benchmark's labels would not be the model's classes`,
+    )
+  if (clip.T < 2 || clip.H < 12 || clip.W < 12)
+    throw new UsageError(`--data benchmark: its clips are made at the model's size, at least 2 frames of 12x12; --model ${model} takes ${clip.T}x${clip.H}x${clip.W}`)
+  if (classes.some((c, k) => c !== names[k]))
+    io.warn(`multav: --model ${model} names its classes ${classes.join(', ')}; the benchmark's are ${names.join(', ')}: labels are matched by index`)
 }
 
 /**

@@ -9,7 +9,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeAttack } from '../dsl/codec.js'
 import { initBackend, type BackendChoice } from '../backend/backend.js'
-import { resolveModel, type Pretrained } from '../models/pretrained.js'
+import type { LoadedModel } from '../models/folder/load.js'
+import { resolveModel } from '../models/pretrained.js'
 import { wasmThreads } from '../backend/wasm-threads.js'
 import { evaluateChunk, failedRows, type ChunkResult, type Row } from './chunk.js'
 import { openDataset, type DataRef, type Dataset } from './data.js'
@@ -27,7 +28,7 @@ export interface ChunkTask {
 }
 
 /** What this thread has set up: one backend, the last model and dataset used. */
-const cache: { backend?: string; model?: { ref: string; model: Pretrained }; data?: { key: string; set: Dataset } } = {}
+const cache: { backend?: string; model?: { ref: string; model: LoadedModel }; data?: { key: string; set: Dataset } } = {}
 
 export const runTask = async (task: ChunkTask): Promise<ChunkResult> => {
   cache.backend ??= await initBackend(task.backend)

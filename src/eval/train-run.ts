@@ -13,6 +13,7 @@ import { train } from '../models/train.js'
 import { saveWeights } from '../models/weights.js'
 import type { DenoiseKind } from '../models/denoise.js'
 import { resolveModel } from '../models/pretrained.js'
+import { InputError } from '../core/errors.js'
 import type { VideoModel } from '../models/r3d.js'
 
 export interface TrainCommand {
@@ -121,6 +122,8 @@ export const runTrain = async (c: TrainCommand): Promise<{ readonly testAccuracy
 export const initialiseFrom = async (net: VideoModel, ref: string, log: (line: string) => void): Promise<void> => {
   const source = await resolveModel(ref)
   try {
+    if (source.variables === undefined)
+      throw new InputError(`--init ${ref}: is an ${source.info.kind} model folder; --init takes a 3D ResNet-18 folder (multav train's, or an imported state dict)`)
     const target = { ...net.variables, ...net.state }
     const from = { ...source.variables, ...source.state }
     // every weight checked before any is copied

@@ -1,19 +1,21 @@
 /**
- * PyTorch weights into multav's 3D ResNet-18: a state dict saved as safetensors (a few lines of Python,
- * below) loads into `r3d18(config)` for either layout. Conv kernels go from PyTorch's
+ * PyTorch weights into multav's 3D ResNet-18: a state dict saved as safetensors (the script below
+ * writes one) loads into `r3d18(config)` for either layout. Conv kernels go from PyTorch's
  * [Cout, Cin, kd, kh, kw] to [kd, kh, kw, Cin, Cout], FC weights from [K, C] to [C, K]; BN tensors
  * keep their shape; `num_batches_tracked` is ignored. Every tensor is checked (present, expected,
  * right shape, finite) before the model is even built: a wrong file never leaves a half-loaded model.
  *
- * Export from PyTorch:
- * ```python
- * import torch, torchvision
- * from safetensors.torch import save_file
- * model = torchvision.models.video.r3d_18(num_classes=101)      # or Hara's resnet18, trained
- * model.load_state_dict(torch.load("checkpoint.pth", map_location="cpu"))
- * save_file({k: v.contiguous() for k, v in model.state_dict().items()
- *            if not k.endswith("num_batches_tracked")}, "r3d18.safetensors")
+ * Export from PyTorch with the script multav ships (`python/export_safetensors.py`, in the package at
+ * `node_modules/multav/python/`; it needs only PyTorch and torchvision, e.g. Debian's
+ * python3-torch and python3-torchvision: it writes the safetensors format itself, so the `safetensors`
+ * package is not needed); `num_batches_tracked` is left out:
+ * ```sh
+ * python3 python/export_safetensors.py --arch r3d_18 --weights checkpoint.pth --out r3d18.safetensors
  * ```
+ * (`--classes K` when the checkpoint does not say; without `--weights`, torchvision's random
+ * initialisation). From Python code: `from export_safetensors import save_safetensors;
+ * save_safetensors(model.state_dict(), "r3d18.safetensors")`. `multav import r3d18.safetensors --arch
+ * r3d18 --clip 16x112x112 --mean … --std … --out DIR` makes a model folder of it (docs/models.md).
  *
  * @since 0.1.0
  */

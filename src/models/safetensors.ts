@@ -44,7 +44,9 @@ export const readSafetensors = async (file: string): Promise<ReadonlyMap<string,
     const header = parseHeader(decodeUtf8(headerBytes, `${file}: header`), fail)
     const dataStart = 8 + headerLength
     const dataSize = size - dataStart
-    const entries = Object.entries(header).filter(([name]) => name !== '__metadata__')
+    // PyTorch's batch-norm step counters (`…num_batches_tracked`, I64 as safetensors.torch saves
+    // them) are not weights: skipped, as the loaders ignore them in any dtype
+    const entries = Object.entries(header).filter(([name, spec]) => name !== '__metadata__' && !isStepCounter(name, spec))
     const specs = entries.map(([name, spec]) => checkSpec(name, spec, dataSize, fail))
     checkNoOverlap(specs, fail)
     const data = Buffer.alloc(dataSize)
@@ -86,6 +88,10 @@ interface Spec {
   readonly begin: number
   readonly end: number
 }
+
+/** A batch norm's step counter in an integer dtype (`bn1.num_batches_tracked`: I64 []). */
+const isStepCounter = (name: string, spec: unknown): boolean =>
+  name.endsWith('num_batches_tracked') && typeof spec === 'object' && spec !== null && ['I64', 'I32'].includes(String((spec as { dtype?: unknown }).dtype))
 
 const checkSpec = (key: string, spec: unknown, dataSize: number, fail: (m: string) => Error): Spec => {
   const name = nameOf(key)
