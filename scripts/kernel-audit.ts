@@ -157,13 +157,18 @@ const conv3dGradientCheck = (
   kind: Check['kind'],
   conv: (x: tf.Tensor5D, w: tf.Tensor5D) => tf.Tensor5D,
   s: number,
+  /** The gradient computed directly from dy and w (a backward kernel on its own), instead of tf.grad through `conv`. */
+  direct?: (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: [number, number, number, number, number]) => tf.Tensor5D,
 ): Check => {
   type Shape5 = [number, number, number, number, number]
   const [xShape, wShape, yShape]: [Shape5, Shape5, Shape5] = [[1, 3, 5, 5, 2], [3, 3, 3, 2, 3], [1, 3, 5, 5, 3]]
   const [x, w, dy] = [wave(150, 1, 0.5), wave(162, 0.2, 0.8), wave(225, s, 2.2)]
   return {
     name: `${op} input gradient, dy ×${s}`, use, kind, relative: 1e-5, absolute: Math.max(1e-6 * s, 256 * DENORMAL_MIN),
-    run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(conv(v as tf.Tensor5D, tf.tensor5d(w, wShape)), tf.tensor5d(dy, yShape))))(tf.tensor5d(x, xShape)),
+    run: () =>
+      direct
+        ? direct(tf.tensor5d(dy, yShape), tf.tensor5d(w, wShape), xShape)
+        : tf.grad((v: tf.Tensor) => tf.sum(tf.mul(conv(v as tf.Tensor5D, tf.tensor5d(w, wShape)), tf.tensor5d(dy, yShape))))(tf.tensor5d(x, xShape)),
     reference: () => conv3dInputGradReference(dy, xShape, w, wShape),
     // a flushing backend loses the products below 2⁻¹²⁶ (and its partial sums may, a few 2⁻¹²⁶)
     flushed: () => conv3dInputGradReference(dy, xShape, w, wShape, (a, b) => ftz(f32(ftz(a) * ftz(b)))),
@@ -299,7 +304,12 @@ export const CHECKS: ReadonlyArray<Check> = [
       }),
     }
   }),
-  ...GRAD_SCALES.map((s) => conv3dGradientCheck('tf.conv3d', 'native conv3d (cpu, tensorflow)', 'tfjs', (x, w) => tf.conv3d(x, w, 1, 'same'), s)),
+  // tf.conv3d's gradient: tfjs's own off wasm; on wasm initBackend registers ops.conv3d's math for it
+  ...GRAD_SCALES.map((s) => conv3dGradientCheck('tf.conv3d', 'native conv3d (cpu, tensorflow); tfjs models\' Conv3D layers', 'tfjs', (x, w) => tf.conv3d(x, w, 1, 'same'), s)),
+  // the backward kernel itself (Conv3DBackpropInputV2, which tf.conv3d's own gradient calls): wrong on wasm
+  ...GRAD_SCALES.map((s) =>
+    conv3dGradientCheck('Conv3DBackpropInputV2', "tfjs's own tf.conv3d gradient (not used on wasm)", 'tfjs', (x, w) => tf.conv3d(x, w, 1, 'same'), s, (dy, w, shape) => tf.conv3dTranspose(dy, w, shape, 1, 'same')),
+  ),
   ...GRAD_SCALES.map((s) => conv3dGradientCheck('ops.conv3d', 'every 3D convolution of the models', 'multav', (x, w) => conv3d(x, w, { pad: 'same' }), s)),
   ...[1, 1e-30, 1e-39].map((s): Check => {
     const xShape = [1, 3, 5, 5, 2]

@@ -75,6 +75,8 @@ const PURE_LAYERS: ReadonlySet<Layer> = new Set(['core', 'dsl', 'pure', 'dsl-ent
 const ALLOWED: Readonly<Record<string, string>> = {
   // core/model.ts is the type of what multav attacks: a function of tfjs tensors; it loads no tfjs
   'src/core/model.ts → @tensorflow/tfjs-core (type)': 'the Model type names tf.Tensor5D → tf.Tensor2D; erased at run time',
+  // starting wasm registers a correct gradient for tfjs's own Conv3D kernel, made of ops.conv3d
+  'src/backend/conv3d-gradient.ts → src/ops/conv3d.ts': "initBackend registers ops.conv3d's math as tfjs's Conv3D gradient on wasm, so tfjs models get correct gradients",
 }
 
 interface Import {

@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { availableParallelism } from 'node:os'
 import { isMainThread } from 'node:worker_threads'
+import { registerConv3dGradient } from './conv3d-gradient.js'
 import { BackendUnavailableError, loadGpuBackend } from './gpu.js'
 import { guardWasmHeap } from './wasm-heap.js'
 import { registerThreadedWasm, WASM_MAX_THREADS, WASM_PRIORITY, type BackendFactory } from './wasm-threads.js'
@@ -97,11 +98,15 @@ export const initBackend = async (choice?: BackendChoice, options: BackendOption
       await loaders[name]()
       if (name === 'wasm' && threads > 1 && !tf.findBackend('wasm') && (await selectThreadedWasm(threads))) {
         guardWasmHeap()
+        registerConv3dGradient() // tfjs's own Conv3D gradient is wrong on wasm (conv3d-gradient.ts)
         return name
       }
       if (await tf.setBackend(name)) {
         await tf.ready()
-        if (name === 'wasm') guardWasmHeap() // a full heap throws a WasmHeapError, not a crash
+        if (name === 'wasm') {
+          guardWasmHeap() // a full heap throws a WasmHeapError, not a crash
+          registerConv3dGradient() // tfjs's own Conv3D gradient is wrong on wasm (conv3d-gradient.ts)
+        }
         return name
       }
       failures.push(`${name}: failed to initialise`)

@@ -12,9 +12,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { InputError, UnavailableError } from '../core/errors.js'
+import { checkEntry, checkFinite, checkSpecs, decodeUtf8, MAX_MANIFEST, oneLine, show, type WeightSpec } from '../models/manifest.js'
 
-/** What an architecture expects: each weight's shape (float32). */
-export type WeightSpec = Readonly<Record<string, ReadonlyArray<number>>>
+export type { WeightSpec } from '../models/manifest.js'
 
 /** The `fetch` to use: the page's by default; a test or an app with its own transport passes another. */
 export type Fetch = (url: string) => Promise<Response>
@@ -22,18 +22,6 @@ export type Fetch = (url: string) => Promise<Response>
 export interface FetchOptions {
   readonly fetch?: Fetch
 }
-
-/** model.json beyond this is taken as a corrupt file rather than read (a manifest lists weights, not values). */
-const MAX_MANIFEST = 64 * 1024 * 1024
-
-/** A value from a file, for a message, cut short (a hostile file's field may be huge). */
-const show = (value: unknown): string => {
-  const text = JSON.stringify(value) ?? String(value)
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text
-}
-
-/** A name from a file, for a message: as is when plain, else quoted. */
-const nameOf = (name: string): string => (/^[\w.:/-]{1,200}$/.test(name) ? name : JSON.stringify(name.length > 200 ? `${name.slice(0, 197)}...` : name))
 
 const fetcher = (o: FetchOptions): Fetch => {
   if (o.fetch) return o.fetch
@@ -115,17 +103,12 @@ export const fetchManifest = async (url: string, o: FetchOptions = {}): Promise<
   const base = folderUrl(url)
   const where = new URL('model.json', base).href
   const bytes = await fetchBytes(fetcher(o), where, where, { limit: MAX_MANIFEST })
-  let text: string
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-  } catch {
-    throw new InputError(`${where}: not valid UTF-8 text`)
-  }
+  const text = decodeUtf8(bytes, where)
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (e) {
-    throw new InputError(`${where}: not valid JSON: ${(e as Error).message.replace(/\s+/g, ' ')}`)
+    throw new InputError(`${where}: not valid JSON: ${oneLine((e as Error).message)}`)
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError(`${where}: expected a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}`)
   return { base, where, json: json as Record<string, unknown> }
@@ -138,33 +121,6 @@ const shardUrl = (base: URL, path: string, where: string): string => {
   const resolved = new URL(path, base)
   if (resolved.origin !== base.origin || !resolved.pathname.startsWith(base.pathname)) throw new InputError(`${where}: ${show(path)} leads outside the model folder`)
   return resolved.href
-}
-
-/** A manifest entry's own fields: a string name, a dtype, an array shape, no quantization. */
-const checkEntry = (w: unknown, where: string): tf.io.WeightsManifestEntry => {
-  if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new InputError(`${where}: expected {name, shape, dtype}, got ${show(w)}`)
-  const { name, shape, dtype } = w as Record<string, unknown>
-  if (typeof name !== 'string') throw new InputError(`${where}: name must be a string, got ${show(name)}`)
-  if (!Array.isArray(shape)) throw new InputError(`${where}: weight ${nameOf(name)} needs a shape (an array), got ${show(shape)}`)
-  if (Object.hasOwn(w, 'quantization')) throw new InputError(`${where}: weight ${nameOf(name)} is quantized; multav reads float32 weights only`)
-  return { name, shape: shape as number[], dtype: dtype as tf.io.WeightsManifestEntry['dtype'] }
-}
-
-/** Every expected weight once, float32, with its shape; nothing unexpected (names looked up as own keys only). */
-const checkSpecs = (specs: ReadonlyArray<tf.io.WeightsManifestEntry>, expected: WeightSpec, where: string): void => {
-  const shapes = new Map(Object.entries(expected))
-  const seen = new Set<string>()
-  for (const w of specs) {
-    if (seen.has(w.name)) throw new InputError(`${where}: weight ${nameOf(w.name)} is listed twice`)
-    seen.add(w.name)
-    const shape = shapes.get(w.name)
-    if (shape === undefined) throw new InputError(`${where}: weight ${nameOf(w.name)} is not part of this architecture`)
-    if (w.dtype !== 'float32') throw new InputError(`${where}: weight ${nameOf(w.name)} has dtype ${show(w.dtype)}, expected float32`)
-    if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))
-      throw new InputError(`${where}: weight ${nameOf(w.name)} has shape ${show(w.shape)}, expected [${shape.join(', ')}]`)
-  }
-  const missing = [...shapes.keys()].filter((name) => !seen.has(name))
-  if (missing.length > 0) throw new InputError(`${where}: missing weight${missing.length > 1 ? 's' : ''} ${missing.map(nameOf).join(', ')}`)
 }
 
 /** One shard: its URL and where the manifest lists it. */
@@ -208,24 +164,11 @@ export const fetchWeights = async (manifest: Manifest, expected: WeightSpec, o: 
     offset += bytes.length
   }
   if (offset !== needed) throw new InputError(`${where}: the shards hold ${offset} bytes but the weights need ${needed} (truncated or wrong files)`)
-  checkFinite(data, specs, shards, starts)
+  checkFinite(data, specs, (byte) => {
+    let k = 0
+    while (k + 1 < starts.length && starts[k + 1]! <= byte) k++
+    return shards[k]!.url
+  })
   return tf.io.decodeWeights(data.buffer, specs)
 }
 
-/** Every weight value finite: NaN or ±Inf is refused, naming the weight and the shard that holds it. */
-const checkFinite = (data: Uint8Array, specs: ReadonlyArray<tf.io.WeightsManifestEntry>, shards: ReadonlyArray<Shard>, starts: ReadonlyArray<number>): void => {
-  const values = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4)
-  let start = 0
-  for (const w of specs) {
-    const count = w.shape.reduce((a, b) => a * b, 1)
-    for (let i = 0; i < count; i++) {
-      const v = values[start + i]!
-      if (Number.isFinite(v)) continue
-      const byte = (start + i) * 4
-      let k = 0
-      while (k + 1 < starts.length && starts[k + 1]! <= byte) k++
-      throw new InputError(`${shards[k]!.url}: weight ${nameOf(w.name)} holds ${v} at element ${i} (weights must be finite)`)
-    }
-    start += count
-  }
-}

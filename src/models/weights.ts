@@ -19,9 +19,10 @@ import { constants, type Stats } from 'node:fs'
 import { mkdir, open, realpath, stat, type FileHandle } from 'node:fs/promises'
 import { isAbsolute, join, relative, sep } from 'node:path'
 import { InputError } from '../core/errors.js'
+import { checkEntry, checkFinite, checkSpecs, decodeUtf8, MAX_MANIFEST, nameOf, oneLine, show, type WeightSpec } from './manifest.js'
 
-/** What an architecture expects: each weight's shape (float32). */
-export type WeightSpec = Readonly<Record<string, ReadonlyArray<number>>>
+// the checks every loader shares (src/models/manifest.ts), for the modules that import them from here
+export { decodeUtf8, nameOf, oneLine, show, type WeightSpec } from './manifest.js'
 
 export interface SaveOptions {
   /** Anything that describes the model (architecture, classes, training command), stored in model.json. */
@@ -51,7 +52,6 @@ export interface Loaded {
 }
 
 /** model.json beyond this is taken as a corrupt file rather than read (a manifest lists weights, not values). */
-const MAX_MANIFEST = 64 * 1024 * 1024
 
 /** A failed file operation's reason: its code (ENOENT, EISDIR, ELOOP, …) or else its message. */
 export const reasonOf = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message
@@ -106,30 +106,6 @@ const readRegularFile = async (path: string, where: string, limits: { readonly m
     return bytes
   } finally {
     await handle.close()
-  }
-}
-
-/** A name from a file, for a message: as is when plain, else quoted (an empty name or a newline stays visible). */
-export const nameOf = (name: string): string => (/^[\w.:/-]{1,200}$/.test(name) ? name : JSON.stringify(name.length > 200 ? `${name.slice(0, 197)}...` : name))
-
-/** A value from a file, for a message, cut short (a hostile file's field may be huge). */
-export const show = (value: unknown): string => {
-  const text = JSON.stringify(value) ?? String(value)
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text
-}
-
-/** A parser's message on one line (V8 quotes the offending text, newlines included). */
-export const oneLine = (message: string): string => message.replace(/\s+/g, ' ')
-
-/** Strict UTF-8 (a BOM is dropped, as TextDecoder does by default; invalid bytes are an error). */
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-/** Decodes strict UTF-8, failing with `where: not UTF-8 text`. */
-export const decodeUtf8 = (bytes: Uint8Array, where: string): string => {
-  try {
-    return utf8.decode(bytes)
-  } catch {
-    throw new InputError(`${where}: not valid UTF-8 text`)
   }
 }
 
@@ -205,18 +181,8 @@ export const loadWeights = async (dir: string, expected: WeightSpec, manifest?: 
     data.set(await readRegularFile(s.real, s.where, { size: s.size }), offset)
     offset += s.size
   }
-  checkFinite(data, specs, shards, dir)
+  checkFinite(data, specs, (byte) => join(dir, shardAt(shards, byte).path))
   return { weights: tf.io.decodeWeights(data.buffer, specs), config: json['config'] ?? null }
-}
-
-/** A manifest entry's own fields: a string name, a dtype, an array shape, no quantization. */
-const checkEntry = (w: unknown, where: string): tf.io.WeightsManifestEntry => {
-  if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new InputError(`${where}: expected {name, shape, dtype}, got ${show(w)}`)
-  const { name, shape, dtype } = w as Record<string, unknown>
-  if (typeof name !== 'string') throw new InputError(`${where}: name must be a string, got ${show(name)}`)
-  if (!Array.isArray(shape)) throw new InputError(`${where}: weight ${nameOf(name)} needs a shape (an array), got ${show(shape)}`)
-  if (Object.hasOwn(w, 'quantization')) throw new InputError(`${where}: weight ${nameOf(name)} is quantized; multav reads float32 weights only`)
-  return { name, shape: shape as number[], dtype: dtype as tf.io.WeightsManifestEntry['dtype'] }
 }
 
 /** A shard's path resolved inside the model folder and its size; anything but a regular file is refused. */
@@ -231,39 +197,6 @@ const statShard = async (root: string, path: string, where: string): Promise<Sha
   const { handle, size } = await openRegularFile(real, `${where}: ${show(path)}`)
   await handle.close()
   return { path, real, where: `${where}: ${show(path)}`, size }
-}
-
-/** Every expected weight once, float32, with its shape; nothing unexpected (names looked up as own keys only). */
-const checkSpecs = (specs: ReadonlyArray<tf.io.WeightsManifestEntry>, expected: WeightSpec, where: string): void => {
-  const shapes = new Map(Object.entries(expected))
-  const seen = new Set<string>()
-  for (const w of specs) {
-    if (seen.has(w.name)) throw new InputError(`${where}: weight ${nameOf(w.name)} is listed twice`)
-    seen.add(w.name)
-    const shape = shapes.get(w.name)
-    if (shape === undefined) throw new InputError(`${where}: weight ${nameOf(w.name)} is not part of this architecture`)
-    if (w.dtype !== 'float32') throw new InputError(`${where}: weight ${nameOf(w.name)} has dtype ${show(w.dtype)}, expected float32`)
-    if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i]))
-      throw new InputError(`${where}: weight ${nameOf(w.name)} has shape ${show(w.shape)}, expected [${shape.join(', ')}]`)
-  }
-  const missing = [...shapes.keys()].filter((name) => !seen.has(name))
-  if (missing.length > 0) throw new InputError(`${where}: missing weight${missing.length > 1 ? 's' : ''} ${missing.map(nameOf).join(', ')}`)
-}
-
-/** Every weight value finite: NaN or ±Inf is refused, naming the weight and the shard that holds it. */
-const checkFinite = (data: Uint8Array, specs: ReadonlyArray<tf.io.WeightsManifestEntry>, shards: ReadonlyArray<Shard>, dir: string): void => {
-  const values = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4)
-  let start = 0
-  for (const w of specs) {
-    const count = w.shape.reduce((a, b) => a * b, 1)
-    for (let i = 0; i < count; i++) {
-      const v = values[start + i]!
-      if (Number.isFinite(v)) continue
-      const shard = shardAt(shards, (start + i) * 4)
-      throw new InputError(`${join(dir, shard.path)}: weight ${nameOf(w.name)} holds ${v} at element ${i} (weights must be finite)`)
-    }
-    start += count
-  }
 }
 
 /** The shard that holds byte `offset` of the concatenated data. */

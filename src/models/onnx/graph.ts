@@ -136,7 +136,12 @@ export const compile = (parsed: Parsed, options: GraphOptions): Compiled => {
     const exec = (n: Node, values: ReadonlyMap<string, Value>): ReadonlyArray<Value> => {
       const rule: OpRule = OPS[n.opType]!
       const ins = n.inputs.map((i) => (i === '' ? undefined : values.get(i)))
-      const ctx: RunContext = { opset, constant: n.inputs.map((i) => i !== '' && constants.has(i)), memo: keep(String(n.index)) }
+      const ctx: RunContext = {
+        opset,
+        constant: n.inputs.map((i) => i !== '' && constants.has(i)),
+        memo: keep(String(n.index)),
+        activation: reluFused.has(n.index) ? 'relu' : 'linear',
+      }
       const present = ins.filter((v) => v !== undefined)
       if (!rule.host && present.length > 0 && present.every(isHost)) {
         let hosts: Value[] = []
@@ -156,9 +161,27 @@ export const compile = (parsed: Parsed, options: GraphOptions): Compiled => {
       })
     }
 
+    // Conv → Relu, the Relu the conv output's only reader (and not a graph output): one node, the ReLU
+    // fused into the convolution's kernel (ops.fusedConv3d, tf.fused.conv2d)
+    const readers = new Map<string, number>()
+    for (const n of nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1)
+    const producer = new Map<string, Node>()
+    for (const n of nodes) for (const o of n.outputs) producer.set(o, n)
+    const reluFused = new Set<number>()
+    const fusedAway = new Set<number>()
+    const renamed = new Map<number, Node>()
+    for (const n of nodes) {
+      const from = n.opType === 'Relu' && n.inputs.length === 1 ? producer.get(n.inputs[0]!) : undefined
+      if (from?.opType !== 'Conv' || from.outputs.length !== 1 || readers.get(from.outputs[0]!) !== 1 || from.outputs[0] === outputName) continue
+      reluFused.add(from.index)
+      fusedAway.add(n.index)
+      renamed.set(from.index, { ...from, outputs: n.outputs })
+    }
+    const graphNodes = nodes.filter((n) => !fusedAway.has(n.index)).map((n) => renamed.get(n.index) ?? n)
+
     // fold what depends on constants only
     const runtime: Node[] = []
-    for (const n of nodes) {
+    for (const n of graphNodes) {
       const present = n.inputs.filter((i) => i !== '')
       const foldable = present.every((i) => constants.has(i)) && (present.length > 0 || n.opType === 'Constant')
       if (!foldable) {

@@ -2,7 +2,8 @@
  * Conv (1-D, 2-D, 3-D; groups, dilations, pads or auto_pad, any strides). Tensors stay in ONNX's
  * channels-first layout between ops; a convolution transposes its input to channels-last, runs
  * `tf.conv2d` (1-D as 2-D of height 1) or multav's `conv3d` (correct input gradients on wasm), and
- * transposes back; a 3-D filter of temporal size 1 (R(2+1)D's and S3D's spatial halves) is a
+ * transposes back (a bias, and a Relu the graph fused into the node, go into the convolution kernel:
+ * fusedConv3d, tf.fused.conv2d); a 3-D filter of temporal size 1 (R(2+1)D's and S3D's spatial halves) is a
  * `tf.conv2d` with time folded into the batch. Dilated filters are made by inserting zeros (exact; tfjs has no gradient for
  * dilated conv2d and multav's conv3d takes none); strides beyond conv3d's 1 and 2 are a stride-1
  * convolution subsampled (pad, reshape, slice). Filters of constant weights are prepared once.
@@ -10,7 +11,7 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { conv3d, type Pads3 } from '../../../ops/conv3d.js'
+import { fusedConv3d, type Pads3 } from '../../../ops/conv3d.js'
 import { attrInt, attrInts, attrString, nodeError, type Node } from '../node.js'
 import { input, one, optional, padsOf, subsample, toFirst, toLast, type OpTable } from './rule.js'
 
@@ -57,6 +58,28 @@ const prepare = (w: tf.Tensor, group: number, dilations: ReadonlyArray<number>, 
   )
 }
 
+interface Epilogue {
+  readonly bias: tf.Tensor1D | undefined
+  readonly activation: 'linear' | 'relu'
+}
+
+/** fusedConv3d's options of an epilogue (no `bias` key when there is none). */
+const defined = (e: Epilogue) => ({ activation: e.activation, ...(e.bias !== undefined ? { bias: e.bias } : {}) })
+
+/**
+ * A 2-D convolution with explicit spatial pads, then its bias and ReLU: in tfjs's fused kernel when no
+ * gradient is being recorded (tf.fused.conv2d's gradient computes the filter's too, and wasm has no
+ * Conv2DBackpropFilter), else as separate ops.
+ */
+const conv2d = (x: tf.Tensor4D, f: tf.Tensor4D, strides: [number, number], pads: ReadonlyArray<[number, number]>, e: Epilogue): tf.Tensor4D => {
+  const pad = [[0, 0], pads[0]!, pads[1]!, [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]
+  const bias = e.bias !== undefined ? { bias: e.bias } : {}
+  if (tf.engine().state.gradientDepth === 0) return tf.fused.conv2d({ x, filter: f, strides, pad, dataFormat: 'NHWC', ...bias, activation: e.activation })
+  let y = tf.conv2d(x, f, strides, pad, 'NHWC')
+  if (e.bias !== undefined) y = tf.add(y, e.bias)
+  return e.activation === 'relu' ? tf.relu(y) : y
+}
+
 export const conv: OpTable = {
   Conv: {
     check: (node) => {
@@ -88,6 +111,11 @@ export const conv: OpTable = {
       let xl = toLast(x)
       if (sp === 1) xl = tf.expandDims(xl, 1) // [N, 1, L, C]
       const cg = C / group
+      // one group: the bias and a fused Relu go into the convolution kernel itself
+      const b = optional(inputs, 2)
+      if (b !== undefined && (b.rank !== 1 || b.shape[0] !== M)) throw nodeError(node, `bias of shape [${b.shape.join(', ')}] for ${M} output channels`)
+      const inKernel = group === 1
+      const fused = inKernel ? { bias: b as tf.Tensor1D | undefined, activation: ctx.activation } : { bias: undefined, activation: 'linear' as const }
       const parts = filters.map((f, g) => {
         const xg = group === 1 ? xl : tf.slice(xl, xl.shape.map((_, i) => (i === xl.rank - 1 ? g * cg : 0)), xl.shape.map((s, i) => (i === xl.rank - 1 ? cg : s)))
         if (sp === 3 && f.shape[0] === 1) {
@@ -97,13 +125,14 @@ export const conv: OpTable = {
           const frames = Math.floor((v.shape[1]! - 1) / strides[0]!) + 1
           v = subsample(v, 1, strides[0]!, frames)
           const [n, , h, w2, c] = v.shape as [number, number, number, number, number]
-          const y = tf.conv2d(tf.reshape(v, [n * frames, h, w2, c]) as tf.Tensor4D, tf.reshape(f, f.shape.slice(1) as [number, number, number, number]) as tf.Tensor4D, [strides[1]!, strides[2]!], [[0, 0], pads[1]!, pads[2]!, [0, 0]] as [[number, number], [number, number], [number, number], [number, number]], 'NHWC')
+          const y = conv2d(tf.reshape(v, [n * frames, h, w2, c]) as tf.Tensor4D, tf.reshape(f, f.shape.slice(1) as [number, number, number, number]) as tf.Tensor4D, [strides[1]!, strides[2]!], [pads[1]!, pads[2]!], fused)
           return tf.reshape(y, [n, frames, ...y.shape.slice(1)])
         }
         if (sp === 3) {
           const native = strides.every((s) => s === 1 || s === 2)
-          const y = conv3d(xg, f, { strides: native ? (strides as [number, number, number]) : 1, pad: pads as unknown as Pads3 })
-          if (native) return y as tf.Tensor
+          if (native) return fusedConv3d(xg, f, { strides: strides as [number, number, number], pad: pads as unknown as Pads3, ...defined(fused) })
+          // stride-1 convolution subsampled: the ReLU commutes with the subsampling
+          const y = fusedConv3d(xg, f, { strides: 1, pad: pads as unknown as Pads3, ...defined(fused) })
           return strides.reduce<tf.Tensor>((v, s, i) => {
             const size = x.shape[i + 2]! + pads[i]![0] + pads[i]![1]
             return subsample(v, i + 1, s, Math.floor((size - kernel[i]!) / s) + 1)
@@ -111,11 +140,13 @@ export const conv: OpTable = {
         }
         const [sh, sw] = sp === 1 ? [1, strides[0]!] : [strides[0]!, strides[1]!]
         const [ph, pw] = sp === 1 ? [[0, 0] as [number, number], pads[0]!] : [pads[0]!, pads[1]!]
-        return tf.conv2d(xg as tf.Tensor4D, f as tf.Tensor4D, [sh, sw], [[0, 0], ph, pw, [0, 0]], 'NHWC')
+        return conv2d(xg as tf.Tensor4D, f as tf.Tensor4D, [sh, sw], [ph, pw], fused)
       })
       let y = parts.length === 1 ? parts[0]! : tf.concat(parts, parts[0]!.rank - 1)
-      const b = optional(inputs, 2)
-      if (b !== undefined) y = tf.add(y, b)
+      if (!inKernel) {
+        if (b !== undefined) y = tf.add(y, b)
+        if (ctx.activation === 'relu') y = tf.relu(y)
+      }
       if (sp === 1) y = tf.squeeze(y, [1])
       return one(toFirst(y))
     },

@@ -19,6 +19,11 @@ export interface RunContext {
    * and key and kept until the model is disposed. Only for values that depend on constants alone.
    */
   readonly memo: <T extends tf.Tensor | ReadonlyArray<tf.Tensor>>(key: string, make: () => T) => T
+  /**
+   * 'relu' when the graph fused the Relu that alone reads this node's output into it (only Conv
+   * nodes, see graph.ts): the rule applies it to its output.
+   */
+  readonly activation: 'linear' | 'relu'
 }
 
 export interface OpRule {
@@ -72,19 +77,20 @@ export const one = (v: Value): ReadonlyArray<Value> => [v]
 
 /**
  * Every `s`-th element of `x` along `axis`, `count` of them starting at 0 (differentiable: pad, reshape
- * and slice, where tf.stridedSlice has no gradient).
+ * and slice, where tf.stridedSlice has no gradient). Works on the rank-3 view [before, len, after]:
+ * wasm's slices and pads of rank-6 views take a slow generic path (a [1, 4, 2, 16, 16, 64] slice took
+ * ~190 ms of an r3d_18 gradient step, the rank-3 one a few).
  */
 export const subsample = (x: tf.Tensor, axis: number, s: number, count: number): tf.Tensor => {
-  if (s === 1) return x.shape[axis] === count ? x : tf.slice(x, x.shape.map(() => 0), x.shape.map((d, i) => (i === axis ? count : d)))
-  const need = count * s
   const len = x.shape[axis]!
-  let v = x
-  if (len < need) v = tf.pad(v, v.shape.map((_, i) => (i === axis ? [0, need - len] : [0, 0])) as Array<[number, number]>)
-  else if (len > need) v = tf.slice(v, v.shape.map(() => 0), v.shape.map((d, i) => (i === axis ? need : d)))
-  const shape = v.shape.flatMap((d, i) => (i === axis ? [count, s] : [d]))
-  const r = tf.reshape(v, shape)
-  const picked = tf.slice(r, shape.map(() => 0), shape.map((d, i) => (i === axis + 1 ? 1 : d)))
-  return tf.reshape(picked, v.shape.map((d, i) => (i === axis ? count : d)))
+  const before = x.shape.slice(0, axis).reduce((a, b) => a * b, 1)
+  const after = x.shape.slice(axis + 1).reduce((a, b) => a * b, 1)
+  const need = count * s
+  let v = tf.reshape(x, [before, len, after]) as tf.Tensor3D
+  if (len < need) v = tf.pad(v, [[0, 0], [0, need - len], [0, 0]])
+  else if (len > need) v = tf.slice(v, [0, 0, 0], [before, need, after])
+  if (s > 1) v = tf.slice(tf.reshape(v, [before, count, s * after]) as tf.Tensor3D, [0, 0, 0], [before, count, after])
+  return tf.reshape(v, x.shape.map((d, i) => (i === axis ? count : d)))
 }
 
 /**

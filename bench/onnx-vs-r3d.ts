@@ -1,0 +1,102 @@
+/**
+ * One attack step — forward, input gradient of the cross-entropy, the update and projection — of
+ * torchvision's r3d_18 loaded two ways on the same backend and clip: from ONNX (`models.loadOnnx`, the
+ * graph interpreter, channels-first between ops) and as multav's own `models.r3d18` (torchvision
+ * layout, `loadSafetensors`), the same seeded weights (test/fixtures/onnx/r3d18_pair.py writes both
+ * files). Mult-L∞ and Add-L∞ steps; the two models alternate round by round so that both see the same
+ * machine load; the first step of each run is a warm-up (it also fills conv3d's sub-filter cache).
+ * Checks first that the two give the same logits. Writes bench/results/onnx-vs-r3d.json.
+ *
+ * Run: node --import tsx bench/onnx-vs-r3d.ts [--frames 8] [--size 56] [--steps 4] [--rounds 3] [--backend wasm]
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import writeFileAtomic from 'write-file-atomic'
+import { execFileSync } from 'node:child_process'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { addLinf, multLinf } from '../src/dsl/attacks.js'
+import { initBackend, type BackendName } from '../src/backend/backend.js'
+import { runAttack } from '../src/interpreters/tensor.js'
+import { loadOnnx } from '../src/models/onnx/index.js'
+import { loadSafetensors } from '../src/models/pytorch.js'
+import type { Model } from '../src/core/model.js'
+import { benchMeta, spread } from './meta.js'
+
+const { values } = parseArgs({
+  options: {
+    frames: { type: 'string', default: '8' },
+    size: { type: 'string', default: '56' },
+    steps: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
+    backend: { type: 'string', default: 'wasm' },
+    classes: { type: 'string', default: '400' },
+  },
+})
+const [T, S, steps, rounds, classes] = [values.frames, values.size, values.steps, values.rounds, values.classes].map(Number) as [number, number, number, number, number]
+const backend = await initBackend(values.backend as BackendName)
+
+const dir = await mkdtemp(join(tmpdir(), 'multav-onnx-vs-r3d-'))
+const python = ['/usr/bin/python3', 'python3'].find((p) => {
+  try {
+    execFileSync(p, ['-c', 'import torch, torchvision'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})
+if (python === undefined) throw new Error('bench/onnx-vs-r3d.ts needs python3 with torch and torchvision (Debian python3-torch python3-torchvision)')
+execFileSync(python, ['test/fixtures/onnx/r3d18_pair.py', dir, String(classes)], { stdio: 'inherit' })
+
+const KINETICS = { mean: [0.43216, 0.394666, 0.37645] as const, std: [0.22803, 0.22145, 0.216989] as const }
+const onnx = await loadOnnx(join(dir, 'r3d_18.onnx'), { mean: [...KINETICS.mean], std: [...KINETICS.std] })
+const own = await loadSafetensors(join(dir, 'r3d_18.safetensors'), { layout: 'torchvision', classes, ...KINETICS })
+await rm(dir, { recursive: true, force: true })
+
+const x = tf.randomUniform([1, T, S, S, 3], 0.05, 1, 'float32', 1) as tf.Tensor5D
+const labels = [0]
+const agreement = tf.tidy(() => {
+  const a = onnx.model(x)
+  const b = own.model(x)
+  return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]! / tf.max(tf.abs(b)).dataSync()[0]!
+})
+
+const ATTACKS = { 'mult-linf': multLinf, 'add-linf': addLinf } as const
+type Which = 'onnx' | 'r3d18'
+const models: Record<Which, Model> = { onnx: onnx.model, r3d18: own.model }
+
+/** Seconds per step of one runAttack, between its onStep callbacks (each reads the loss back), the first dropped. */
+const timeSteps = async (attack: keyof typeof ATTACKS, which: Which): Promise<number[]> => {
+  const stamps: number[] = [performance.now()]
+  const r = await runAttack(ATTACKS[attack]({ steps: steps + 1 }), models[which], x, labels, { onStep: () => void stamps.push(performance.now()) })
+  tf.dispose(r.adversarial)
+  return stamps.slice(2).map((t, i) => (t - stamps[i + 1]!) / 1000)
+}
+
+const load: number[] = [loadavg()[0]!]
+const samples: Record<string, number[]> = {}
+for (let round = 0; round < rounds; round++)
+  for (const attack of Object.keys(ATTACKS) as Array<keyof typeof ATTACKS>)
+    for (const which of (round % 2 === 0 ? ['r3d18', 'onnx'] : ['onnx', 'r3d18']) as Which[]) {
+      ;(samples[`${attack} ${which}`] ??= []).push(...(await timeSteps(attack, which)))
+      load.push(loadavg()[0]!)
+    }
+tf.dispose(x)
+onnx.dispose()
+own.dispose()
+
+const rows = (Object.keys(ATTACKS) as Array<keyof typeof ATTACKS>).map((attack) => {
+  const o = spread(samples[`${attack} onnx`]!)
+  const r = spread(samples[`${attack} r3d18`]!)
+  return { attack, onnx: o, r3d18: r, ratio: o.median / r.median }
+})
+const meta = { ...benchMeta(backend), clip: [1, T, S, S, 3], steps, rounds, classes, loadAverage: spread(load), onnxOps: onnx.ops, runtimeNodes: onnx.runtimeNodes }
+console.log(`r3d_18 (${classes} classes) on ${backend}, clip 1x${T}x${S}x${S}x3: logits agree within ${agreement.toExponential(1)} of their scale`)
+console.log(`seconds per attack step, median of ${rounds}x${steps} (min–max); load average ${meta.loadAverage.min.toFixed(1)}–${meta.loadAverage.max.toFixed(1)}`)
+console.log('| attack | loadOnnx | models.r3d18 | ONNX / own |')
+console.log('|---|---:|---:|---:|')
+const s = (t: { median: number; min: number; max: number }) => `${t.median.toFixed(3)} (${t.min.toFixed(3)}–${t.max.toFixed(3)})`
+for (const r of rows) console.log(`| ${r.attack} | ${s(r.onnx)} | ${s(r.r3d18)} | ${r.ratio.toFixed(3)} |`)
+await mkdir('bench/results', { recursive: true })
+await writeFileAtomic('bench/results/onnx-vs-r3d.json', JSON.stringify({ meta, agreement, rows }, null, 2) + '\n')
