@@ -16,6 +16,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import { InputError } from '../core/errors.js'
 import { DENOISE_KINDS, type DenoiseKind } from '../models/denoise.js'
 import { r3d18, r3dShapes, type R3dConfig, type VideoModel } from '../models/r3d.js'
+import { checkClasses, checkClip } from '../models/folder/info.js'
+import { show } from '../models/manifest.js'
 import { fetchManifest, fetchWeights, type FetchOptions } from './weights.js'
 
 export const PRETRAINED = ['default'] as const
@@ -60,11 +62,6 @@ export const loadModel = async (url: string, o: FetchOptions = {}): Promise<Pret
   }
 }
 
-const show = (value: unknown): string => {
-  const text = JSON.stringify(value) ?? String(value)
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text
-}
-
 /** model.json's config as the architecture to build, each field checked with a message naming it (as in Node). */
 const checkConfig = (raw: unknown, where: string): { config: R3dConfig; info: Record<string, unknown> } => {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InputError(`${where}: config must be an object describing the model, got ${show(raw ?? null)}`)
@@ -91,28 +88,3 @@ const checkConfig = (raw: unknown, where: string): { config: R3dConfig; info: Re
   return { config, info }
 }
 
-/** config.classes: at least two distinct non-empty names. */
-const checkClasses = (classes: unknown, where: string): ReadonlyArray<string> => {
-  if (!Array.isArray(classes)) throw new InputError(`${where}: config.classes must list the class names, got ${show(classes ?? null)}`)
-  if (classes.length < 2)
-    throw new InputError(`${where}: config.classes lists ${classes.length} class${classes.length === 1 ? '' : 'es'}, expected at least two (an attack needs another class to move a clip to)`)
-  const first = new Map<string, number>()
-  classes.forEach((c: unknown, i) => {
-    if (typeof c !== 'string' || c === '') throw new InputError(`${where}: config.classes[${i}] must be a non-empty string, got ${show(c)}`)
-    const earlier = first.get(c)
-    if (earlier !== undefined) throw new InputError(`${where}: config.classes[${i}] ${show(c)} repeats config.classes[${earlier}]`)
-    first.set(c, i)
-  })
-  return classes as string[]
-}
-
-/** config.clip, when given: `{ T, H, W }`, positive integers. */
-const checkClip = (clip: unknown, where: string): { T: number; H: number; W: number } | undefined => {
-  if (clip === undefined || clip === null) return undefined
-  const size = (typeof clip === 'object' && !Array.isArray(clip) ? clip : {}) as Record<string, unknown>
-  const dims = ['T', 'H', 'W'].map((k) => (Object.hasOwn(size, k) ? size[k] : undefined))
-  if (!dims.every((d) => Number.isSafeInteger(d) && (d as number) >= 1))
-    throw new InputError(`${where}: config.clip must be {T, H, W} with positive integers, got ${show(clip)}`)
-  const [T, H, W] = dims as [number, number, number]
-  return { T, H, W }
-}

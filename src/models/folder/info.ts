@@ -7,7 +7,7 @@
  * @since 0.3.0
  */
 import { InputError } from '../../core/errors.js'
-import { show } from '../weights.js'
+import { show } from '../manifest.js'
 
 /** Frames, height and width of the clips a model takes. */
 export interface ClipSize {
