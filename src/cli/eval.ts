@@ -6,6 +6,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { encodeAttack } from '../dsl/codec.js'
 import type { Attack } from '../dsl/types.js'
 import { resolveData } from '../eval/data.js'
+import { writeRunBudgetCurve } from '../eval/budget-curve.js'
 import { sweepPlot, type Series } from '../eval/pictures.js'
 import { parseShard, type RunPlan, type Summary } from '../eval/results.js'
 import { runEval, type EvalProgress } from '../eval/run.js'
@@ -40,6 +41,11 @@ const EVAL_OPTIONS = {
   workers: workersOption('chunks'),
   shard: parsed(shard, { metavar: 'i/n', description: 'run shard i of n (0-based), to merge with multav merge' }, (s) => `${s.index}/${s.count}`),
   pictures: integer({ min: 0, default: 1, description: 'clips to draw pictures of (clean | adversarial | difference x15)' }),
+  'budget-curve': integer({
+    min: 0,
+    default: 0,
+    description: 'also measure accuracy against the budget of the four Lp attacks (5 budgets each, the step scaled with the budget) on the first N clips: budget-curve.{svg,png,csv}; 0: none',
+  }),
   'on-error': enumeration(['skip', 'stop'], {
     default: 'skip',
     description: 'a clip that cannot be read: skip it (recorded as failed rows with its error, left out of every figure) or stop the run (exit 2; --resume after fixing it)',
@@ -126,6 +132,20 @@ const runEvalCommand = async (a: EvalArgs, stdio: Io, argv: ReadonlyArray<string
   printSummary(io, outcome.summary!, a.out, a.json)
   if (a.json) stdio.log(JSON.stringify(outcome.summary!, null, 1))
   for (const p of outcome.pictures) io.log(`picture: ${p}`)
+  if (a['budget-curve'] > 0 && shardOf.count === 1) {
+    const n = Math.min(a['budget-curve'], clips)
+    io.log(`budget curve: the four Lp attacks at 5 budgets each on ${n} clips`)
+    const curve = await writeRunBudgetCurve(a.out, a.model, data, n, {
+      signal,
+      onProgress: (p) => io.warn(`budget curve ${p.done}/${p.total}: ${p.point.attack} ε ${+p.point.value.toPrecision(3)}: ${(100 * p.point.accuracy).toFixed(1)}%`),
+    })
+    if (curve.stopped) {
+      io.warn('stopped during the budget curve; --resume measures the rest')
+      return 130
+    }
+    for (const f of curve.files) io.log(`plot: ${f}`)
+    if (curve.pngMissing !== undefined) io.warn(curve.pngMissing)
+  } else if (a['budget-curve'] > 0) io.warn('--budget-curve: not measured in a shard (run it once, unsharded, or on the merged folder\'s model)')
   if (sweep) {
     const file = join(a.out, 'sweep.svg')
     await writeFileAtomic(file, sweepPlot(sweepSeries(sweep, outcome.summary!), { parameter: sweep.parameter }))

@@ -20,3 +20,5 @@ export type { Sheet, SheetOptions, Series } from './pictures.js'
 // FULL (the paper's run) and QUICK (CI's) are the two configurations `reproduce` is meant to be given
 export { reproduce, reproduceTable, tableMarkdown, FULL, QUICK } from './reproduce.js'
 export type { ReproduceConfig, ReproduceOptions, ReproduceOutcome, ReproduceTable, TableRow, TrainingSettings, Network, Family } from './reproduce.js'
+export { budgetCurve, writeBudgetCurve, budgetCsv, parseBudgetCsv } from './budget-curve.js'
+export { budgetChart, svgToPng } from './budget-chart.js'
