@@ -18,7 +18,8 @@ import { benchmark } from '../src/data/benchmark.js'
 import { toyMotion } from '../src/data/toy.js'
 import { pretrained } from '../src/models/pretrained.js'
 import { addLinf } from '../src/dsl/attacks.js'
-import { budgetChart, svgToPng, BUDGET_CHART_GEOMETRY as G } from '../src/eval/budget-chart.js'
+import { budgetChart, BUDGET_CHART_GEOMETRY as G } from '../src/eval/budget-chart.js'
+import { svgToPng } from '../src/eval/svg-png.js'
 import {
   benchmarkSubject,
   budgetAt,

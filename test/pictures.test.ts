@@ -65,7 +65,7 @@ test.serial('an evaluation draws each kept clip as PNG and labelled SVG, and the
     const names = (await readdir(join(out, 'pictures'))).sort()
     t.deepEqual(names, [
       'add-linf_steps_1-clip0.png', 'add-linf_steps_1-clip0.svg', 'mult-linf_steps_1-clip0.png', 'mult-linf_steps_1-clip0.svg',
-      'pair-add-linf_steps_1-vs-mult-linf_steps_1-clip0.svg',
+      'pair-add-linf_steps_1-vs-mult-linf_steps_1-clip0.png', 'pair-add-linf_steps_1-vs-mult-linf_steps_1-clip0.svg',
     ])
     const row = r.rows.find((x) => x.clip === 0 && x.attack === listed[1]!.name)!
     const sheet = await readFile(join(out, 'pictures', 'mult-linf_steps_1-clip0.svg'), 'utf8')
@@ -76,6 +76,13 @@ test.serial('an evaluation draws each kept clip as PNG and labelled SVG, and the
     const png = PNG.sync.read(await readFile(join(out, 'pictures', 'add-linf_steps_1-clip0.png')))
     t.deepEqual(Uint8Array.from(add!.data), Uint8Array.from(png.data), 'the pair shows the same sheets')
     t.is(mult!.width, add!.width)
+    // the pair as PNG: the SVG rendered at its own size, its labels drawn (dark pixels in the title row)
+    const rendered = PNG.sync.read(await readFile(join(out, 'pictures', 'pair-add-linf_steps_1-vs-mult-linf_steps_1-clip0.png')))
+    const size = /<svg[^>]*\bwidth="(\d+)"[^>]*\bheight="(\d+)"/.exec(pair)!
+    t.deepEqual([rendered.width, rendered.height], [Number(size[1]), Number(size[2])])
+    let dark = 0
+    for (let i = 0; i < rendered.width * 20 * 4; i += 4) if (rendered.data[i]! < 100) dark++
+    t.true(dark > 20, `dark pixels in the first 20 rows: ${dark}`)
   } finally {
     await rm(root, { recursive: true, force: true })
   }

@@ -19,6 +19,7 @@ import writeFileAtomic from 'write-file-atomic'
 import { decodeAttack } from '../dsl/codec.js'
 import { explain } from '../interpreters/pretty.js'
 import { labelledSheet, sheetRow, TWIN_PAIRS, type SheetLabels } from './labelled.js'
+import { svgToPng } from './svg-png.js'
 import { writeSheet, type Sheet } from './pictures.js'
 import { InputError } from '../core/errors.js'
 import { acquireLock } from './lock.js'
@@ -204,7 +205,7 @@ const formulasOf = (plan: Pick<RunPlan, 'attacks' | 'attackNames'>): ReadonlyMap
  * A chunk's pictures: for each kept clip and attack the PNG sheet and its labelled SVG (title,
  * formula, column titles, frame numbers, classes); and for each additive/multiplicative pair of the
  * run's attacks (add-linf and mult-linf, …, by the name before any override) both side by side on the
- * same clip. Returns the files written.
+ * same clip (SVG, and PNG where svg-png.ts can render it). Returns the files written.
  */
 const drawPictures = async (out: string, r: ChunkResult, fileOf: (attack: string) => string, formulas: ReadonlyMap<string, string>): Promise<string[]> => {
   if (r.kept.length === 0) return []
@@ -231,8 +232,15 @@ const drawPictures = async (out: string, r: ChunkResult, fileOf: (attack: string
       const m = drawn.find((d) => d.kept.clip === a.kept.clip && family(d.kept.attack) === multiplicative)
       if (m === undefined) continue
       const file = join(out, 'pictures', `pair-${fileOf(a.kept.attack)}-vs-${fileOf(m.kept.attack)}-clip${a.kept.clip}.svg`)
-      await writeFileAtomic(file, sheetRow([a, m], `clip ${a.kept.clip}: the additive attack moves pixels by the same amounts whatever their brightness; the multiplicative one in proportion to each pixel, so a black pixel never changes`))
+      const svg = sheetRow([a, m], `clip ${a.kept.clip}: the additive attack moves pixels by the same amounts whatever their brightness; the multiplicative one in proportion to each pixel, so a black pixel never changes`)
+      await writeFileAtomic(file, svg)
       written.push(file)
+      // and as PNG, where a renderer and a font are available (svg-png.ts)
+      const png = await svgToPng(svg)
+      if (typeof png !== 'string') {
+        await writeFileAtomic(file.replace(/\.svg$/, '.png'), png)
+        written.push(file.replace(/\.svg$/, '.png'))
+      }
     }
   return written
 }
