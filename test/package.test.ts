@@ -63,8 +63,11 @@ test.serial('the build exposes the public names as ESM and CommonJS, with types 
   t.true(existsSync('dist/types/index.d.ts') && existsSync('dist/types-cjs/index.d.cts'))
   // the CommonJS declarations only ever import CommonJS declarations
   const cts = await readFile('dist/types-cjs/index.d.cts', 'utf8')
-  t.regex(cts, /from '\.\/dsl\.cjs'/)
+  t.regex(cts, /from '\.\/runtime\.cjs'/)
   t.notRegex(cts, /from '\.\.?\/[^']*\.js'/)
+  const runtime = await readFile('dist/types-cjs/runtime.d.cts', 'utf8')
+  t.regex(runtime, /from '\.\/dsl\.cjs'/)
+  t.notRegex(runtime, /from '\.\.?\/[^']*\.js'/)
   t.regex(await readFile('dist/types-cjs/dsl.d.cts', 'utf8'), /from '\.\/dsl\/index\.cjs'/)
   t.true(existsSync('dist/testing.js') && existsSync('dist/testing.cjs'))
   // multav/dsl: the algebra, codecs, explain and certify, and no TensorFlow.js in either bundle
