@@ -257,3 +257,21 @@ test.serial('the tarball installs into fresh ESM and CommonJS projects: they att
     await Promise.all(pair.map(async (name) => (errors[name] = await check(configs[name]))))
   t.deepEqual(errors, { 'node16 ESM': '', 'node16 CommonJS': '', bundler: '', node10: '' })
 })
+
+/** The pnpm the test installs with (from the npm registry, through npx), pinned. */
+const PNPM = 'pnpm@9.15.9'
+
+test.serial('pnpm add of the tarball works (no install script fails) and the strict, unhoisted layout runs an attack and the bin', async (t) => {
+  const { dir, tarball } = await packed()
+  const root = join(dir, 'pnpm-user')
+  await mkdir(root, { recursive: true })
+  await writeFile(join(root, 'package.json'), JSON.stringify({ private: true, type: 'module' }))
+  await run('npx', ['--yes', PNPM, 'add', tarball], { cwd: root, env: childEnv(), timeout: 240_000 })
+  // pnpm links only the direct dependency: fp-ts or tfjs-core imported by a user would fail here, which is why multav re-exports pipe and tf
+  t.false(existsSync(join(root, 'node_modules', '@tensorflow')), 'pnpm hoists nothing beside multav')
+  await writeFile(join(root, 'program.mjs'), IMPORTS + PROGRAM)
+  const out = JSON.parse((await run(process.execPath, [join(root, 'program.mjs')], { cwd: root, timeout: 60_000 })).stdout) as { backend: string; clips: number; tensors: number }
+  t.like(out, { backend: 'cpu', clips: 2, tensors: 0 })
+  const bin = await run(join(root, 'node_modules', '.bin', 'multav'), ['explain', 'add-linf'], { cwd: root, timeout: 60_000 })
+  t.regex(bin.stdout, /^x' ← clip\[0,1\]\(Π_∞\(4\/255\)/)
+})
