@@ -1,13 +1,18 @@
 /**
  * One attack step — forward, input gradient of the cross-entropy, the update and projection — of
  * torchvision's r3d_18 loaded two ways on the same backend and clip: from ONNX (`models.loadOnnx`, the
- * graph interpreter, channels-first between ops) and as multav's own `models.r3d18` (torchvision
+ * graph interpreter, channels-last between convolutions) and as multav's own `models.r3d18` (torchvision
  * layout, `loadSafetensors`), the same seeded weights (test/fixtures/onnx/r3d18_pair.py writes both
  * files). Mult-L∞ and Add-L∞ steps; the two models alternate round by round so that both see the same
  * machine load; the first step of each run is a warm-up (it also fills conv3d's sub-filter cache).
  * Checks first that the two give the same logits. Writes bench/results/onnx-vs-r3d.json.
  *
- * Run: node --import tsx bench/onnx-vs-r3d.ts [--frames 8] [--size 56] [--steps 4] [--rounds 3] [--backend wasm]
+ * With --profile, instead: the gradient step alone (forward + input gradient of the cross-entropy,
+ * inside the filter cache as in an attack), wall time per model (median of --rounds x --steps,
+ * alternated), then `tf.profile` of 4 steps each, kernels grouped by name (calls and ms per step).
+ * Writes nothing.
+ *
+ * Run: node --import tsx bench/onnx-vs-r3d.ts [--frames 8] [--size 56] [--steps 4] [--rounds 3] [--backend wasm] [--profile]
  */
 import * as tf from '@tensorflow/tfjs-core'
 import writeFileAtomic from 'write-file-atomic'
@@ -19,6 +24,7 @@ import { parseArgs } from 'node:util'
 import { addLinf, multLinf } from '../src/dsl/attacks.js'
 import { initBackend, type BackendName } from '../src/backend/backend.js'
 import { runAttack } from '../src/interpreters/tensor.js'
+import { withFilterCache } from '../src/ops/conv3d.js'
 import { loadOnnx } from '../src/models/onnx/index.js'
 import { loadSafetensors } from '../src/models/pytorch.js'
 import type { Model } from '../src/core/model.js'
@@ -32,6 +38,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     backend: { type: 'string', default: 'wasm' },
     classes: { type: 'string', default: '400' },
+    profile: { type: 'boolean', default: false },
   },
 })
 const [T, S, steps, rounds, classes] = [values.frames, values.size, values.steps, values.rounds, values.classes].map(Number) as [number, number, number, number, number]
@@ -72,6 +79,54 @@ const timeSteps = async (attack: keyof typeof ATTACKS, which: Which): Promise<nu
   const r = await runAttack(ATTACKS[attack]({ steps: steps + 1 }), models[which], x, labels, { onStep: () => void stamps.push(performance.now()) })
   tf.dispose(r.adversarial)
   return stamps.slice(2).map((t, i) => (t - stamps[i + 1]!) / 1000)
+}
+
+/** --profile: the gradient step of each model, timed and profiled by kernel name. */
+const profileSteps = async (): Promise<void> => {
+  const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), classes)
+  const step = (m: Model) => tf.tidy(() => tf.grad((v: tf.Tensor) => tf.losses.softmaxCrossEntropy(oneHot, m(v as tf.Tensor5D)))(x))
+  const run = async (m: Model) => {
+    const g = step(m)
+    await g.data()
+    g.dispose()
+  }
+  await withFilterCache(async () => {
+    for (const m of Object.values(models)) await run(m) // warm-up: fills the caches
+    const times: Record<Which, number[]> = { onnx: [], r3d18: [] }
+    for (let i = 0; i < rounds * steps; i++)
+      for (const which of (i % 2 === 0 ? ['r3d18', 'onnx'] : ['onnx', 'r3d18']) as Which[]) {
+        const t0 = performance.now()
+        await run(models[which])
+        times[which].push(performance.now() - t0)
+      }
+    const by: Record<Which, Map<string, { calls: number; ms: number }>> = { onnx: new Map(), r3d18: new Map() }
+    const reps = 4
+    for (let i = 0; i < reps; i++)
+      for (const which of ['onnx', 'r3d18'] as Which[]) {
+        const info = await tf.profile(() => run(models[which]))
+        for (const k of info.kernels) {
+          const e = by[which].get(k.name) ?? { calls: 0, ms: 0 }
+          e.calls++
+          e.ms += Number(k.kernelTimeMs) || 0
+          by[which].set(k.name, e)
+        }
+      }
+    for (const which of ['onnx', 'r3d18'] as Which[]) {
+      const t = spread(times[which])
+      const rows = [...by[which].entries()].sort((a, b) => b[1].ms - a[1].ms)
+      const total = rows.reduce((n, [, e]) => n + e.ms, 0) / reps
+      console.log(`${which}: gradient step median ${t.median.toFixed(1)} ms (${t.min.toFixed(1)}–${t.max.toFixed(1)}) of ${times[which].length}; per profiled step ${total.toFixed(1)} ms in kernels`)
+      for (const [name, e] of rows.slice(0, 16)) console.log(`  ${name.padEnd(24)} ${(e.calls / reps).toFixed(0).padStart(5)} calls ${(e.ms / reps).toFixed(1).padStart(8)} ms`)
+    }
+  })
+  oneHot.dispose()
+}
+if (values.profile) {
+  await profileSteps()
+  tf.dispose(x)
+  onnx.dispose()
+  own.dispose()
+  process.exit(0)
 }
 
 const load: number[] = [loadavg()[0]!]

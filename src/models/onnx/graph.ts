@@ -2,7 +2,8 @@
  * The graph walk: checks every node before anything runs (one error listing each unsupported op type
  * with a node, then each rule's own checks), reads the initializers once, folds every node whose
  * inputs are all constants at load time (shape arithmetic on constant shapes, Constant nodes, weight
- * reshapes), and runs the rest in order on each call, inside one tf.tidy.
+ * reshapes), and runs the rest in order on each call, inside one tf.tidy. Values stay channels-last
+ * from a Conv or pool on, through element-wise ops, until a rule needs ONNX's layout (layout.ts).
  *
  * @since 0.3.0
  */
@@ -12,7 +13,8 @@ import { describe, nodeOf, type Node } from './node.js'
 import { OPS, SUPPORTED_OPS, type OpRule, type RunContext } from './ops/index.js'
 import type { Parsed } from './parse.js'
 import { valueOf } from './tensors.js'
-import { isHost, tensorOf, toHost, type Value } from './value.js'
+import { arrange, outputsOf, type ToOnnx } from './layout.js'
+import { isHost, isLast, tensorOf, toHost, type ChannelsLast, type Host, type Value } from './value.js'
 
 export interface Compiled {
   readonly inputName: string
@@ -24,7 +26,8 @@ export interface Compiled {
   readonly ops: Readonly<Record<string, number>>
   /** Nodes left to run per call (the others were folded at load time). */
   readonly runtimeNodes: number
-  readonly run: (x: tf.Tensor) => tf.Tensor
+  /** The graph output for input `x` (a tensor in the layout the graph takes, or its channels-last form). */
+  readonly run: (x: tf.Tensor | ChannelsLast) => tf.Tensor
   readonly dispose: () => void
 }
 
@@ -133,9 +136,10 @@ export const compile = (parsed: Parsed, options: GraphOptions): Compiled => {
       return made
     }
 
-    const exec = (n: Node, values: ReadonlyMap<string, Value>): ReadonlyArray<Value> => {
+    const exec = (n: Node, values: ReadonlyMap<string, Value>, toOnnx: ToOnnx): ReadonlyArray<Value> => {
       const rule: OpRule = OPS[n.opType]!
-      const ins = n.inputs.map((i) => (i === '' ? undefined : values.get(i)))
+      const arranged = arrange(rule.layout ?? 'onnx', n.inputs.map((i) => (i === '' ? undefined : values.get(i))), toOnnx)
+      const ins = arranged.inputs
       const ctx: RunContext = {
         opset,
         constant: n.inputs.map((i) => i !== '' && constants.has(i)),
@@ -146,11 +150,22 @@ export const compile = (parsed: Parsed, options: GraphOptions): Compiled => {
       if (!rule.host && present.length > 0 && present.every(isHost)) {
         let hosts: Value[] = []
         tf.tidy(() => {
-          hosts = rule.run(n, ins, ctx).map((v) => (isHost(v) ? v : toHost(v)))
+          hosts = rule.run(n, ins, ctx).map((v) => (isHost(v) ? v : toHost(tensorOf(v))))
         })
         return hosts
       }
-      return rule.run(n, ins, ctx)
+      return outputsOf(rule.run(n, ins, ctx), arranged.last)
+    }
+    /** Channels-last values in ONNX's layout, each permuted once per call. */
+    const onnxCache = (): ToOnnx => {
+      const made = new Map<ChannelsLast, tf.Tensor>()
+      return (v) => {
+        const hit = made.get(v)
+        if (hit !== undefined) return hit
+        const t = tensorOf(v)
+        made.set(v, t)
+        return t
+      }
     }
     const bind = (n: Node, outs: ReadonlyArray<Value>, into: Map<string, Value>) => {
       n.outputs.forEach((name, i) => {
@@ -189,11 +204,12 @@ export const compile = (parsed: Parsed, options: GraphOptions): Compiled => {
         continue
       }
       const outs = tf.tidy(() => {
-        const vs = exec(n, constants)
+        // constants are kept in ONNX's layout
+        const vs = exec(n, constants, onnxCache()).map((v): tf.Tensor | Host => (isLast(v) ? tensorOf(v) : v))
         const ts = vs.filter((v): v is tf.Tensor => !isHost(v))
         ts.forEach((t) => tf.keep(t))
         return vs as unknown as tf.Tensor[]
-      }) as unknown as Value[]
+      }) as unknown as Array<tf.Tensor | Host>
       for (const v of outs) if (!isHost(v) && !owned.includes(v)) owned.push(v)
       bind(n, outs, constants)
     }
@@ -201,12 +217,14 @@ export const compile = (parsed: Parsed, options: GraphOptions): Compiled => {
     const ops: Record<string, number> = {}
     for (const n of nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1
 
-    const run = (x: tf.Tensor): tf.Tensor =>
+    const run = (x: tf.Tensor | ChannelsLast): tf.Tensor =>
       tf.tidy(() => {
         const values = new Map<string, Value>(constants)
         values.set(inputName, x)
-        for (const n of runtime) bind(n, exec(n, values), values)
-        return tensorOf(values.get(outputName)!)
+        const toOnnx = onnxCache()
+        for (const n of runtime) bind(n, exec(n, values, toOnnx), values)
+        const out = values.get(outputName)!
+        return isLast(out) ? toOnnx(out) : tensorOf(out)
       })
     return { inputName, outputName, inputDims: dimsOf(input) ?? [], outputDims: dimsOf(output), ops, runtimeNodes: runtime.length, run, dispose }
   } catch (e) {

@@ -4,8 +4,8 @@
  * `runAttack` takes like any other. The graph is interpreted with tfjs ops, one rule per ONNX op type
  * (./ops), so input gradients flow through it on every backend (3-D convolutions use multav's conv3d:
  * tfjs's own conv3d input gradient is wrong on wasm). The clip is normalised inside (`mean`, `std`)
- * and transposed to the layout the graph takes (NCTHW for PyTorch exports), so attacks still work in
- * [0, 1] pixel space.
+ * and given in the layout the graph takes (for NCTHW, PyTorch's, the clip is that input's channels-last
+ * form, see layout.ts), so attacks still work in [0, 1] pixel space.
  *
  * @example
  * // needs: an exported model, r2plus1d_18.onnx (test/fixtures/onnx/export.py writes one)
@@ -23,6 +23,7 @@ import { InputError } from '../../core/errors.js'
 import type { Model } from '../../core/model.js'
 import { compile } from './graph.js'
 import { parse } from './parse.js'
+import { channelsLast } from './value.js'
 
 export { SUPPORTED_OPS } from './ops/index.js'
 
@@ -102,8 +103,8 @@ export const loadOnnx = async (source: string | Uint8Array, options: OnnxOptions
         let v: tf.Tensor = x
         if (mean) v = tf.sub(v, mean)
         if (std) v = tf.div(v, std)
-        if (layout === 'NCTHW') v = tf.transpose(v, [0, 4, 1, 2, 3])
-        const y = g.run(v)
+        // [N, T, H, W, C] is the channels-last form of the graph's NCTHW input: no transpose (layout.ts)
+        const y = g.run(layout === 'NCTHW' ? channelsLast(v) : v)
         if (y.rank !== 2 || y.shape[0] !== x.shape[0])
           throw new InputError(`ONNX model: output ${JSON.stringify(g.outputName)} has shape [${y.shape.join(', ')}], expected [N, classes] logits with N = ${x.shape[0]}`)
         return y.dtype === 'float32' ? (y as tf.Tensor2D) : (tf.cast(y, 'float32') as tf.Tensor2D)

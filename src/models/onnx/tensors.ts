@@ -14,7 +14,7 @@ import { endianness } from 'node:os'
 import type { onnx } from 'onnx-proto'
 import { InputError } from '../../core/errors.js'
 import { num } from './node.js'
-import { host, sizeOf, narrow, type Value } from './value.js'
+import { host, sizeOf, narrow, type Host } from './value.js'
 
 /** TensorProto.DataType values multav reads. */
 export const DTYPE = { FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11, UINT32: 12, UINT64: 13, BFLOAT16: 16 } as const
@@ -146,7 +146,7 @@ const elementsOf = (t: onnx.ITensorProto, n: number, what: string, src: TensorSo
  * A TensorProto as a value: float types as a float32 tf tensor (the caller keeps or disposes it),
  * the others as a host value. Non-finite floats are allowed (ONNX graphs use -inf pads).
  */
-export const valueOf = (t: onnx.ITensorProto, what: string, src: TensorSource): Value => {
+export const valueOf = (t: onnx.ITensorProto, what: string, src: TensorSource): tf.Tensor | Host => {
   const dims = dimsOf(t, what, src.where)
   const n = sizeOf(dims)
   const d = t.dataType ?? 0

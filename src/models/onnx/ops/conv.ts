@@ -1,8 +1,8 @@
 /**
- * Conv (1-D, 2-D, 3-D; groups, dilations, pads or auto_pad, any strides). Tensors stay in ONNX's
- * channels-first layout between ops; a convolution transposes its input to channels-last, runs
- * `tf.conv2d` (1-D as 2-D of height 1) or multav's `conv3d` (correct input gradients on wasm), and
- * transposes back (a bias, and a Relu the graph fused into the node, go into the convolution kernel:
+ * Conv (1-D, 2-D, 3-D; groups, dilations, pads or auto_pad, any strides). A convolution takes its
+ * input channels-last (as the previous Conv, pool or element-wise op left it, else transposed from
+ * ONNX's layout), runs `tf.conv2d` (1-D as 2-D of height 1) or multav's `conv3d` (correct input
+ * gradients on wasm), and returns a channels-last value (layout.ts) (a bias, and a Relu the graph fused into the node, go into the convolution kernel:
  * fusedConv3d, tf.fused.conv2d); a 3-D filter of temporal size 1 (R(2+1)D's and S3D's spatial halves) is a
  * `tf.conv2d` with time folded into the batch. Dilated filters are made by inserting zeros (exact; tfjs has no gradient for
  * dilated conv2d and multav's conv3d takes none); strides beyond conv3d's 1 and 2 are a stride-1
@@ -11,9 +11,11 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { derived } from '../../../ops/cache.js'
 import { fusedConv3d, type Pads3 } from '../../../ops/conv3d.js'
 import { attrInt, attrInts, attrString, nodeError, type Node } from '../node.js'
-import { input, one, optional, padsOf, subsample, toFirst, toLast, type OpTable } from './rule.js'
+import { channelsLast } from '../value.js'
+import { input, inputLast, one, optional, padsOf, subsample, type OpTable } from './rule.js'
 
 /** `w` [M, C, k…] with zeros inserted between taps: spatial axis i of size k becomes (k − 1)·d + 1. */
 const dilate = (w: tf.Tensor, dilations: ReadonlyArray<number>): tf.Tensor =>
@@ -32,7 +34,7 @@ const dilate = (w: tf.Tensor, dilations: ReadonlyArray<number>): tf.Tensor =>
  * tfjs's rank-5 transpose takes over a second per 7M-weight filter on cpu and wasm (3D ResNet-18's
  * last stage), this ~50 ms.
  */
-const channelsLast = (w: tf.Tensor, constant: boolean): tf.Tensor => {
+const filterLast = (w: tf.Tensor, constant: boolean): tf.Tensor => {
   const [M, C, ...k] = w.shape as [number, number, ...number[]]
   if (!constant || w.dtype !== 'float32') return tf.transpose(w, [...k.map((_, i) => i + 2), 1, 0])
   const K = k.reduce((a, b) => a * b, 1)
@@ -50,13 +52,20 @@ const channelsLast = (w: tf.Tensor, constant: boolean): tf.Tensor => {
 const prepare = (w: tf.Tensor, group: number, dilations: ReadonlyArray<number>, constant: boolean): tf.Tensor[] => {
   const d = dilate(w, dilations)
   const sp = d.rank - 2
-  let last = channelsLast(d, constant)
+  let last = filterLast(d, constant)
   if (sp === 1) last = tf.expandDims(last, 0)
   const m = w.shape[0]! / group
   return Array.from({ length: group }, (_, g) =>
     group === 1 ? last : tf.slice(last, last.shape.map((_, i) => (i === last.rank - 1 ? g * m : 0)), last.shape.map((s, i) => (i === last.rank - 1 ? m : s))),
   )
 }
+
+/**
+ * `t` (a filter or bias made from constant weights) as a constant of the attack's filter cache
+ * (`withFilterCache`), a view sharing its data: multav's conv3d then records no gradient path to it
+ * (which would save a copy of the filter and add a zero tensor the size of the output at every call).
+ */
+const attackConstant = <T extends tf.Tensor>(t: T, constant: boolean): T => (constant ? derived(t, 'onnx-constant', () => tf.reshape(t, t.shape) as T) : t)
 
 interface Epilogue {
   readonly bias: tf.Tensor1D | undefined
@@ -89,14 +98,16 @@ export const conv: OpTable = {
       if (k !== undefined && (k.length < 1 || k.length > 3)) return `${k.length}-D convolutions are not supported (1-D, 2-D and 3-D are)`
       return undefined
     },
+    layout: 'own',
     run: (node, inputs, ctx) => {
-      const x = input(node, inputs, 0)
+      let xl = inputLast(node, inputs, 0) // [N, d…, C]
+      const xShape = inputs[0]!.shape // ONNX's [N, C, d…]
       const w = input(node, inputs, 1)
-      const sp = x.rank - 2
-      if (sp < 1 || sp > 3) throw nodeError(node, `input of rank ${x.rank}: only 1-D, 2-D and 3-D convolutions are supported`)
-      if (w.rank !== x.rank) throw nodeError(node, `weight of rank ${w.rank} for an input of rank ${x.rank}`)
+      const sp = xl.rank - 2
+      if (sp < 1 || sp > 3) throw nodeError(node, `input of rank ${xl.rank}: only 1-D, 2-D and 3-D convolutions are supported`)
+      if (w.rank !== xl.rank) throw nodeError(node, `weight of rank ${w.rank} for an input of rank ${xl.rank}`)
       const group = attrInt(node, 'group', 1)
-      const C = x.shape[1]!
+      const C = xShape[1]!
       const M = w.shape[0]!
       if (group < 1 || C % group !== 0 || M % group !== 0 || w.shape[1]! * group !== C)
         throw nodeError(node, `group ${group} does not fit ${C} input channels and a weight of shape [${w.shape.join(', ')}]`)
@@ -106,16 +117,16 @@ export const conv: OpTable = {
       if (dilations.length !== sp || strides.length !== sp || [...dilations, ...strides].some((v) => !Number.isInteger(v) || v < 1))
         throw nodeError(node, `dilations [${dilations.join(', ')}] and strides [${strides.join(', ')}] must be ${sp} positive integers each`)
       const kernel = w.shape.slice(2).map((k, i) => (k - 1) * dilations[i]! + 1)
-      const pads = padsOf(node, attrString(node, 'auto_pad', 'NOTSET'), attrInts(node, 'pads'), x.shape.slice(2), kernel, strides)
+      const pads = padsOf(node, attrString(node, 'auto_pad', 'NOTSET'), attrInts(node, 'pads'), xShape.slice(2), kernel, strides)
       const filters = ctx.constant[1] ? ctx.memo('filters', () => prepare(w, group, dilations, true)) : prepare(w, group, dilations, false)
-      let xl = toLast(x)
       if (sp === 1) xl = tf.expandDims(xl, 1) // [N, 1, L, C]
       const cg = C / group
       // one group: the bias and a fused Relu go into the convolution kernel itself
       const b = optional(inputs, 2)
       if (b !== undefined && (b.rank !== 1 || b.shape[0] !== M)) throw nodeError(node, `bias of shape [${b.shape.join(', ')}] for ${M} output channels`)
       const inKernel = group === 1
-      const fused = inKernel ? { bias: b as tf.Tensor1D | undefined, activation: ctx.activation } : { bias: undefined, activation: 'linear' as const }
+      const bias = b === undefined ? undefined : attackConstant(b as tf.Tensor1D, ctx.constant[2] === true)
+      const fused = inKernel ? { bias, activation: ctx.activation } : { bias: undefined, activation: 'linear' as const }
       const parts = filters.map((f, g) => {
         const xg = group === 1 ? xl : tf.slice(xl, xl.shape.map((_, i) => (i === xl.rank - 1 ? g * cg : 0)), xl.shape.map((s, i) => (i === xl.rank - 1 ? cg : s)))
         if (sp === 3 && f.shape[0] === 1) {
@@ -130,11 +141,12 @@ export const conv: OpTable = {
         }
         if (sp === 3) {
           const native = strides.every((s) => s === 1 || s === 2)
-          if (native) return fusedConv3d(xg, f, { strides: strides as [number, number, number], pad: pads as unknown as Pads3, ...defined(fused) })
+          const filter = attackConstant(f, ctx.constant[1] === true)
+          if (native) return fusedConv3d(xg, filter, { strides: strides as [number, number, number], pad: pads as unknown as Pads3, ...defined(fused) })
           // stride-1 convolution subsampled: the ReLU commutes with the subsampling
-          const y = fusedConv3d(xg, f, { strides: 1, pad: pads as unknown as Pads3, ...defined(fused) })
+          const y = fusedConv3d(xg, filter, { strides: 1, pad: pads as unknown as Pads3, ...defined(fused) })
           return strides.reduce<tf.Tensor>((v, s, i) => {
-            const size = x.shape[i + 2]! + pads[i]![0] + pads[i]![1]
+            const size = xShape[i + 2]! + pads[i]![0] + pads[i]![1]
             return subsample(v, i + 1, s, Math.floor((size - kernel[i]!) / s) + 1)
           }, y)
         }
@@ -148,7 +160,7 @@ export const conv: OpTable = {
         if (ctx.activation === 'relu') y = tf.relu(y)
       }
       if (sp === 1) y = tf.squeeze(y, [1])
-      return one(toFirst(y))
+      return one(channelsLast(y))
     },
   },
 }

@@ -1,5 +1,6 @@
 /**
- * Element-wise operators (numpy broadcasting, as tfjs's), activations, Clip and Where.
+ * Element-wise operators (numpy broadcasting, as tfjs's), activations, Clip and Where; all of layout
+ * 'pointwise' (on channels-last values they run as they are, see layout.ts).
  *
  * @since 0.3.0
  */
@@ -26,7 +27,7 @@ const divide = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => {
   return tf.cast(tf.mul(tf.sign(q), tf.floor(tf.abs(q))), 'int32')
 }
 
-export const elementwise: OpTable = {
+const table: OpTable = {
   Add: binary(tf.add),
   Sub: binary(tf.sub),
   Mul: binary(tf.mul),
@@ -98,3 +99,6 @@ export const elementwise: OpTable = {
     },
   },
 }
+
+/** Every rule here is element-wise (layout.ts): it runs channels-last when an input is. */
+export const elementwise: OpTable = Object.fromEntries(Object.entries(table).map(([op, rule]) => [op, { ...rule, layout: 'pointwise' as const }]))

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { attrFloat, attrInt, nodeError, type Node } from '../node.js'
+import { channelsLast, isLast } from '../value.js'
 import { axisOf, input, one, optional, type OpRule, type OpTable } from './rule.js'
 
 /** [C] → [C, 1, …, 1] against an input of rank `rank` (channels on axis 1). */
@@ -61,16 +62,23 @@ export const linear: OpTable = {
   BatchNormalization: {
     check: (node) =>
       attrInt(node, 'training_mode', 0) !== 0 ? 'training_mode 1 is not supported (export the model in eval mode)' : noExtraOutputs('running statistics, training mode')(node),
+    layout: 'own',
     run: (node, inputs, ctx) => {
-      const x = input(node, inputs, 0)
+      // x·s + t per channel, s = scale / √(var + ε), t = bias − mean·s: [C] on a channels-last input's
+      // last axis, [C, 1, …] on ONNX's axis 1
+      const v = inputs[0]
+      const last = isLast(v)
+      const x = last ? v.tensor : input(node, inputs, 0)
       const eps = attrFloat(node, 'epsilon', 1e-5)
       const affine = (): tf.Tensor[] => {
         const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => input(node, inputs, i)) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]
         const s = tf.div(scale, tf.sqrt(tf.add(variance, eps)))
-        return [perChannel(s, x.rank), perChannel(tf.sub(bias, tf.mul(mean, s)), x.rank)]
+        const t = tf.sub(bias, tf.mul(mean, s))
+        return last ? [tf.reshape(s, [s.size]), tf.reshape(t, [t.size])] : [perChannel(s, x.rank), perChannel(t, x.rank)]
       }
-      const [s, t] = ctx.constant.slice(1, 5).every(Boolean) ? ctx.memo('affine', affine) : affine()
-      return one(tf.add(tf.mul(x, s!), t!))
+      const [s, t] = ctx.constant.slice(1, 5).every(Boolean) ? ctx.memo(last ? 'affine-last' : 'affine', affine) : affine()
+      const y = tf.add(tf.mul(x, s!), t!)
+      return one(last ? channelsLast(y) : y)
     },
   },
   InstanceNormalization: {

@@ -2,13 +2,14 @@
  * MaxPool, AveragePool (1-D, 2-D, 3-D; pads, auto_pad, ceil_mode, count_include_pad) and the global
  * pools. Pads are applied explicitly (−∞ for max, 0 for average, where the average divides by the
  * number of real — or, with count_include_pad, real and padded — elements in each window), then
- * tfjs's valid pooling runs channels-last.
+ * tfjs's valid pooling runs channels-last; the outputs are channels-last values (layout.ts).
  *
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { attrInt, attrInts, attrString, nodeError, type Node } from '../node.js'
-import { input, one, padsOf, toFirst, toLast, type OpRule, type OpTable } from './rule.js'
+import { channelsLast, lastOf, type Value } from '../value.js'
+import { inputLast, one, padsOf, type OpRule, type OpTable } from './rule.js'
 
 interface Geometry {
   readonly kernel: ReadonlyArray<number>
@@ -19,12 +20,13 @@ interface Geometry {
   readonly extra: ReadonlyArray<number>
 }
 
-const geometry = (node: Node, x: tf.Tensor): Geometry => {
-  const sp = x.rank - 2
+/** The window geometry for an input of ONNX shape `shape` [N, C, d…]. */
+const geometry = (node: Node, shape: ReadonlyArray<number>): Geometry => {
+  const sp = shape.length - 2
   const kernel = attrInts(node, 'kernel_shape')
-  if (kernel === undefined || kernel.length !== sp) throw nodeError(node, `kernel_shape must have ${sp} values for an input of rank ${x.rank}`)
+  if (kernel === undefined || kernel.length !== sp) throw nodeError(node, `kernel_shape must have ${sp} values for an input of rank ${shape.length}`)
   const strides = attrInts(node, 'strides') ?? kernel.map(() => 1)
-  const sizes = x.shape.slice(2)
+  const sizes = shape.slice(2)
   const pads = padsOf(node, attrString(node, 'auto_pad', 'NOTSET'), attrInts(node, 'pads'), sizes, kernel, strides)
   const ceil = attrInt(node, 'ceil_mode', 0) === 1
   const extra = sizes.map((size, i) => {
@@ -66,50 +68,54 @@ const checkPool = (node: Node): string | undefined => {
   return undefined
 }
 
-const rank = (node: Node, x: tf.Tensor): void => {
-  if (x.rank < 3 || x.rank > 5) throw nodeError(node, `input of rank ${x.rank}: only 1-D, 2-D and 3-D pooling is supported`)
+/** Input 0 (of rank 3–5) channels-last, with its ONNX shape. */
+const pooled = (node: Node, inputs: ReadonlyArray<Value | undefined>): { readonly xl: tf.Tensor; readonly shape: ReadonlyArray<number> } => {
+  const v = inputs[0]
+  if (v === undefined) throw nodeError(node, 'input 0 is required')
+  if (v.shape.length < 3 || v.shape.length > 5) throw nodeError(node, `input of rank ${v.shape.length}: only 1-D, 2-D and 3-D pooling is supported`)
+  return { xl: lastOf(v), shape: v.shape }
 }
 
+/** Mean or max over the spatial axes, kept as 1s: channels-last in (axes 1 … r − 2), channels-last out. */
 const globalPool = (kind: 'mean' | 'max'): OpRule => ({
+  layout: 'own',
   run: (node, inputs) => {
-    const x = input(node, inputs, 0)
-    const axes = Array.from({ length: x.rank - 2 }, (_, i) => i + 2)
-    return one(kind === 'mean' ? tf.mean(x, axes, true) : tf.max(x, axes, true))
+    const xl = inputLast(node, inputs, 0)
+    const axes = Array.from({ length: xl.rank - 2 }, (_, i) => i + 1)
+    return one(channelsLast(kind === 'mean' ? tf.mean(xl, axes, true) : tf.max(xl, axes, true)))
   },
 })
 
 export const pools: OpTable = {
   MaxPool: {
     check: checkPool,
+    layout: 'own',
     run: (node, inputs) => {
-      const x = input(node, inputs, 0)
-      rank(node, x)
-      const g = geometry(node, x)
-      const xl = toLast(x)
-      if (tf.getBackend() === 'cpu' || tf.getBackend() === 'tensorflow') return one(toFirst(pool('max', padded(xl, g.pads, -Infinity), g.kernel, g.strides)))
+      const { xl, shape } = pooled(node, inputs)
+      const g = geometry(node, shape)
+      if (tf.getBackend() === 'cpu' || tf.getBackend() === 'tensorflow') return one(channelsLast(pool('max', padded(xl, g.pads, -Infinity), g.kernel, g.strides)))
       // tfjs-backend-wasm 4.22's MaxPool3D starts its max at 0 and its MaxPool/MaxPool3D gradients
       // misroute negative maxima (measured against cpu and a loop): pool x − m + 1 ≥ 1 instead, with
       // m = min(x) held constant, then 0-padding never wins a window
       const shift = tf.sub(constant(tf.min(xl)), 1)
       const y = pool('max', padded(tf.sub(xl, shift), g.pads, 0), g.kernel, g.strides)
-      return one(toFirst(tf.add(y, shift)))
+      return one(channelsLast(tf.add(y, shift)))
     },
   },
   AveragePool: {
     check: checkPool,
+    layout: 'own',
     run: (node, inputs) => {
-      const x = input(node, inputs, 0)
-      rank(node, x)
-      const g = geometry(node, x)
-      const xl = padded(toLast(x), g.pads, 0)
-      const y = pool('avg', xl, g.kernel, g.strides)
+      const { xl, shape } = pooled(node, inputs)
+      const g = geometry(node, shape)
+      const y = pool('avg', padded(xl, g.pads, 0), g.kernel, g.strides)
       const includePad = attrInt(node, 'count_include_pad', 0) === 1
       const counted = includePad ? g.pads.map(([, e], i) => [0, g.extra[i]!] as [number, number]) : g.pads
-      if (counted.every(([a, b]) => a === 0 && b === 0)) return one(toFirst(y))
+      if (counted.every(([a, b]) => a === 0 && b === 0)) return one(channelsLast(y))
       // the share of each window that counts: the average over a 1/0 mask of what counts
-      const spatial = x.shape.slice(2).map((s, i) => s + (includePad ? g.pads[i]![0] + g.pads[i]![1] - g.extra[i]! : 0))
+      const spatial = shape.slice(2).map((s, i) => s + (includePad ? g.pads[i]![0] + g.pads[i]![1] - g.extra[i]! : 0))
       const mask = padded(tf.ones([1, ...spatial, 1]), counted, 0)
-      return one(toFirst(tf.div(y, pool('avg', mask, g.kernel, g.strides))))
+      return one(channelsLast(tf.div(y, pool('avg', mask, g.kernel, g.strides))))
     },
   },
   GlobalAveragePool: globalPool('mean'),

@@ -6,8 +6,9 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
+import type { RuleLayout } from '../layout.js'
 import { nodeError, type Node } from '../node.js'
-import { isHost, numbersOf, tensorOf, type Value } from '../value.js'
+import { isHost, lastOf, numbersOf, tensorOf, type Value } from '../value.js'
 
 export interface RunContext {
   /** The default-domain opset the model imports. */
@@ -36,6 +37,12 @@ export interface OpRule {
    */
   readonly run: (node: Node, inputs: ReadonlyArray<Value | undefined>, ctx: RunContext) => ReadonlyArray<Value>
   readonly host?: boolean
+  /**
+   * The layout the rule takes its inputs in (layout.ts): 'onnx' (default; channels-last values are
+   * permuted first), 'pointwise' (element-wise: runs channels-last when an input is) or 'own' (the
+   * rule reads either layout itself).
+   */
+  readonly layout?: RuleLayout
 }
 
 export type OpTable = Readonly<Record<string, OpRule>>
@@ -68,9 +75,12 @@ export const axisOf = (node: Node, axis: number, rank: number): number => {
   return axis < 0 ? axis + rank : axis
 }
 
-/** Channels-first [N, C, ...] to channels-last [N, ..., C] and back. */
-export const toLast = (x: tf.Tensor): tf.Tensor => tf.transpose(x, [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2), 1])
-export const toFirst = (x: tf.Tensor): tf.Tensor => tf.transpose(x, [0, x.rank - 1, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 1)])
+/** Input `i` as a channels-last tensor [N, d…, C] (a rule of layout 'own'); a missing one is an InputError. */
+export const inputLast = (node: Node, inputs: ReadonlyArray<Value | undefined>, i: number): tf.Tensor => {
+  const v = inputs[i]
+  if (v === undefined) throw nodeError(node, `input ${i} is required`)
+  return lastOf(v)
+}
 
 /** One output. */
 export const one = (v: Value): ReadonlyArray<Value> => [v]

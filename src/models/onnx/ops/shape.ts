@@ -70,10 +70,11 @@ const sliceAxis = (x: tf.Tensor, axis: number, start: number, end: number, step:
 const castTo = (to: number): 'float32' | 'int32' | 'bool' => (isFloat(to) ? 'float32' : to === DTYPE.BOOL ? 'bool' : 'int32')
 
 export const shapes: OpTable = {
-  Identity: { host: true, run: (_node, inputs) => [inputs[0]!] },
+  Identity: { host: true, layout: 'own', run: (_node, inputs) => [inputs[0]!] },
   Dropout: {
     check: (node) => (node.outputs.length > 1 && node.outputs[1] !== '' ? 'the mask output is not supported' : undefined),
     host: true,
+    layout: 'own',
     run: (node, inputs) => {
       const t = scalarOf(inputs[2])
       if (t !== undefined && t !== 0) throw nodeError(node, 'training_mode true is not supported (export in eval mode)')
@@ -82,6 +83,7 @@ export const shapes: OpTable = {
   },
   Shape: {
     host: true,
+    layout: 'own', // reads only the ONNX shape, which every value carries
     run: (node, inputs) => {
       const v = inputs[0]
       if (v === undefined) throw nodeError(node, 'input 0 is required')
@@ -90,7 +92,7 @@ export const shapes: OpTable = {
       return one(host(dims.slice(clamp(attrInt(node, 'start', 0)), clamp(attrInt(node, 'end', dims.length)))))
     },
   },
-  Size: { host: true, run: (node, inputs) => one(host([sizeOf(inputs[0]?.shape ?? [])], [])) },
+  Size: { host: true, layout: 'own', run: (node, inputs) => one(host([sizeOf(inputs[0]?.shape ?? [])], [])) },
   Constant: {
     host: true,
     run: (node) => {
@@ -119,6 +121,7 @@ export const shapes: OpTable = {
     },
   },
   Cast: {
+    layout: 'pointwise',
     run: (node, inputs) => one(tf.cast(input(node, inputs, 0), castTo(attrInt(node, 'to', DTYPE.FLOAT)))),
   },
   CastLike: { run: (node, inputs) => one(tf.cast(input(node, inputs, 0), input(node, inputs, 1).dtype)) },
