@@ -74,5 +74,17 @@ test("initBackend('webgl') and ('webgpu') say why they cannot run in Node", asyn
   t.regex(gl.message, /^initBackend\(webgl\): backend 'webgl' is not available: there is no canvas/)
   const gpu = await t.throwsAsync(initBackend('webgpu'), { instanceOf: BackendUnavailableError })
   t.regex(gpu.message, /^initBackend\(webgpu\): backend 'webgpu' is not available: no navigator\.gpu/)
+  // the optional peer is not installed here: the message says how to get it
+  t.regex(gpu.message, /npm install webgpu@0\.6\.2, Dawn's binding, an optional peer dependency/)
   t.is(tf.getBackend(), 'cpu', 'the backend in use is kept')
+})
+
+test("with the webgpu package (Dawn's Node binding) installed, initBackend('webgpu') sets navigator.gpu from it and says when it finds no adapter", async (t) => {
+  const { execFile } = await import('node:child_process')
+  const { promisify } = await import('node:util')
+  // a child process whose `webgpu` resolves to a stand-in that finds no adapter (as Dawn without a Vulkan device)
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--import', './test/fixtures/node-webgpu/register.mjs', 'test/fixtures/node-webgpu/probe.ts'], { timeout: 60_000 })
+  const said = JSON.parse(stdout.trim().split('\n').pop()!) as { error: string; gpu: boolean; flags: unknown; globals: boolean }
+  t.deepEqual({ gpu: said.gpu, flags: said.flags, globals: said.globals }, { gpu: true, flags: [], globals: true })
+  t.is(said.error, "initBackend(webgpu): backend 'webgpu' is not available: navigator.gpu found no adapter (Dawn's Node binding found no Vulkan, Metal or D3D12 device here)")
 })

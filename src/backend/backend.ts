@@ -5,7 +5,8 @@
  * installed; optional peer dependencies), then 'wasm' (SIMD; multi-threaded, see wasm-threads.ts),
  * then 'cpu'. 'webgl' and 'webgpu' are the browser's GPU backends (gpu.ts; in a browser use
  * `multav/browser`, whose 'auto' prefers them): asked for in Node, 'webgl' is reported unavailable
- * (no canvas) and 'webgpu' runs only where a WebGPU binding has set `navigator.gpu` and finds an adapter.
+ * (no canvas) and 'webgpu' runs where a WebGPU binding has set `navigator.gpu` or the optional peer
+ * `webgpu` (Dawn's Node binding) is installed, and finds an adapter (node-webgpu.ts).
  *
  * wasm threads: `threads` option, else `MULTAV_THREADS`, else the machine's cores (at most 4) on the
  * main thread and 1 inside a worker thread (a pool of workers already uses the cores).
@@ -17,6 +18,7 @@ import { availableParallelism } from 'node:os'
 import { isMainThread } from 'node:worker_threads'
 import { registerConv3dGradient } from './conv3d-gradient.js'
 import { BackendUnavailableError, loadGpuBackend } from './gpu.js'
+import { installNodeWebGpu } from './node-webgpu.js'
 import { guardWasmHeap } from './wasm-heap.js'
 import { registerThreadedWasm, WASM_MAX_THREADS, WASM_PRIORITY, type BackendFactory } from './wasm-threads.js'
 
@@ -53,7 +55,22 @@ const loaders: Record<BackendName, () => Promise<void>> = {
     await import('@tensorflow/tfjs-backend-cpu')
   },
   webgl: () => loadGpuBackend('webgl'),
-  webgpu: () => loadGpuBackend('webgpu'),
+  webgpu: async () => {
+    const binding = await installNodeWebGpu().catch((e: Error) => {
+      throw new BackendUnavailableError(`backend 'webgpu' is not available: ${e.message}`)
+    })
+    try {
+      await loadGpuBackend('webgpu')
+    } catch (e) {
+      const hint =
+        binding === 'absent'
+          ? ' (in Node: npm install webgpu@0.6.2, Dawn\'s binding, an optional peer dependency)'
+          : binding === 'installed'
+            ? " (Dawn's Node binding found no Vulkan, Metal or D3D12 device here)"
+            : ''
+      throw new BackendUnavailableError(`${(e as Error).message}${hint}`)
+    }
+  },
 }
 
 export interface BackendOptions {
