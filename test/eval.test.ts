@@ -18,6 +18,7 @@ import { attackSheet, pickFrames, sweepPlot } from '../src/eval/pictures.js'
 import { chunkIds, mergeRuns, parseShard, readRows, shardChunks, summarise, markdownTable } from '../src/eval/results.js'
 import { initBackend } from '../src/backend/backend.js'
 import { r3d18 } from '../src/models/r3d.js'
+import { filterCacheSize } from '../src/ops/conv3d.js'
 import { saveWeights } from '../src/models/weights.js'
 import { BUILT_IN, loadAttackList, scaledRegionOverrides } from '../src/eval/specs.js'
 import * as E from 'fp-ts/lib/Either.js'
@@ -122,6 +123,26 @@ test.serial('a chunk: rows per clip and attack, success on the 8-bit clip, no te
   const p = tf.tidy(() => tf.argMax(net.model(q), 1))
   t.is((await p.data())[0], r.rows[3]!.adversarial)
   tf.dispose([xAdv, q, p])
+  t.is(tf.memory().numTensors, before)
+  net.dispose()
+})
+
+test.serial("a chunk's attacks share one filter-cache scope (folds made once) and give the rows of attacks run one by one", async (t) => {
+  const net = r3d18({ layout: 'torchvision', classes: 6, widths: [2, 2, 4, 4], seed: 2 })
+  const before = tf.memory().numTensors
+  const clips = { shape: [2, 8, 32, 32, 3] as [number, number, number, number, number], data: Float32Array.from({ length: 2 * 8 * 32 * 32 * 3 }, (_, i) => ((i * 104729) % 997) / 997) }
+  const attacks = [multLinf({ steps: 2 }), addLinf({ steps: 2 })]
+  // the derived tensors alive when each forward pass starts: 0 at an attack's first pass unless the scope is shared
+  const seen: number[] = []
+  const spy = (x: tf.Tensor5D) => (seen.push(filterCacheSize()), net.model(x))
+  const shared = await evaluateChunk(spy, attacks, { index: 3, ids: [0, 1], labels: [1, 4], clips })
+  t.true(seen.length > 2)
+  t.true(seen.slice(1).every((n) => n > 0), `cache sizes at each forward pass: ${seen.join(', ')}`)
+  t.is(filterCacheSize(), 0) // released when the chunk ends
+  const alone: Row[] = []
+  for (const a of attacks) alone.push(...(await evaluateChunk(net.model, [a], { index: 3, ids: [0, 1], labels: [1, 4], clips })).rows)
+  const comparable = (rows: ReadonlyArray<Row>) => rows.map(({ seconds: _s, ...rest }) => rest)
+  t.deepEqual(comparable(shared.rows), comparable(alone))
   t.is(tf.memory().numTensors, before)
   net.dispose()
 })

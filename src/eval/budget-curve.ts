@@ -28,6 +28,7 @@ import type { Attack } from '../dsl/types.js'
 import { budgetChart, type BudgetChartOptions } from './budget-chart.js'
 import { svgToPng } from './svg-png.js'
 import { evaluateChunk } from './chunk.js'
+import { withFilterCache } from '../ops/conv3d.js'
 import { openDataset, type DataRef } from './data.js'
 import { csvField } from './results.js'
 import { resolveModel } from '../models/pretrained.js'
@@ -177,11 +178,16 @@ const slice = (clips: ClipData, from: number, to: number): ClipData => {
 /**
  * Measures the curve: for each attack and level, the clips still classified correctly after the
  * attack (8-bit quantised, as `eval`); at level 0 the clean clips. Points come in attack order, then
- * level order. Bad options are one InputError naming each problem.
+ * level order. Bad options are one InputError naming each problem. The model's weights are constants
+ * for the curve: its attacks share one `withFilterCache` scope (derived filters made once).
  */
 export const budgetCurve = async (model: Model, clips: ClipData, labels: ReadonlyArray<number>, o: BudgetCurveOptions = {}): Promise<BudgetPoint[]> => {
   const problems = checkOptions(clips, labels, o)
   if (problems.length > 0) throw new InputError(problems.join('\n'), problems)
+  return withFilterCache(() => measureCurve(model, clips, labels, o))
+}
+
+const measureCurve = async (model: Model, clips: ClipData, labels: ReadonlyArray<number>, o: BudgetCurveOptions): Promise<BudgetPoint[]> => {
   const steps = o.steps ?? 8
   const q = o.stepFraction ?? 4
   const n = clips.shape[0]
