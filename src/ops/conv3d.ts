@@ -26,6 +26,7 @@ import * as tf from '@tensorflow/tfjs-core'
 // tfjs-core's Node bundle registers no gradients; tfjs-layers registers them all.
 import '@tensorflow/tfjs-layers'
 import { derived, isCachedConstant } from './cache.js'
+import { frames, padTime, stackTaps } from './stack-taps.js'
 
 // -------------------------------------------------------------------------------------------------
 // model
@@ -253,19 +254,6 @@ const reluGradient = (dy: tf.Tensor, y: tf.Tensor): tf.Tensor5D => tf.mul(dy, tf
 /** Time padding needed so that every tap can take `st · T'` frames (reshape trick for stride 2). */
 const timeExtra = (paddedT: number, kd: number, st: number, outT: number): number => Math.max(0, kd - 1 + st * outT - paddedT)
 
-/**
- * Frames k, k+st, …, k+st·(outT−1) of `xp` [N, Tp, H, W, C] (Tp ≥ k + st·outT), time folded into the
- * batch: [N·outT, H, W, C]. Slices go through a rank-3 view, the fast path on wasm.
- */
-const frames = (xp: tf.Tensor5D, k: number, st: number, outT: number): tf.Tensor4D => {
-  const [N, Tp, H, W, C] = xp.shape
-  const hwc = H * W * C
-  let v = tf.reshape(xp, [N, Tp, hwc]) as tf.Tensor3D
-  if (k !== 0 || Tp !== st * outT) v = tf.slice(v, [0, k, 0], [N, st * outT, hwc])
-  if (st > 1) v = tf.slice(tf.reshape(v, [N, outT, st * hwc]) as tf.Tensor3D, [0, 0, 0], [N, outT, hwc])
-  return tf.reshape(v, [N * outT, H, W, C])
-}
-
 /** Temporal taps lo … hi of a [kd, kh, kw, Ci, Co] filter: [hi − lo + 1, kh, kw, Ci, Co] (a reshape when all). */
 const tapRange = (w: tf.Tensor5D, lo: number, hi: number): tf.Tensor5D => {
   const [kd, kh, kw, ci, co] = w.shape
@@ -365,21 +353,14 @@ const framesFrom = (x: tf.Tensor5D, first: number, st: number, n: number): tf.Te
   return frames(short > 0 ? padTime(x, 0, short) : x, first, st, n)
 }
 
-/** `x` [N, T, H, W, C] with `front` and `back` zero frames, padded through a rank-3 view (wasm's fast path). */
-const padTime = (x: tf.Tensor5D, front: number, back: number): tf.Tensor5D => {
-  const [N, T, H, W, C] = x.shape
-  const v = tf.pad(tf.reshape(x, [N, T, H * W * C]) as tf.Tensor3D, [[0, 0], [front, back], [0, 0]])
-  return tf.reshape(v, [N, T + front + back, H, W, C])
-}
-
 /**
  * The taps k0 … k1 of `w` as one conv2d. Each tap's frames (zero frames where a tap meets padding)
  * are stacked along height, [N·outT, H, K, W, C] viewed as [N·outT, K·H, W, C] (row h·K + k is row h
  * of tap k0 + k), and convolved with the filter [kh·K, kw, C, Co] whose row K·i + k is tap k0 + k's
  * row i, at stride (K·sh, sw) and K times the height pads: output row h' reads rows
  * K·(sh·h' − top + i) + k, i.e. row sh·h' − top + i of every tap. One GEMM contracting K·kh·kw·C
- * instead of K of kh·kw·C and K − 1 adds; the stack is a concat along height (a copy in rows of W·C
- * values: cheap on wasm, where a concat along channels copies one pixel at a time).
+ * instead of K of kh·kw·C and K − 1 adds. The stack is built along height (rows of W·C values; along
+ * channels wasm would copy one pixel at a time), on wasm in one pass straight from x (stack-taps.ts).
  */
 const stackedTaps = (
   x: tf.Tensor5D,
@@ -392,15 +373,11 @@ const stackedTaps = (
   [Ho, Wo]: readonly [number, number],
   epilogue?: Epilogue,
 ): tf.Tensor5D => {
-  const [N, T, H, W, C] = x.shape
+  const [N, , , , C] = x.shape
   const [, kh, kw, , Co] = w.shape
   const [st, sh, sw] = strides
   const K = k1 - k0 + 1
-  // tap k reads frame st·t + k − front: pad x in time so that frames(xp, k, st, outT) is that
-  const back = Math.max(0, k1 + st * outT - front - T)
-  const xp = front === 0 && back === 0 ? x : padTime(x, front, back)
-  const parts = Array.from({ length: K }, (_, i) => tf.reshape(frames(xp, k0 + i, st, outT), [N * outT, H, 1, W * C]) as tf.Tensor4D)
-  const image = tf.reshape(tf.concat(parts, 2), [N * outT, K * H, W, C]) as tf.Tensor4D
+  const image = stackTaps(x, { k0, K, st, outT, front })
   const filter = derived(w, `stacked|${k0}|${k1}`, () => {
     const taps = tapRange(w, k0, k1) // [K, kh, kw, C, Co]
     return tf.reshape(tf.transpose(taps, [1, 0, 2, 3, 4]), [kh * K, kw, C, Co]) as tf.Tensor4D
