@@ -217,3 +217,40 @@ for (const backend of ['cpu', 'wasm'] as const)
     x.dispose()
     await initBackend('cpu')
   })
+
+test.serial('measureOn: predictions, success and loss are taken on measureOn(adversarial), the norms on the returned clip; a bad measureOn is a clear error', async (t) => {
+  const before = tf.memory().numTensors
+  const x = clip((i) => ((i * 37) % 101) / 100)
+  const attack = attacks.addLinf({ eps: 8 / 255, alpha: 2 / 255, steps: 3, randomStart: false })
+  const quantise = (v: tf.Tensor5D) => tf.div(tf.round(tf.mul(v, 255)), 255) as tf.Tensor5D
+  // a model that tells an 8-bit clip from a float one: class 0 off the 8-bit grid, class 1 on it
+  const offGrid: Model = (v) =>
+    tf.tidy(() => {
+      const distance = tf.mul(tf.sum(tf.abs(tf.sub(v, quantise(v))), [1, 2, 3, 4]), 1e3)
+      return tf.stack([distance, tf.fill([v.shape[0]], 1e-3), tf.zeros([v.shape[0]])], 1) as tf.Tensor2D
+    })
+  for (const m of [model, offGrid]) {
+    const plain = await runAttack(attack, m, x, [0, 1])
+    const measured = await runAttack(attack, m, x, [0, 1], { measureOn: quantise })
+    t.deepEqual(Array.from(await measured.adversarial.data()), Array.from(await plain.adversarial.data()))
+    t.deepEqual(measured.sanity, plain.sanity)
+    const [logits, want] = tf.tidy(() => {
+      const q = quantise(measured.adversarial)
+      return [m(q), tf.argMax(m(q), 1)]
+    })
+    t.deepEqual(measured.predictions, Array.from(await want.data()))
+    t.deepEqual(measured.success, measured.predictions.map((p, i) => p !== [0, 1][i]))
+    const ce = tf.tidy(() => tf.mean(tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([0, 1], 'int32'), 3), logits, undefined, undefined, tf.Reduction.NONE)))
+    t.true(Math.abs(measured.loss - (await ce.data())[0]!) < 1e-5)
+    if (m === offGrid) {
+      t.deepEqual(plain.predictions, [0, 0]) // the float clip is off the grid …
+      t.deepEqual(measured.predictions, [1, 1]) // … its 8-bit version on it
+    }
+    tf.dispose([plain.adversarial, measured.adversarial, logits, want, ce])
+  }
+  await rejects(t, () => runAttack(attack, model, x, [0, 1], { measureOn: (v) => tf.slice(v, [0], [1]) as tf.Tensor5D }),
+    "runAttack: options.measureOn must return a tensor of the clip's shape [2, 2, 2, 2, 3], got shape [1, 2, 2, 2, 3]")
+  await rejects(t, () => runAttack(attack, model, x, [0, 1], { measureOn: () => 3 as never }), "runAttack: options.measureOn must return a tensor of the clip's shape [2, 2, 2, 2, 3], got number")
+  x.dispose()
+  t.is(tf.memory().numTensors, before)
+})

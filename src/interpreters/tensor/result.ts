@@ -25,6 +25,14 @@ export interface RunOptions {
   readonly seed?: number
   /** Called after every iteration of every run (reads the loss from the device, so it costs a sync). */
   readonly onStep?: (info: StepInfo) => void | Promise<void>
+  /**
+   * The clip the model's figures are taken on: `success`, `predictions` and `loss` (and, with
+   * restarts, which run each sample keeps) come from the model's output on `measureOn(adversarial)`
+   * — e.g. the 8-bit quantised clip an image or video file will hold — instead of on `adversarial`
+   * itself; `sanity` (the norms) stays that of the returned clip. Called inside a `tf.tidy`; it must
+   * return a tensor of the clip's shape. Default: the identity.
+   */
+  readonly measureOn?: (adversarial: tf.Tensor5D) => tf.Tensor5D
 }
 
 /** What the returned clip achieved, per sample unless stated. */
@@ -49,13 +57,13 @@ export interface AttackResult {
    * caller owns (and disposes) this tensor.
    */
   readonly adversarial: tf.Tensor5D
-  /** Per sample: misclassified (untargeted) or classified as its target (targeted), on `adversarial`. */
+  /** Per sample: misclassified (untargeted) or classified as its target (targeted), on `adversarial` (or `measureOn(adversarial)`). */
   readonly success: ReadonlyArray<boolean>
-  /** Per sample: the model's class on `adversarial`. */
+  /** Per sample: the model's class on `adversarial` (or `measureOn(adversarial)`). */
   readonly predictions: ReadonlyArray<number>
   /** Per sample: the model's class on the clean clip (one forward pass before the attack). */
   readonly cleanPredictions: ReadonlyArray<number>
-  /** The attacker's objective on `adversarial`: the mean over the batch of the loss's per-sample objective. */
+  /** The attacker's objective on `adversarial` (or `measureOn(adversarial)`): the mean over the batch of the loss's per-sample objective. */
   readonly loss: number
   readonly sanity: Sanity
   /** What the attack's structure guarantees; `adversarial` has been projected onto it. */

@@ -99,7 +99,7 @@ const attackAll = async (
       const once = await runOnce(shared, r, restartSeed(seed, r))
       cleanPredictions ??= once.cleanPredictions
       try {
-        figures = await evaluate(once.xAdv, x, labels, goal, model, objective)
+        figures = await evaluate(once.xAdv, x, labels, goal, model, objective, options.measureOn)
         best = best === undefined ? first(once.xAdv, figures) : keepBest(best, once.xAdv, figures, r)
       } catch (error) {
         if (once.xAdv !== best?.xAdv) once.xAdv.dispose()
@@ -109,7 +109,7 @@ const attackAll = async (
     if (best === undefined || figures === undefined || cleanPredictions === undefined)
       throw new InternalError(`runAttack: no run was made (restarts ${attack.restarts}, steps ${attack.steps})`)
     // with restarts, the returned clips mix runs: measure them as returned
-    const final = runs === 1 ? figures : await evaluate(best.xAdv, x, labels, goal, model, objective)
+    const final = runs === 1 ? figures : await evaluate(best.xAdv, x, labels, goal, model, objective, options.measureOn)
     return {
       ...summary(final),
       cleanPredictions,

@@ -17,7 +17,20 @@ export interface Figures extends Pick<AttackResult, 'success' | 'predictions' | 
   readonly objective: ReadonlyArray<number>
 }
 
-/** What the batch `xAdv` achieves against the clean clips `x` with true `labels`. */
+/** The clip the model is run on: `measureOn(xAdv)`, checked to be a tensor of xAdv's shape. */
+const measured = (xAdv: tf.Tensor5D, measureOn: ((adversarial: tf.Tensor5D) => tf.Tensor5D) | undefined): tf.Tensor5D => {
+  if (measureOn === undefined) return xAdv
+  const v: unknown = measureOn(xAdv)
+  const shape = typeof v === 'object' && v !== null && 'dataId' in v ? (v as tf.Tensor).shape : undefined
+  if (!Array.isArray(shape) || shape.join() !== xAdv.shape.join())
+    throw new InputError(`runAttack: options.measureOn must return a tensor of the clip's shape [${xAdv.shape.join(', ')}], got ${Array.isArray(shape) ? `shape [${shape.join(', ')}]` : typeof v}`)
+  return v as tf.Tensor5D
+}
+
+/**
+ * What the batch `xAdv` achieves against the clean clips `x` with true `labels`: the model's figures
+ * on `measureOn(xAdv)` (default xAdv), the distances of xAdv itself.
+ */
 export const evaluate = async (
   xAdv: tf.Tensor5D,
   x: tf.Tensor5D,
@@ -25,6 +38,7 @@ export const evaluate = async (
   goal: Goal,
   model: Model,
   objective: Objective,
+  measureOn?: (adversarial: tf.Tensor5D) => tf.Tensor5D,
 ): Promise<Figures> => {
   const N = x.shape[0]
   // every figure in one float32 vector, read back in one transfer:
@@ -35,7 +49,7 @@ export const evaluate = async (
     const positive = tf.greater(x, 0)
     const ratio = ratioOf(x, xAdv, positive)
     const finite = tf.isFinite(xAdv)
-    const logits = model(xAdv)
+    const logits = model(measured(xAdv, measureOn))
     const perSample = objective.perSample(logits)
     return tf.concat([
       tf.cast(tf.argMax(logits, 1), 'float32'),
