@@ -27,6 +27,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers'
 import { derived, isCachedConstant } from './cache.js'
 import { frames, padTime, stackTaps } from './stack-taps.js'
+import { interleavePhases } from './interleave.js'
 
 // -------------------------------------------------------------------------------------------------
 // model
@@ -477,26 +478,6 @@ const window3 = (dy: tf.Tensor5D, starts: Triple, lengths: Triple): { readonly v
 }
 
 /**
- * Interleaves `parts` ([A, m, B] each, one per residue class) along axis 1 and crops it to `len`.
- * wasm's stack along axis 2 copies in chunks of B values from JavaScript; where B is small (channels
- * only) the parts are stacked along axis 0 (s whole copies) and transposed instead.
- */
-const interleave = (parts: ReadonlyArray<tf.Tensor3D>, len: number): tf.Tensor3D => {
-  const [A, m, B] = parts[0]!.shape
-  const s = parts.length
-  const woven: tf.Tensor3D =
-    s === 1
-      ? parts[0]!
-      : B >= MIN_STACK_CHUNK
-        ? tf.reshape(tf.stack(parts as tf.Tensor3D[], 2), [A, m * s, B])
-        : tf.reshape(tf.transpose(tf.stack(parts as tf.Tensor3D[], 0), [1, 2, 0, 3]), [A, m * s, B])
-  return m * s === len ? woven : tf.slice(woven, [0, 0, 0], [A, len, B])
-}
-
-/** Values per chunk from which a JavaScript copy per chunk (wasm's concat) beats a transpose. */
-const MIN_STACK_CHUNK = 256
-
-/**
  * The flipped sub-filter of one phase, channels swapped: [Qt, Qh, Qw, Cout, Cin], taking taps
  * (at, bt, ct) of `w` [kd, kh, kw, Cin, Cout]. The taps are picked by a 0/1 selection matrix times
  * w viewed as [kd·kh·kw, Cin·Cout] — exact for finite weights (x·1 + 0·y + … = x) and a matMul
@@ -545,15 +526,8 @@ const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<nu
     })
   }
 
-  // Interleave width, then height, then time; each through a rank-3 view.
-  const byTime = pt.phases.map((a) => {
-    const byHeight = ph.phases.map((b) => {
-      const byWidth = pw.phases.map((c) => tf.reshape(phase(a, b, c), [N * pt.m * ph.m, pw.m, Ci]) as tf.Tensor3D)
-      return tf.reshape(interleave(byWidth, W), [N * pt.m, ph.m, W * Ci]) as tf.Tensor3D
-    })
-    return tf.reshape(interleave(byHeight, H), [N, pt.m, H * W * Ci]) as tf.Tensor3D
-  })
-  return tf.reshape(interleave(byTime, T), [N, T, H, W, Ci])
+  const parts = pt.phases.flatMap((a) => ph.phases.flatMap((b) => pw.phases.map((c) => phase(a, b, c))))
+  return interleavePhases(parts, g.strides, [T, H, W])
 }
 
 const filterGradient = (x: tf.Tensor5D, dy: tf.Tensor5D, wShape: ReadonlyArray<number>, g: Conv3dGeometry): tf.Tensor5D => {

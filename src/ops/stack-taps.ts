@@ -16,6 +16,7 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { runWasmKernel, wasmKernelCanRun, wasmOutput } from './wasm-kernel.js'
 
 const KERNEL = 'MultavStackTaps'
 
@@ -27,23 +28,12 @@ interface StackTapsAttrs {
   readonly front: number
 }
 
-/** What this kernel uses of tfjs-backend-wasm's BackendWasm (4.22). */
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined }
-  wasm: { HEAPF32: Float32Array }
-}
-
 const stackTapsWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const x = (inputs as { x: tf.TensorInfo }).x
   const { k0, K, st, outT, front } = attrs as unknown as StackTapsAttrs
   const [N, T, H, W, C] = x.shape as [number, number, number, number, number]
-  const wasm = backend as unknown as WasmBackend
-  const out = wasm.makeOutput([N * outT, K * H, W, C], 'float32')
-  // after makeOutput: it may grow the heap, which replaces HEAPF32
-  const heap = wasm.wasm.HEAPF32
-  const src = wasm.dataIdMap.get(x.dataId)!.memoryOffset / 4
-  const dst = wasm.dataIdMap.get(out.dataId)!.memoryOffset / 4
+  const { out, heap, from, to: dst } = wasmOutput(backend, [N * outT, K * H, W, C], [x])
+  const src = from[0]!
   const row = W * C
   for (let n = 0; n < N; n++)
     for (let t = 0; t < outT; t++) {
@@ -60,15 +50,6 @@ const stackTapsWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
       }
     }
   return out
-}
-
-let registered = false
-
-/** Registers the wasm kernel (once; a no-op when tfjs already has one of that name). */
-const ensureRegistered = (): void => {
-  if (registered) return
-  registered = true
-  if (tf.getKernel(KERNEL, 'wasm') === undefined) tf.registerKernel({ kernelName: KERNEL, backendName: 'wasm', kernelFunc: stackTapsWasm })
 }
 
 /** `x` [N, T, H, W, C] with `front` and `back` zero frames, padded through a rank-3 view (wasm's fast path). */
@@ -109,9 +90,6 @@ export const stackTapsTuning: { path: 'auto' | 'ops' } = { path: 'auto' }
  * temporal stride `st` with `front` zero frames before the clip (see the module comment).
  */
 export const stackTaps = (x: tf.Tensor5D, attrs: StackTapsAttrs): tf.Tensor4D => {
-  const { gradientDepth, kernelDepth } = tf.engine().state
-  const taped = gradientDepth > 0 && kernelDepth === 0
-  if (stackTapsTuning.path === 'ops' || taped || x.dtype !== 'float32' || tf.getBackend() !== 'wasm') return stackTapsOps(x, attrs)
-  ensureRegistered()
-  return tf.engine().runKernel(KERNEL, { x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D
+  if (stackTapsTuning.path === 'ops' || !wasmKernelCanRun([x])) return stackTapsOps(x, attrs)
+  return runWasmKernel(KERNEL, stackTapsWasm, { x }, attrs) as tf.Tensor4D
 }

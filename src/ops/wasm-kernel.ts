@@ -1,0 +1,45 @@
+/**
+ * multav's own wasm kernels (copies that tf ops would make in several passes, stack-taps.ts and
+ * interleave.ts): registering one, running it, and what it reads of tfjs-backend-wasm's backend.
+ * Each is a float32 copy within the wasm heap and has no gradient, so it runs only on 'wasm' and
+ * only where no gradient tape records (outside tf.grad, or inside a custom gradient's forward or
+ * backward pass); elsewhere its caller runs the same computation as tf ops.
+ *
+ * @since 0.3.0
+ */
+import * as tf from '@tensorflow/tfjs-core'
+
+/** What these kernels use of tfjs-backend-wasm's BackendWasm (4.22, the pinned version). */
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined }
+  wasm: { HEAPF32: Float32Array }
+}
+
+/** Whether a multav wasm kernel may run on these inputs now: the wasm backend, float32, no tape recording. */
+export const wasmKernelCanRun = (inputs: ReadonlyArray<tf.Tensor>): boolean => {
+  const { gradientDepth, kernelDepth } = tf.engine().state
+  return tf.getBackend() === 'wasm' && !(gradientDepth > 0 && kernelDepth === 0) && inputs.every((t) => t.dtype === 'float32')
+}
+
+/**
+ * A float32 output of `shape`, the heap, and where (in floats) each input's data and the output's
+ * begin. The heap is read after makeOutput: growing the heap replaces HEAPF32.
+ */
+export const wasmOutput = (backend: unknown, shape: number[], inputs: ReadonlyArray<tf.TensorInfo>): { out: tf.TensorInfo; heap: Float32Array; from: number[]; to: number } => {
+  const wasm = backend as WasmBackend
+  const out = wasm.makeOutput(shape, 'float32')
+  const at = (t: tf.TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset / 4
+  return { out, heap: wasm.wasm.HEAPF32, from: inputs.map(at), to: at(out) }
+}
+
+const registered = new Set<string>()
+
+/** Runs kernel `name` (registered for 'wasm' on first use) on `inputs` with `attrs`. */
+export const runWasmKernel = (name: string, kernelFunc: tf.KernelFunc, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor => {
+  if (!registered.has(name)) {
+    registered.add(name)
+    if (tf.getKernel(name, 'wasm') === undefined) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc })
+  }
+  return tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor
+}
