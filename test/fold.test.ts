@@ -120,10 +120,11 @@ const oracle = (c: Case): Result => {
   })
 }
 
-/** fusedConv3d on wasm with the given tap strategy. */
-const fused = (c: Case, strategy: 'stacked' | 'taps'): Result => {
+/** fusedConv3d on wasm with the given tap strategy ('stacked, unmerged': without merging a small dx's spatial phases). */
+const fused = (c: Case, variant: 'stacked' | 'taps' | 'stacked, unmerged'): Result => {
   tf.setBackend('wasm')
-  conv3dTuning.strategy = strategy
+  conv3dTuning.strategy = variant === 'taps' ? 'taps' : 'stacked'
+  conv3dTuning.mergePhases = variant !== 'stacked, unmerged'
   const d = dataOf(c)
   try {
     return tf.tidy(() => {
@@ -136,6 +137,7 @@ const fused = (c: Case, strategy: 'stacked' | 'taps'): Result => {
     })
   } finally {
     conv3dTuning.strategy = 'auto'
+    conv3dTuning.mergePhases = true
   }
 }
 
@@ -149,13 +151,13 @@ const relError = (a: Float32Array, b: Float32Array, floor: number): number => {
   return Math.max(0, ...Array.from(a, (v, i) => Math.abs(v - b[i]!))) / scale
 }
 
-test.serial('fusedConv3d on wasm (stacked and summed taps) matches native conv3d + bias + ReLU on cpu: values and all gradients, O(1) and 1e-8 cotangents', (t) => {
+test.serial('fusedConv3d on wasm (stacked and summed taps; small dx phases merged or not) matches native conv3d + bias + ReLU on cpu: values and all gradients, O(1) and 1e-8 cotangents', (t) => {
   tf.setBackend('wasm')
   const before = tf.memory().numTensors
   fc.assert(
     fc.property(cases, (c) => {
       const want = oracle(c)
-      for (const strategy of ['stacked', 'taps'] as const) {
+      for (const strategy of ['stacked', 'taps', 'stacked, unmerged'] as const) {
         const got = fused(c, strategy)
         for (const k of ['y', 'dx', 'dw', 'db'] as const) {
           const e = relError(got[k], want[k], c.scale)

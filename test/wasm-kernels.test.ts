@@ -3,7 +3,7 @@
  * geometries, exactly (clips with exact zeros and saturated values):
  * - conv3d's stacked-taps image (src/ops/stack-taps.ts), image[n·T' + t, h·K + i] =
  *   x[n, st·t + k0 + i − front, h] (0 outside the clip);
- * - the input gradient's phase interleave (src/ops/interleave.ts), dx[n, t, h, w] =
+ * - the input gradient's phase interleave (src/ops/interleave.ts; phases as tensors or as channel groups), dx[n, t, h, w] =
  *   phase(t mod s_t, h mod s_h, w mod s_w)[n, ⌊t/s_t⌋, ⌊h/s_h⌋, ⌊w/s_w⌋];
  * and the tf-op path whenever a gradient tape records (the kernels have no gradient).
  */
@@ -12,7 +12,7 @@ import fc from 'fast-check'
 import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '../src/backend/backend.js'
 import { stackTaps, stackTapsTuning } from '../src/ops/stack-taps.js'
-import { interleavePhases, interleaveTuning } from '../src/ops/interleave.js'
+import { interleaveChannelGroups, interleavePhases, interleaveTuning } from '../src/ops/interleave.js'
 
 test.before(async () => {
   await initBackend('wasm')
@@ -151,7 +151,7 @@ const weaveByDefinition = (c: Weave, shape: ReadonlyArray<number>, data: Readonl
   return out
 }
 
-test('the phase interleave: the wasm kernel and the tf-op path both give dx by definition, exactly', (t) => {
+test('the phase interleave (separate phases, or channel groups of one tensor): the wasm kernel and the tf-op path both give dx by definition, exactly', (t) => {
   const before = tf.memory().numTensors
   fc.assert(
     fc.property(weaves, (c) => {
@@ -165,8 +165,17 @@ test('the phase interleave: the wasm kernel and the tf-op path both give dx by d
           interleaveTuning.path = 'auto'
         }
       }
+      // the phases as the channel groups of one tensor (phase p: channels p·C …)
+      const grouped = (path: 'auto' | 'ops') => {
+        interleaveTuning.path = path
+        try {
+          return tf.tidy(() => interleaveChannelGroups(tf.concat(data.map((d) => tf.tensor5d(d, shape)), 4), c.strides, c.size).dataSync() as Float32Array)
+        } finally {
+          interleaveTuning.path = 'auto'
+        }
+      }
       const same = (got: Float32Array) => got.length === want.length && got.every((v, i) => Object.is(v, want[i]))
-      return same(woven('auto')) && same(woven('ops'))
+      return same(woven('auto')) && same(woven('ops')) && same(grouped('auto')) && same(grouped('ops'))
     }),
     { numRuns: 200 },
   )

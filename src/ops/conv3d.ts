@@ -27,7 +27,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers'
 import { derived, isCachedConstant } from './cache.js'
 import { frames, padTime, stackTaps } from './stack-taps.js'
-import { interleavePhases } from './interleave.js'
+import { interleaveChannelGroups, interleavePhases } from './interleave.js'
 
 // -------------------------------------------------------------------------------------------------
 // model
@@ -311,7 +311,7 @@ const tapFrames = (k: number, T: number, st: number, outT: number, front: number
  * height, see stackedTaps), 'taps' (a conv2d per tap and adds, see sumOfTaps), or 'auto' (the rule in
  * useStacked). For benchmarks and tests; not part of the public API.
  */
-export const conv3dTuning: { strategy: 'auto' | 'stacked' | 'taps' } = { strategy: 'auto' }
+export const conv3dTuning: { strategy: 'auto' | 'stacked' | 'taps'; mergePhases: boolean } = { strategy: 'auto', mergePhases: true }
 
 /**
  * Whether `auto` stacks the taps of a call: more than one tap meets the clip, and the input has at
@@ -487,7 +487,7 @@ const window3 = (dy: tf.Tensor5D, starts: Triple, lengths: Triple): { readonly v
 
 /**
  * The flipped sub-filter of one phase, channels swapped: [Qt, Qh, Qw, Cout, Cin], taking taps
- * (at, bt, ct) of `w` [kd, kh, kw, Cin, Cout]. The taps are picked by a 0/1 selection matrix times
+ * (at, bt, ct) of `w` [kd, kh, kw, Cin, Cout] (a tap −1 is a zero tap). The taps are picked by a 0/1 selection matrix times
  * w viewed as [kd·kh·kw, Cin·Cout] — exact for finite weights (x·1 + 0·y + … = x) and a matMul
  * (XNNPACK), where wasm's gather and reverse walk the filter one element at a time (~30 ms for a
  * 3x3x3x256x256 filter, most of a 3D ResNet-18 input-gradient step when done per call).
@@ -495,11 +495,16 @@ const window3 = (dy: tf.Tensor5D, starts: Triple, lengths: Triple): { readonly v
 const subFilter = (w: tf.Tensor5D, at: ReadonlyArray<number>, bt: ReadonlyArray<number>, ct: ReadonlyArray<number>): tf.Tensor5D => {
   const [kd, kh, kw, ci, co] = w.shape
   const swap = (v: tf.Tensor5D) => tf.transpose(v, [0, 1, 2, 4, 3]) as tf.Tensor5D
-  if (kd * kh * kw === 1) return swap(w)
+  if (kd * kh * kw === 1 && [...at, ...bt, ...ct].every((t) => t === 0)) return swap(w)
   const rows = at.length * bt.length * ct.length
   const select = new Float32Array(rows * kd * kh * kw)
   let r = 0
-  for (const a of at) for (const b of bt) for (const c of ct) select[r++ * kd * kh * kw + (a * kh + b) * kw + c] = 1
+  for (const a of at)
+    for (const b of bt)
+      for (const c of ct) {
+        if (a >= 0 && b >= 0 && c >= 0) select[r * kd * kh * kw + (a * kh + b) * kw + c] = 1
+        r++
+      }
   const picked = tf.matMul(tf.tensor2d(select, [rows, kd * kh * kw]), tf.reshape(w, [kd * kh * kw, ci * co]) as tf.Tensor2D)
   return swap(tf.reshape(picked, [at.length, bt.length, ct.length, ci, co]) as tf.Tensor5D)
 }
@@ -534,8 +539,62 @@ const inputGradient = (dy: tf.Tensor5D, w: tf.Tensor5D, xShape: ReadonlyArray<nu
     })
   }
 
+  if (conv3dTuning.mergePhases && Ci < MERGE_BELOW_CHANNELS && g.strides[1] === 2 && g.strides[2] === 2) {
+    // the spatial phases as channel groups of one convolution, woven by depthToSpace (see mergedPhases)
+    const byTime = pt.phases.map((a) => mergedPhases(dy, w, key, a, ph, pw, pt.m, [N, H, W, Ci]))
+    return interleavePhases(byTime, [g.strides[0], 1, 1], [T, H, W])
+  }
   const parts = pt.phases.flatMap((a) => ph.phases.flatMap((b) => pw.phases.map((c) => phase(a, b, c))))
   return interleavePhases(parts, g.strides, [T, H, W])
+}
+
+/**
+ * dx channels below which the spatial phases of a stride-2 input gradient are merged: XNNPACK's wasm
+ * GEMM tiles are 8 output channels wide, so a phase with Cin = 3 (a stem's dx) costs as much as one
+ * with 8, and four phases as one convolution with 4·Cin channels cost about half.
+ */
+const MERGE_BELOW_CHANNELS = 8
+
+/** The phases of one axis on a common window of dy: its start and length, and each phase's taps on it (−1: a zero tap). */
+const commonWindow = ({ m, phases }: { m: number; phases: ReadonlyArray<Phase> }): { start: number; length: number; taps: number[][] } | undefined => {
+  const live = phases.filter((p) => p.taps.length > 0)
+  if (live.length === 0) return undefined
+  const start = Math.min(...live.map((p) => p.start))
+  const q = Math.max(...live.map((p) => p.start - start + p.taps.length))
+  const taps = phases.map((p) => Array.from({ length: q }, (_, v) => (p.taps.length > 0 ? (p.taps[v - (p.start - start)] ?? -1) : -1)))
+  return { start, length: m + q - 1, taps }
+}
+
+/**
+ * Time phase `a` of dx with its s_h·s_w = 4 spatial phases computed by one convolution: phase (b, c)
+ * reads dy on its own window with its own sub-filter; on the common window of all four (commonWindow)
+ * its sub-filter has zero taps where it reads nothing, and the four sub-filters side by side on the
+ * output channels ([Qt, Qh, Qw, Cout, 4·Cin], phase b·2 + c major) give all four at once. dx's rows
+ * 2j + b and columns 2k + c are then channel group b·2 + c of output (j, k), woven by
+ * interleaveChannelGroups (wasm's DepthToSpace, the same weave, took longer than the convolution
+ * saved). Returns [N, ⌈T/s_t⌉, H, W, Cin].
+ */
+const mergedPhases = (
+  dy: tf.Tensor5D,
+  w: tf.Tensor5D,
+  key: tf.Tensor,
+  a: Phase,
+  ph: { m: number; phases: ReadonlyArray<Phase> },
+  pw: { m: number; phases: ReadonlyArray<Phase> },
+  mt: number,
+  [N, H, W, Ci]: readonly [number, number, number, number],
+): tf.Tensor5D => {
+  const rows = commonWindow(ph)
+  const cols = commonWindow(pw)
+  if (a.taps.length === 0 || rows === undefined || cols === undefined) return tf.zeros([N, mt, H, W, Ci])
+  return tf.tidy(() => {
+    const filter = derived(key, `merged|${a.taps.join(',')}|${rows.taps.map((t) => t.join(',')).join(';')}|${cols.taps.map((t) => t.join(',')).join(';')}`, () =>
+      tf.concat(rows.taps.flatMap((bt) => cols.taps.map((ct) => subFilter(w, a.taps, bt, ct))), 4),
+    ) as tf.Tensor5D
+    const win = window3(dy, [a.start, rows.start, cols.start], [a.length, rows.length, cols.length])
+    const y = convFrames(win.v, filter, [1, 1, 1], mt, win.front, win.spatial) // [N, mt, m_h, m_w, 4·Ci]
+    return interleaveChannelGroups(y, [1, 2, 2], [mt, H, W])
+  })
 }
 
 const filterGradient = (x: tf.Tensor5D, dy: tf.Tensor5D, wShape: ReadonlyArray<number>, g: Conv3dGeometry): tf.Tensor5D => {

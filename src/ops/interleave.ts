@@ -24,28 +24,35 @@ interface InterleaveAttrs {
   readonly strides: Triple
   /** dx's [T, H, W]. */
   readonly size: Triple
+  /** The phases are the channel groups of one tensor [N, m_t, m_h, m_w, P·C] (phase p: channels p·C …). */
+  readonly grouped?: boolean
 }
 
 /** Below this many values per pixel an element loop beats a copyWithin call per pixel. */
 const MIN_COPY = 16
 
 const interleaveWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { strides: [st, sh, sw], size: [T, H, W] } = attrs as unknown as InterleaveAttrs
-  const parts = Array.from({ length: st * sh * sw }, (_, p) => (inputs as Record<string, tf.TensorInfo>)[`p${p}`]!)
-  const [N, mt, mh, mw, C] = parts[0]!.shape as [number, number, number, number, number]
+  const { strides: [st, sh, sw], size: [T, H, W], grouped = false } = attrs as unknown as InterleaveAttrs
+  const P = st * sh * sw
+  const parts = grouped ? [(inputs as { p0: tf.TensorInfo }).p0] : Array.from({ length: P }, (_, p) => (inputs as Record<string, tf.TensorInfo>)[`p${p}`]!)
+  const [N, mt, mh, mw, depth] = parts[0]!.shape as [number, number, number, number, number]
+  const C = grouped ? depth / P : depth
   const { out, heap, from, to } = wasmOutput(backend, [N, T, H, W, C], parts)
+  // where phase p's value at pixel (n, i, j, k) begins: its own tensor, or its channel group
+  const pixel = grouped ? P * C : C
+  const phaseAt = (p: number): number => (grouped ? from[0]! + p * C : from[p]!)
   for (let n = 0; n < N; n++)
     for (let t = 0; t < T; t++)
       for (let h = 0; h < H; h++) {
         const p = ((t % st) * sh + (h % sh)) * sw
-        const src = (((n * mt + Math.floor(t / st)) * mh + Math.floor(h / sh)) * mw) * C
+        const src = (((n * mt + Math.floor(t / st)) * mh + Math.floor(h / sh)) * mw) * pixel
         const dst = to + ((n * T + t) * H + h) * W * C
-        if (sw === 1) {
+        if (sw === 1 && !grouped) {
           heap.copyWithin(dst, from[p]! + src, from[p]! + src + W * C)
           continue
         }
         for (let w = 0; w < W; w++) {
-          const s = from[p + (w % sw)]! + src + Math.floor(w / sw) * C
+          const s = phaseAt(p + (w % sw)) + src + Math.floor(w / sw) * pixel
           const d = dst + w * C
           if (C >= MIN_COPY) heap.copyWithin(d, s, s + C)
           else for (let e = 0; e < C; e++) heap[d + e] = heap[s + e]!
@@ -103,4 +110,14 @@ export const interleavePhases = (parts: ReadonlyArray<tf.Tensor5D>, strides: Tri
   }
   if (interleaveTuning.path === 'ops' || !wasmKernelCanRun(parts)) return interleaveOps(parts, { strides, size })
   return runWasmKernel(KERNEL, interleaveWasm, Object.fromEntries(parts.map((p, i) => [`p${i}`, p])), { strides, size }) as tf.Tensor5D
+}
+
+/**
+ * The same weave where the phases are the channel groups of `y` [N, m_t, m_h, m_w, P·C] (phase p,
+ * in the order of interleavePhases, is channels p·C … (p + 1)·C − 1), as one convolution computes them.
+ */
+export const interleaveChannelGroups = (y: tf.Tensor5D, strides: Triple, size: Triple): tf.Tensor5D => {
+  const P = strides[0] * strides[1] * strides[2]
+  if (interleaveTuning.path === 'ops' || !wasmKernelCanRun([y])) return interleavePhases(tf.split(y, P, 4) as tf.Tensor5D[], strides, size)
+  return runWasmKernel(KERNEL, interleaveWasm, { p0: y }, { strides, size, grouped: true }) as tf.Tensor5D
 }
