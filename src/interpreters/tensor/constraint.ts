@@ -17,8 +17,10 @@ const RATIO_FLOOR = 1e-30
 const RATIO_CEILING = 1e30
 
 /** x'/x where x > 0, 1 where x = 0 (the ratio is taken as 1 there). */
-export const ratioOf = (x: tf.Tensor, xAdv: tf.Tensor, positive: tf.Tensor): tf.Tensor =>
-  tf.where(positive, tf.div(xAdv, tf.where(positive, x, tf.onesLike(x))), tf.onesLike(x))
+export const ratioOf = (x: tf.Tensor, xAdv: tf.Tensor, positive: tf.Tensor): tf.Tensor => {
+  const ones = tf.onesLike(x)
+  return tf.where(positive, tf.div(xAdv, tf.where(positive, x, ones)), ones)
+}
 
 /** Projection onto {‖x' − x‖ ≤ ε}. */
 const BALL: { readonly [N in BallNorm]: (eps: number, x: tf.Tensor5D, xAdv: tf.Tensor5D) => tf.Tensor } = {
@@ -93,3 +95,13 @@ export const project = (constraints: ReadonlyArray<Constraint>, x: tf.Tensor5D, 
     const out = applyConstraints(constraints, x, xAdv, x.size / x.shape[0])
     return out === xAdv ? tf.clone(xAdv) : out
   })
+
+/**
+ * Whether projecting x' onto `constraints` again, right after the step that projected it, can change
+ * it. Clip and the L∞ projections (ball and ratio) clamp each value to an interval; a composition of
+ * clamps is again a clamp (to the intervals' intersection, or a constant), which is idempotent, and
+ * min/max are exact in floating point, so a second pass returns x' bit for bit. The L2 projections
+ * rescale δ, and rounding can leave its norm a hair above ε, which a second pass tightens.
+ */
+export const reprojectionCanChange = (constraints: ReadonlyArray<Constraint>): boolean =>
+  constraints.some((c) => c._tag !== 'Clip' && c.norm !== 'linf')

@@ -20,7 +20,7 @@ import type { Searched } from '../regions.js'
 import { searchRegions } from '../search.js'
 import { first, keepBest, type Best } from './best.js'
 import { assertBackend, checkInputs, checkLogits, checkModelAndClips, cleanPass, labelsOf } from './checks.js'
-import { project } from './constraint.js'
+import { project, reprojectionCanChange } from './constraint.js'
 import { prepare } from './context.js'
 import { initialise, startsClean } from './init.js'
 import { goalOf, objectiveFor, type Objective } from './loss.js'
@@ -132,7 +132,8 @@ const summary = ({ success, predictions, loss, sanity }: Figures) => ({ success,
 
 /**
  * Run r of the attack, seeded `seed`: its final iterate, projected once more onto the last step's
- * constraints (as foolbox: float drift cannot break them), and on run 0 of a clean start the clean
+ * constraints where that can change it (L2 projections, as foolbox: float drift cannot break them;
+ * Clip and L∞ projections already hold bit for bit, reprojectionCanChange), and on run 0 of a clean start the clean
  * predictions from its first forward pass. Its masks and momentum state are released when it ends.
  */
 const runOnce = async (
@@ -187,9 +188,11 @@ const runOnce = async (
       }
     }
     const last = attack.body[(attack.steps - 1) % attack.body.length] as Step
-    const projected = project(last.constraints, x, xAdv)
-    xAdv.dispose()
-    xAdv = projected
+    if (reprojectionCanChange(last.constraints)) {
+      const projected = project(last.constraints, x, xAdv)
+      xAdv.dispose()
+      xAdv = projected
+    }
     return firstPredictions === undefined ? { xAdv } : { xAdv, cleanPredictions: Array.from(await firstPredictions.data()) }
   } catch (error) {
     xAdv?.dispose()
