@@ -14,8 +14,9 @@
  * - input gradient: along each axis of stride s, input positions split into s residue classes
  *   ("phases"); phase r only meets the taps j ≡ r + pad (mod s), at consecutive offsets of dy. So each
  *   phase is a stride-1 correlation of dy (padded or cropped) with the flipped sub-filter, input and
- *   output channels swapped — the forward routine again — and the phases are interleaved with
- *   stack + reshape. The sub-filters are kept for the length of an attack (withFilterCache).
+ *   output channels swapped — the forward routine again — and the phases are interleaved
+ *   (interleave.ts; below 8 channels a stride-2 layer's four spatial phases are one convolution,
+ *   mergedPhases). The sub-filters are kept for the length of an attack (withFilterCache).
  * - filter gradient: for each temporal tap, a correlation of the selected input frames with dy,
  *   dilated by the spatial strides, with the batch and channel axes swapped (channels of x become the
  *   batch, (T', N) becomes the contracted channel axis).
