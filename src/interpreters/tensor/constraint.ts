@@ -103,5 +103,10 @@ export const project = (constraints: ReadonlyArray<Constraint>, x: tf.Tensor5D, 
  * min/max are exact in floating point, so a second pass returns x' bit for bit. The L2 projections
  * rescale δ, and rounding can leave its norm a hair above ε, which a second pass tightens.
  */
-export const reprojectionCanChange = (constraints: ReadonlyArray<Constraint>): boolean =>
-  constraints.some((c) => c._tag !== 'Clip' && c.norm !== 'linf')
+export const reprojectionCanChange = (constraints: ReadonlyArray<Constraint>): boolean => constraints.some((c) => rescales(c))
+
+const rescales = match<Constraint, boolean>({
+  Clip: () => false,
+  ProjectBall: ({ norm }) => norm !== 'linf',
+  ProjectRatio: ({ norm }) => norm !== 'linf',
+})
