@@ -78,7 +78,7 @@ export const evaluate = async (
 /**
  * Per sample ‖δ‖∞, ‖δ‖₂, max and min of the ratio r = x'/x over x > 0 (1 where x = 0), ‖log r‖₂,
  * then the batch's min and max: [5N + 2]. 17 passes over the clip instead of the 26 of the sanity
- * record written out (exactSanity): the NaN count and the finite-only min and max are left out, and
+ * record written out: the NaN count and the finite-only min and max are left out, and
  * max(r, 1/r) is taken from the ratio's extremes. sanityOf says when that is not enough.
  */
 const distances = (xAdv: tf.Tensor5D, x: tf.Tensor5D): tf.Tensor1D =>
@@ -100,7 +100,7 @@ const distances = (xAdv: tf.Tensor5D, x: tf.Tensor5D): tf.Tensor1D =>
  * The sanity record from `d` (distances). Every ‖δ‖₂ finite means no NaN or ±∞ in x' (either would
  * make its sample's sum of squares non-finite), so nanCount is 0 and the plain min and max are the
  * finite ones; every ratio minimum > 0 means max(r, 1/r) peaks at max(max r, 1/min r). Otherwise
- * (a broken or out-of-range clip) the record is computed written out, in a second pass.
+ * (a broken or out-of-range clip) those four are written out in a second pass (writtenOut).
  */
 const sanityOf = async (d: Float32Array, xAdv: tf.Tensor5D, x: tf.Tensor5D): Promise<Sanity> => {
   const N = x.shape[0]
@@ -109,21 +109,20 @@ const sanityOf = async (d: Float32Array, xAdv: tf.Tensor5D, x: tf.Tensor5D): Pro
   const [min, max] = [d[5 * N]!, d[5 * N + 1]!]
   if (l2.every(Number.isFinite) && ratioMin.every((r) => r > 0) && Number.isFinite(min) && Number.isFinite(max))
     return { linf, l2, ratioLinf: ratioMax.map((r, n) => Math.max(r, 1 / ratioMin[n]!)), logRatioL2, nanCount: 0, min, max }
-  return exactSanity(xAdv, x)
+  return { linf, l2, logRatioL2, ...(await writtenOut(xAdv, x)) }
 }
 
-/** The sanity record written out: max over x > 0 of max(r, 1/r), the non-finite count, min and max over finite values. */
-const exactSanity = async (xAdv: tf.Tensor5D, x: tf.Tensor5D): Promise<Sanity> => {
+/**
+ * What the distances leave out, written out in a second pass: max over x > 0 of max(r, 1/r), the
+ * non-finite count, and the min and max over finite values.
+ */
+const writtenOut = async (xAdv: tf.Tensor5D, x: tf.Tensor5D): Promise<Pick<Sanity, 'ratioLinf' | 'nanCount' | 'min' | 'max'>> => {
   const N = x.shape[0]
   const stats = tf.tidy(() => {
-    const delta = tf.sub(xAdv, x)
     const ratio = ratioOf(x, xAdv, tf.greater(x, 0))
     const finite = tf.isFinite(xAdv)
     return tf.concat([
-      tf.max(tf.abs(delta), SAMPLE_AXES),
-      tf.sqrt(tf.sum(tf.square(delta), SAMPLE_AXES)),
       tf.max(tf.maximum(ratio, tf.reciprocal(ratio)), SAMPLE_AXES),
-      tf.sqrt(tf.sum(tf.square(tf.log(ratio)), SAMPLE_AXES)),
       tf.reshape(tf.cast(tf.sum(tf.cast(tf.logicalNot(finite), 'int32')), 'float32'), [1]),
       tf.reshape(tf.min(tf.where(finite, xAdv, tf.fill(xAdv.shape, Infinity))), [1]),
       tf.reshape(tf.max(tf.where(finite, xAdv, tf.fill(xAdv.shape, -Infinity))), [1]),
@@ -135,6 +134,5 @@ const exactSanity = async (xAdv: tf.Tensor5D, x: tf.Tensor5D): Promise<Sanity> =
   } finally {
     stats.dispose()
   }
-  const part = (k: number) => Array.from(v.subarray(k * N, (k + 1) * N))
-  return { linf: part(0), l2: part(1), ratioLinf: part(2), logRatioL2: part(3), nanCount: v[4 * N]!, min: v[4 * N + 1]!, max: v[4 * N + 2]! }
+  return { ratioLinf: Array.from(v.subarray(0, N)), nanCount: v[N]!, min: v[N + 1]!, max: v[N + 2]! }
 }
