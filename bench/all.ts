@@ -20,6 +20,7 @@ const BENCHES: ReadonlyArray<{ name: string; file: string; args: string[] }> = [
   { name: 'throughput', file: 'bench/throughput.ts', args: quick ? ['--clips', '16', '--reps', '1'] : [] },
   { name: 'memory', file: 'bench/memory.ts', args: quick ? ['--quick'] : [] },
   { name: 'sign', file: 'bench/sign.ts', args: quick ? ['--reps', '20'] : [] },
+  { name: 'pointwise', file: 'bench/pointwise.ts', args: quick ? ['--reps', '20'] : [] },
   { name: 'fold-fuse', file: 'bench/fold-fuse.ts', args: quick ? ['--reps', '3'] : [] },
 ]
 

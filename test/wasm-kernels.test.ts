@@ -5,6 +5,10 @@
  *   x[n, st·t + k0 + i − front, h] (0 outside the clip);
  * - the input gradient's phase interleave (src/ops/interleave.ts; phases as tensors or as channel groups), dx[n, t, h, w] =
  *   phase(t mod s_t, h mod s_h, w mod s_w)[n, ⌊t/s_t⌋, ⌊h/s_h⌋, ⌊w/s_w⌋];
+ * - an attack step's pointwise work (src/ops/sign.ts, clamp-around.ts, power-step.ts): the exact sign,
+ *   the L∞ ball and ratio clamps around x, and x' ⊙ exp(λ·d) for d ∈ {−1, 0, 1}, against their
+ *   tf-op paths bit for bit, at real magnitudes (gradients down to denormals, ±0, NaN; clips with
+ *   exact zeros and saturated pixels; generated ε, α and sizes that are not multiples of 4);
  * and the tf-op path whenever a gradient tape records (the kernels have no gradient).
  */
 import test from 'ava'
@@ -13,6 +17,10 @@ import * as tf from '@tensorflow/tfjs-core'
 import { initBackend } from '../src/backend/backend.js'
 import { stackTaps, stackTapsTuning } from '../src/ops/stack-taps.js'
 import { interleaveChannelGroups, interleavePhases, interleaveTuning } from '../src/ops/interleave.js'
+import { sign, signTuning } from '../src/ops/sign.js'
+import { clampAround, clampTuning } from '../src/ops/clamp-around.js'
+import { powerStep, powerStepTuning } from '../src/ops/power-step.js'
+import { wasmSimd } from '../src/ops/wasm-kernel.js'
 
 test.before(async () => {
   await initBackend('wasm')
@@ -199,5 +207,139 @@ test.serial('the interleave kernel runs on wasm outside a tape; under a tape the
   // phase (1, 1, 1), [1, 2, 2, 2, 2]: time 1 and row 1 land inside dx (time 3 and row 3 do not), columns 1 and 3 both do
   t.deepEqual(Array.from(await grads[7]!.data()), [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
   tf.dispose([...parts, ...grads])
+  t.is(tf.memory().numTensors, before)
+})
+
+interface Pointwise {
+  readonly size: number
+  readonly seed: number
+  /** The gradient's scale: real models' per-pixel input gradients are often below 1e-7. */
+  readonly scale: number
+  readonly eps: number
+  readonly ratio: number
+  readonly lambda: number
+}
+
+const pointwise: fc.Arbitrary<Pointwise> = fc.record({
+  size: fc.integer({ min: 1, max: 700 }),
+  seed: fc.integer({ min: 0, max: 1e6 }),
+  scale: fc.constantFrom(1, 1e-3, 1e-8, 1e-30, 1e-40),
+  eps: fc.double({ min: 1e-4, max: 0.5, noNaN: true }),
+  ratio: fc.double({ min: 1.0001, max: 4, noNaN: true }),
+  lambda: fc.double({ min: -1.5, max: 1.5, noNaN: true }),
+})
+
+/** A deterministic value in [0, 1) for index i and stream `seed` (a 32-bit hash: the streams are independent). */
+const unit = (i: number, seed: number): number => {
+  let h = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(seed + 0x7f4a7c15, 0xc2b2ae35)
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296
+}
+
+/** A clean clip (exact zeros and ones among its values), an iterate around it (some values outside the ε-interval, some ±0, some NaN), a gradient (±0, NaN, tiny values) and a ternary direction. */
+const pointwiseData = (c: Pointwise) => {
+  const x = Float32Array.from({ length: c.size }, (_, i) => {
+    const u = unit(i, c.seed)
+    return u < 0.1 ? 0 : u > 0.9 ? 1 : u
+  })
+  const xAdv = Float32Array.from(x, (v, i) => {
+    const u = unit(i, c.seed + 1)
+    // −0 tells C++'s max and min (which tfjs uses) from IEEE's, which order −0 below +0
+    return u < 0.02 ? Number.NaN : u < 0.1 ? v : u < 0.15 ? 0 : u < 0.2 ? -0 : u < 0.25 ? 1 : v * (0.25 + 1.5 * unit(i, c.seed + 2)) + (unit(i, c.seed + 3) - 0.5) * 0.4
+  })
+  const g = Float32Array.from({ length: c.size }, (_, i) => {
+    const u = unit(i, c.seed + 4)
+    return u < 0.05 ? 0 : u < 0.1 ? -0 : u < 0.12 ? Number.NaN : u < 0.14 ? 1.4e-45 * (u < 0.13 ? 1 : -1) : (unit(i, c.seed + 5) - 0.5) * c.scale
+  })
+  const d = Float32Array.from(g, (v) => (v > 0 ? 1 : v < 0 ? -1 : Object.is(v, -0) ? -0 : v === 0 ? 0 : v))
+  return { x, xAdv, g, d }
+}
+
+/** `f` on the kernel path and on the tf-op path (`tuning.path`), as arrays. */
+const bothPaths = (tuning: { path: 'auto' | 'ops' }, f: () => tf.Tensor): [Float32Array, Float32Array] => {
+  const run = (path: 'auto' | 'ops') => {
+    tuning.path = path
+    try {
+      return tf.tidy(() => f().dataSync() as Float32Array)
+    } finally {
+      tuning.path = 'auto'
+    }
+  }
+  return [run('auto'), run('ops')]
+}
+
+const identical = ([a, b]: [Float32Array, Float32Array]): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]))
+
+test('an attack step\'s pointwise kernels (sign, the L∞ ball and ratio clamps, x\' ⊙ exp(λ·d)) give their tf-op paths\' values bit for bit', (t) => {
+  // 4 values at a time in multav's SIMD module, the last n mod 4 in JavaScript
+  t.not(wasmSimd(tf.backend()), undefined, 'the SIMD module runs on this backend')
+  const before = tf.memory().numTensors
+  fc.assert(
+    fc.property(pointwise, (c) => {
+      const { x, xAdv, g, d } = pointwiseData(c)
+      const shape = [1, 1, 1, c.size, 1]
+      const T = (a: Float32Array) => tf.tensor(a, shape)
+      const signs = bothPaths(signTuning, () => sign(T(g)))
+      const ball = bothPaths(clampTuning, () => clampAround('ball', c.eps, T(x), T(xAdv)))
+      const ratio = bothPaths(clampTuning, () => clampAround('ratio', c.ratio, T(x), T(xAdv)))
+      const power = bothPaths(powerStepTuning, () => powerStep(T(xAdv), T(d), c.lambda))
+      return identical(signs) && identical(ball) && identical(ratio) && identical(power)
+    }),
+    { numRuns: 300 },
+  )
+  t.is(tf.memory().numTensors, before)
+})
+
+test('the pointwise kernels by definition: sign is ±1 down to denormals, the clamps hold x\' inside the interval (NaN kept), x\' ⊙ exp(λ·d) multiplies by e^±λ or 1', (t) => {
+  const before = tf.memory().numTensors
+  const c: Pointwise = { size: 403, seed: 11, scale: 1e-40, eps: 4 / 255, ratio: 1.04, lambda: Math.log(1.01) }
+  const { x, xAdv, g, d } = pointwiseData(c)
+  const shape = [1, 1, 1, c.size, 1]
+  const [s, ball, ratio, power] = tf.tidy(() =>
+    [sign(tf.tensor(g, shape)), clampAround('ball', c.eps, tf.tensor(x, shape), tf.tensor(xAdv, shape)), clampAround('ratio', c.ratio, tf.tensor(x, shape), tf.tensor(xAdv, shape)), powerStep(tf.tensor(xAdv, shape), tf.tensor(d, shape), c.lambda)].map((y) => y.dataSync() as Float32Array),
+  ) as [Float32Array, Float32Array, Float32Array, Float32Array]
+  const f = Math.fround
+  for (let i = 0; i < c.size; i++) {
+    const gi = g[i]!
+    t.true(Object.is(s[i], Number.isNaN(gi) ? Number.NaN : gi > 0 ? 1 : gi < 0 ? -1 : 0), `sign at ${i}`)
+    if (Number.isNaN(xAdv[i]!)) {
+      t.true(Number.isNaN(ball[i]!) && Number.isNaN(ratio[i]!), `NaN kept at ${i}`)
+      continue
+    }
+    t.true(ball[i]! >= f(x[i]! - f(c.eps)) && ball[i]! <= f(x[i]! + f(c.eps)), `ball at ${i}`)
+    t.true(ratio[i]! >= f(x[i]! / f(c.ratio)) && ratio[i]! <= f(x[i]! * f(c.ratio)), `ratio at ${i}`)
+    if (x[i] === 0) t.true(ratio[i] === 0, `a black pixel stays black (±0) at ${i}`)
+    const inside = xAdv[i]! >= f(x[i]! - f(c.eps)) && xAdv[i]! <= f(x[i]! + f(c.eps))
+    if (inside) t.is(ball[i], xAdv[i], `no-op inside at ${i}`)
+    const di = d[i]!
+    const want = di > 0 ? f(xAdv[i]! * f(Math.exp(f(c.lambda)))) : di < 0 ? f(xAdv[i]! * f(Math.exp(-f(c.lambda)))) : Number.isNaN(di) ? Number.NaN : xAdv[i]!
+    // wasm's exp may differ from Math.exp by an ulp: compare within 2 float32 ulps
+    t.true(Number.isNaN(want) ? Number.isNaN(power[i]!) : Math.abs(power[i]! - want) <= 2.4e-7 * Math.abs(want), `power step at ${i}: ${power[i]} vs ${want}`)
+  }
+  t.is(tf.memory().numTensors, before)
+})
+
+test.serial('the pointwise kernels run on wasm outside a tape, one kernel each; under a tape the tf ops run', async (t) => {
+  const before = tf.memory().numTensors
+  const x = tf.tensor([0, 0.5, 1, 0.25], [1, 1, 1, 4, 1])
+  const v = tf.tensor([0.03, 0.52, 0.9, 0.1], [1, 1, 1, 4, 1])
+  const d = tf.tensor([1, -1, 0, 1], [1, 1, 1, 4, 1])
+  const names = async (f: () => tf.Tensor) => {
+    const info = await tf.profile(() => f())
+    tf.dispose(info.result as tf.Tensor)
+    return info.kernelNames
+  }
+  t.deepEqual(await names(() => sign(v)), ['MultavSign'])
+  t.deepEqual(await names(() => clampAround('ball', 0.05, x, v)), ['MultavClampAround'])
+  t.deepEqual(await names(() => clampAround('ratio', 1.1, x, v)), ['MultavClampAround'])
+  tf.tidy(() => {
+    powerStep(v, d, 0.01) // e^±λ, computed by tf.exp once per λ
+  })
+  t.deepEqual(await names(() => powerStep(v, d, 0.01)), ['MultavPowerStep'])
+  // under a tape: d/dx' of sum(clamp(x')) is 1 where x' lies inside the interval, 0 where it was clamped
+  const grad = tf.grad((u: tf.Tensor) => tf.sum(clampAround('ball', 0.05, x, u)))(v)
+  t.deepEqual(Array.from(await grad.data()), [1, 1, 0, 0])
+  tf.dispose([x, v, d, grad])
   t.is(tf.memory().numTensors, before)
 })

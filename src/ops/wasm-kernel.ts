@@ -8,12 +8,13 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { simdFor, type Simd, type WasmMemory } from './simd.js'
 
 /** What these kernels use of tfjs-backend-wasm's BackendWasm (4.22, the pinned version). */
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined }
-  wasm: { HEAPF32: Float32Array }
+  wasm: { HEAPF32: Float32Array; wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory } }
 }
 
 /** Whether a multav wasm kernel may run on these inputs now: the wasm backend, float32, no tape recording. */
@@ -31,6 +32,16 @@ export const wasmOutput = (backend: unknown, shape: number[], inputs: ReadonlyAr
   const out = wasm.makeOutput(shape, 'float32')
   const at = (t: tf.TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset / 4
   return { out, heap: wasm.wasm.HEAPF32, from: inputs.map(at), to: at(out) }
+}
+
+/**
+ * multav's SIMD functions on the backend's memory (simd.ts), or undefined where they cannot run. The
+ * threaded build keeps its (shared) memory as `wasmMemory`; the single-threaded one exports it from
+ * the module.
+ */
+export const wasmSimd = (backend: unknown): Simd | undefined => {
+  const { wasm } = backend as WasmBackend
+  return simdFor(wasm.wasmMemory ?? wasm.asm?.memory)
 }
 
 const registered = new Set<string>()

@@ -1,6 +1,6 @@
 /**
  * Transforms of whole attacks, written as rule tables over the algebra's tags: `restrictTo` (confine
- * to a region), `multiplicative` (the log-space twin), and the `scaleFree` analysis of directions.
+ * to a region), `multiplicative` (the log-space twin), and the `scaleFree` and `ternary` analyses of directions.
  *
  * @since 0.1.0
  */
@@ -83,6 +83,19 @@ export const scaleFree: (d: Direction) => boolean = fold<'Direction', boolean>('
   Gradient: () => false,
   Sign: () => true,
   Normalize: () => true,
+  MaskRegion: ({ of }) => of,
+  Momentum: () => false,
+})
+
+/**
+ * True for a direction whose every value is −1, 0 or 1 (NaN where the gradient was NaN): a sign,
+ * masked or not (region masks are 0/1). A normalised direction, a raw gradient and a momentum take
+ * other values.
+ */
+export const ternary: (d: Direction) => boolean = fold<'Direction', boolean>('Direction', {
+  Gradient: () => false,
+  Sign: () => true,
+  Normalize: () => false,
   MaskRegion: ({ of }) => of,
   Momentum: () => false,
 })

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { match } from '../../dsl/match.js'
 import type { BallNorm, Constraint, RatioReading } from '../../dsl/types.js'
+import { clampAround } from '../../ops/clamp-around.js'
 import { effective, l2Norm, SAMPLE_AXES } from './norms.js'
 
 /**
@@ -24,8 +25,8 @@ export const ratioOf = (x: tf.Tensor, xAdv: tf.Tensor, positive: tf.Tensor): tf.
 
 /** Projection onto {‖x' − x‖ ≤ ε}. */
 const BALL: { readonly [N in BallNorm]: (eps: number, x: tf.Tensor5D, xAdv: tf.Tensor5D) => tf.Tensor } = {
-  // x − ε ≤ x' ≤ x + ε: min/max return x' itself where it holds (an exact no-op), in 4 ops
-  linf: (eps, x, xAdv) => tf.minimum(tf.maximum(xAdv, tf.sub(x, eps)), tf.add(x, eps)),
+  // x − ε ≤ x' ≤ x + ε: min/max return x' itself where it holds (an exact no-op)
+  linf: (eps, x, xAdv) => clampAround('ball', eps, x, xAdv),
   // x + δ·ε/‖δ‖₂ where ‖δ‖₂ > ε
   l2: (eps, x, xAdv) => {
     const delta = tf.sub(xAdv, x)
@@ -66,7 +67,7 @@ const RATIO: {
   readonly [N in BallNorm]: (c: Extract<Constraint, { _tag: 'ProjectRatio' }>, x: tf.Tensor5D, xAdv: tf.Tensor5D, perSample: number) => tf.Tensor
 } = {
   // x/ε ≤ x' ≤ x·ε; where x = 0 both bounds are 0, so x' = 0 (ratio taken as 1).
-  linf: (c, x, xAdv) => tf.minimum(tf.maximum(xAdv, tf.div(x, c.eps)), tf.mul(x, c.eps)),
+  linf: (c, x, xAdv) => clampAround('ratio', c.eps, x, xAdv),
   l2: (c, x, xAdv, perSample) => projectRatioL2(c.reading, effective(READING[c.reading].bound(c.eps), c.units, perSample), x, xAdv),
 }
 

@@ -10,7 +10,8 @@ import { scheduleAt } from '../../dsl/schedule.js'
 import type { Direction, Schedule, Step, Update } from '../../dsl/types.js'
 import type { Run } from './context.js'
 import { applyConstraints } from './constraint.js'
-import { scaleFree } from '../../dsl/constructors.js'
+import { scaleFree, ternary } from '../../dsl/constructors.js'
+import { powerStep } from '../../ops/power-step.js'
 import { direction, type Here } from './direction.js'
 import { effective } from './norms.js'
 
@@ -31,10 +32,12 @@ const MAX_EXPONENT = 88
  * there and pays nothing for it.
  */
 const multiplyStep = (of: Direction, logAlpha: number, at: StepAt): tf.Tensor => {
-  const exponent = tf.mul(direction(of, at, `${at.bodyIndex}/`), logAlpha)
+  const d = direction(of, at, `${at.bodyIndex}/`)
   // a signed or normalised direction has |d| ≤ 1, so |d·λ| ≤ |λ|
   const capped = !scaleFree(of) || Math.abs(logAlpha) > MAX_EXPONENT
-  return tf.mul(at.xAdv, tf.exp(capped ? tf.minimum(exponent, MAX_EXPONENT) : exponent))
+  if (capped) return tf.mul(at.xAdv, tf.exp(tf.minimum(tf.mul(d, logAlpha), MAX_EXPONENT)))
+  // d ∈ {−1, 0, 1}: each value times e^λ, e^−λ or 1 (one pass on wasm)
+  return ternary(of) ? powerStep(at.xAdv, d, logAlpha) : tf.mul(at.xAdv, tf.exp(tf.mul(d, logAlpha)))
 }
 
 /**
