@@ -5,9 +5,10 @@
  *   x[n, st·t + k0 + i − front, h] (0 outside the clip);
  * - the input gradient's phase interleave (src/ops/interleave.ts; phases as tensors or as channel groups), dx[n, t, h, w] =
  *   phase(t mod s_t, h mod s_h, w mod s_w)[n, ⌊t/s_t⌋, ⌊h/s_h⌋, ⌊w/s_w⌋];
+ * - the per-sample choice of the L2 projections (src/ops/select-samples.ts), out[n] = a[n] or b[n];
  * - an attack step's pointwise work (src/ops/sign.ts, clamp-around.ts, power-step.ts): the exact sign,
  *   the L∞ ball and ratio clamps around x, and x' ⊙ exp(λ·d) for d ∈ {−1, 0, 1}, against their
- *   tf-op paths bit for bit, at real magnitudes (gradients down to denormals, ±0, NaN; clips with
+ *   tf-op paths bit for bit (and the ratio x'/x where x > 0, v where x > 0), at real magnitudes (gradients down to denormals, ±0, NaN; clips with
  *   exact zeros and saturated pixels; generated ε, α and sizes that are not multiples of 4);
  * and the tf-op path whenever a gradient tape records (the kernels have no gradient).
  */
@@ -21,6 +22,8 @@ import { sign, signTuning } from '../src/ops/sign.js'
 import { clampAround, clampTuning } from '../src/ops/clamp-around.js'
 import { powerStep, powerStepTuning } from '../src/ops/power-step.js'
 import { wasmSimd } from '../src/ops/wasm-kernel.js'
+import { selectSamples, selectSamplesTuning } from '../src/ops/select-samples.js'
+import { ratioOf, ratioTuning, wherePositive } from '../src/ops/ratio-of.js'
 
 test.before(async () => {
   await initBackend('wasm')
@@ -271,7 +274,7 @@ const bothPaths = (tuning: { path: 'auto' | 'ops' }, f: () => tf.Tensor): [Float
 
 const identical = ([a, b]: [Float32Array, Float32Array]): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]))
 
-test('an attack step\'s pointwise kernels (sign, the L∞ ball and ratio clamps, x\' ⊙ exp(λ·d)) give their tf-op paths\' values bit for bit', (t) => {
+test('an attack step\'s pointwise kernels (sign, the L∞ ball and ratio clamps, x\' ⊙ exp(λ·d), the ratio x\'/x and its mask to x > 0) give their tf-op paths\' values bit for bit', (t) => {
   // 4 values at a time in multav's SIMD module, the last n mod 4 in JavaScript
   t.not(wasmSimd(tf.backend()), undefined, 'the SIMD module runs on this backend')
   const before = tf.memory().numTensors
@@ -284,7 +287,9 @@ test('an attack step\'s pointwise kernels (sign, the L∞ ball and ratio clamps,
       const ball = bothPaths(clampTuning, () => clampAround('ball', c.eps, T(x), T(xAdv)))
       const ratio = bothPaths(clampTuning, () => clampAround('ratio', c.ratio, T(x), T(xAdv)))
       const power = bothPaths(powerStepTuning, () => powerStep(T(xAdv), T(d), c.lambda))
-      return identical(signs) && identical(ball) && identical(ratio) && identical(power)
+      const ratios = bothPaths(ratioTuning, () => ratioOf(T(x), T(xAdv)))
+      const positive = bothPaths(ratioTuning, () => wherePositive(T(x), T(xAdv)))
+      return identical(signs) && identical(ball) && identical(ratio) && identical(power) && identical(ratios) && identical(positive)
     }),
     { numRuns: 300 },
   )
@@ -337,9 +342,48 @@ test.serial('the pointwise kernels run on wasm outside a tape, one kernel each; 
     powerStep(v, d, 0.01) // e^±λ, computed by tf.exp once per λ
   })
   t.deepEqual(await names(() => powerStep(v, d, 0.01)), ['MultavPowerStep'])
+  t.deepEqual(await names(() => ratioOf(x, v)), ['MultavRatio'])
+  t.deepEqual(await names(() => wherePositive(x, v)), ['MultavRatio'])
+  // x'/x where x > 0, 1 at the black pixel; v kept where x > 0
+  t.deepEqual(Array.from(tf.tidy(() => ratioOf(x, v).dataSync())), [1, ...[0.52 / 0.5, 0.9, 0.1 / 0.25].map(Math.fround)])
+  t.deepEqual(Array.from(tf.tidy(() => wherePositive(x, v).dataSync())), [0, ...[0.52, 0.9, 0.1].map(Math.fround)])
   // under a tape: d/dx' of sum(clamp(x')) is 1 where x' lies inside the interval, 0 where it was clamped
   const grad = tf.grad((u: tf.Tensor) => tf.sum(clampAround('ball', 0.05, x, u)))(v)
   t.deepEqual(Array.from(await grad.data()), [1, 1, 0, 0])
   tf.dispose([x, v, d, grad])
+  t.is(tf.memory().numTensors, before)
+})
+
+test('the per-sample choice (an L2 projection\'s where): the wasm kernel gives tf.where\'s values exactly, for generated batches and conditions', (t) => {
+  const before = tf.memory().numTensors
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 1e6 }), (N, perSample, seed) => {
+      const c: Pointwise = { size: N * perSample, seed, scale: 1, eps: 0.1, ratio: 1.1, lambda: 0.1 }
+      const { x, xAdv } = pointwiseData(c)
+      const take = Array.from({ length: N }, (_, n) => unit(n, seed + 9) < 0.5)
+      const chosen = bothPaths(selectSamplesTuning, () =>
+        selectSamples(tf.reshape(tf.tensor1d(take, 'bool'), [N, 1, 1, 1, 1]), tf.tensor5d(xAdv, [N, 1, 1, perSample, 1]), tf.tensor5d(x, [N, 1, 1, perSample, 1])),
+      )
+      const want = Float32Array.from({ length: N * perSample }, (_, i) => (take[Math.floor(i / perSample)] ? xAdv : x)[i]!)
+      return identical(chosen) && identical([chosen[0], want])
+    }),
+    { numRuns: 200 },
+  )
+  t.is(tf.memory().numTensors, before)
+})
+
+test.serial('the per-sample choice runs as one kernel on wasm outside a tape; under a tape tf.where carries the gradient to the chosen side', async (t) => {
+  const before = tf.memory().numTensors
+  const a = tf.tensor5d([1, 2, 3, 4], [2, 1, 1, 2, 1])
+  const b = tf.tensor5d([5, 6, 7, 8], [2, 1, 1, 2, 1])
+  const take = tf.tensor5d([true, false], [2, 1, 1, 1, 1], 'bool')
+  const info = await tf.profile(() => tf.tidy(() => selectSamples(take, a, b)))
+  t.deepEqual(Array.from(await (info.result as tf.Tensor).data()), [1, 2, 7, 8])
+  tf.dispose(info.result as tf.Tensor)
+  t.true(info.kernelNames.includes('MultavSelectSamples') && !info.kernelNames.includes('Select') && !info.kernelNames.includes('Tile'), info.kernelNames.join())
+  const [ga, gb] = tf.grads((u: tf.Tensor, v: tf.Tensor) => tf.sum(selectSamples(take, u, v)))([a, b])
+  t.deepEqual(Array.from(await ga!.data()), [1, 1, 0, 0])
+  t.deepEqual(Array.from(await gb!.data()), [0, 0, 1, 1])
+  tf.dispose([a, b, take, ga!, gb!])
   t.is(tf.memory().numTensors, before)
 })

@@ -37,7 +37,7 @@ const clampWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const pick = new Float64Array(2)
   const ball = around === 'ball'
   const simd = wasmSimd(backend)
-  simd?.[around](4 * v0, 4 * x0, 4 * to, size, e)
+  simd?.[ball ? 'ball' : 'ratioBall'](4 * v0, 4 * x0, 4 * to, size, e)
   // the last n mod 4 values (all of them where the SIMD module cannot run)
   for (let i = simd ? size & ~3 : 0; i < size; i++) {
     const c = heap[x0 + i]!

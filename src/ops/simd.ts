@@ -1,13 +1,15 @@
 /**
  * A small WebAssembly SIMD module for an attack step's pointwise work, run on tfjs-backend-wasm's own
  * memory (it imports the backend's `WebAssembly.Memory`, so it reads and writes tensors in place).
- * Four functions over float32 arrays given as byte offsets, 4 values at a time (the caller does the
+ * Six functions over float32 arrays given as byte offsets, 4 values at a time (the caller does the
  * last n mod 4):
  *
  *   ball(v, x, out, n, ε):        out = pmin(pmax(v, x − ε), x + ε)
- *   ratio(v, x, out, n, ε):       out = pmin(pmax(v, x / ε), x · ε)
+ *   ratioBall(v, x, out, n, ε):   out = pmin(pmax(v, x / ε), x · ε)
  *   power(v, d, out, n, e⁺, e⁻):  out = v · (d > 0 ? e⁺ : d < 0 ? e⁻ : 1), NaN where d is NaN
  *   sign(v, out, n):              out = v > 0 ? 1 : v < 0 ? −1 : 0, NaN where v is NaN
+ *   ratio(v, x, out, n):          out = x > 0 ? v / x : 1
+ *   positive(v, x, out, n):       out = x > 0 ? v : 0
  *
  * Why these give tfjs's own values bit for bit: f32x4 add, sub, mul and div are IEEE float32
  * operations, as in tfjs's kernels; pmax(a, b) = (a < b) ? b : a and pmin(a, b) = (b < a) ? b : a
@@ -25,9 +27,11 @@
 /** The functions, on byte offsets into the memory, n values (a multiple of 4 is processed). */
 export interface Simd {
   readonly ball: (v: number, x: number, out: number, n: number, eps: number) => void
-  readonly ratio: (v: number, x: number, out: number, n: number, eps: number) => void
+  readonly ratioBall: (v: number, x: number, out: number, n: number, eps: number) => void
   readonly power: (v: number, d: number, out: number, n: number, up: number, down: number) => void
   readonly sign: (v: number, out: number, n: number) => void
+  readonly ratio: (v: number, x: number, out: number, n: number) => void
+  readonly positive: (v: number, x: number, out: number, n: number) => void
 }
 
 // --- encoding ----------------------------------------------------------------------------------
@@ -129,25 +133,34 @@ const sign = loopBody(
   ],
 )
 
+// ratio: params v 0, x 1, out 2, n 3; locals i 4, 1×4 5, x 6
+const ratio = loopBody([[1, I32], [2, V128]], { nAt: 3, outAt: 2, iAt: 4 }, [...f32(1), ...SPLAT, ...set(5)], [
+  ...at(1, 4), ...set(6),
+  ...at(0, 4), ...get(6), ...FDIV, ...get(5), ...get(6), ...ZERO, ...GT, ...BITSELECT,
+])
+// positive: params v 0, x 1, out 2, n 3; local i 4
+const positive = loopBody([[1, I32]], { nAt: 3, outAt: 2, iAt: 4 }, [], [...at(0, 4), ...ZERO, ...at(1, 4), ...ZERO, ...GT, ...BITSELECT])
+
 /** The module's bytes, importing a memory that is shared (the threaded build) or not. */
 const moduleBytes = (shared: boolean): Uint8Array => {
   const types = [
     [0x60, ...vec([[I32], [I32], [I32], [I32], [F32]]), 0], // (v, x, out, n, ε)
     [0x60, ...vec([[I32], [I32], [I32], [I32], [F32], [F32]]), 0], // (v, d, out, n, e⁺, e⁻)
     [0x60, ...vec([[I32], [I32], [I32]]), 0], // (v, out, n)
+    [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0], // (v, x, out, n)
   ]
   // shared memories must declare a maximum: 65536 pages (4 GiB), the largest a 32-bit memory has
   const limits = shared ? [0x03, 0, ...uleb(65536)] : [0x00, 0]
   const imports = [[...name('env'), ...name('memory'), 0x02, ...limits]]
-  const functions = [[0], [0], [1], [2]]
-  const exports = ['ball', 'ratio', 'power', 'sign'].map((n, k) => [...name(n), 0x00, k])
+  const functions = [[0], [0], [1], [2], [3], [3]]
+  const exports = ['ball', 'ratioBall', 'power', 'sign', 'ratio', 'positive'].map((n, k) => [...name(n), 0x00, k])
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec(types)),
     ...section(2, vec(imports)),
     ...section(3, vec(functions)),
     ...section(7, vec(exports)),
-    ...section(10, [...uleb(4), ...clamp(FSUB, FADD), ...clamp(FDIV, FMUL), ...power, ...sign]),
+    ...section(10, [...uleb(6), ...clamp(FSUB, FADD), ...clamp(FDIV, FMUL), ...power, ...sign, ...ratio, ...positive]),
   ])
 }
 

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core'
 import { match } from '../../dsl/match.js'
 import type { BallNorm, Constraint, RatioReading } from '../../dsl/types.js'
 import { clampAround } from '../../ops/clamp-around.js'
+import { ratioOf, wherePositive } from '../../ops/ratio-of.js'
+import { selectSamples } from '../../ops/select-samples.js'
 import { effective, l2Norm, SAMPLE_AXES } from './norms.js'
 
 /**
@@ -17,12 +19,6 @@ import { effective, l2Norm, SAMPLE_AXES } from './norms.js'
 const RATIO_FLOOR = 1e-30
 const RATIO_CEILING = 1e30
 
-/** x'/x where x > 0, 1 where x = 0 (the ratio is taken as 1 there). */
-export const ratioOf = (x: tf.Tensor, xAdv: tf.Tensor, positive: tf.Tensor): tf.Tensor => {
-  const ones = tf.onesLike(x)
-  return tf.where(positive, tf.div(xAdv, tf.where(positive, x, ones)), ones)
-}
-
 /** Projection onto {‖x' − x‖ ≤ ε}. */
 const BALL: { readonly [N in BallNorm]: (eps: number, x: tf.Tensor5D, xAdv: tf.Tensor5D) => tf.Tensor } = {
   // x − ε ≤ x' ≤ x + ε: min/max return x' itself where it holds (an exact no-op)
@@ -31,7 +27,7 @@ const BALL: { readonly [N in BallNorm]: (eps: number, x: tf.Tensor5D, xAdv: tf.T
   l2: (eps, x, xAdv) => {
     const delta = tf.sub(xAdv, x)
     const n = l2Norm(delta, SAMPLE_AXES)
-    return tf.where(tf.greater(n, eps), tf.add(x, tf.mul(delta, tf.div(eps, n))), xAdv)
+    return selectSamples(tf.greater(n, eps), tf.add(x, tf.mul(delta, tf.div(eps, n))), xAdv)
   },
 }
 
@@ -40,7 +36,8 @@ const READING: {
   readonly [R in RatioReading]: {
     /** The lowest ratio kept (the log reading needs r > 0; the others scale the raw ratio exactly). */
     readonly floor: number
-    readonly forward: (ratio: tf.Tensor, positive: tf.Tensor) => tf.Tensor
+    /** The reading of the ratio r, given the clean clip x. */
+    readonly forward: (ratio: tf.Tensor, x: tf.Tensor) => tf.Tensor
     readonly back: (scaled: tf.Tensor) => tf.Tensor
     /** ε as the bound on the reading's norm. */
     readonly bound: (eps: number) => number
@@ -48,18 +45,17 @@ const READING: {
 } = {
   log: { floor: RATIO_FLOOR, forward: (r) => tf.log(r), back: (s) => tf.exp(s), bound: Math.log },
   // sums over x > 0 only: the fixed zeros' ratio 1 cannot be scaled (see types.ts)
-  literal: { floor: -RATIO_CEILING, forward: (r, positive) => tf.where(positive, r, tf.zerosLike(r)), back: (s) => s, bound: (e) => e },
+  literal: { floor: -RATIO_CEILING, forward: (r, x) => wherePositive(x, r), back: (s) => s, bound: (e) => e },
   deviation: { floor: -RATIO_CEILING, forward: (r) => tf.sub(r, 1), back: (s) => tf.add(s, 1), bound: (e) => e },
 }
 
 /** L2 ratio projection on `reading`, with `bound` on the reading's norm. x' = 0 where x = 0. */
 const projectRatioL2 = (reading: RatioReading, bound: number, x: tf.Tensor5D, xAdv: tf.Tensor5D): tf.Tensor => {
   const r = READING[reading]
-  const positive = tf.greater(x, 0)
-  const v = r.forward(tf.clipByValue(ratioOf(x, xAdv, positive), r.floor, RATIO_CEILING), positive)
+  const v = r.forward(tf.clipByValue(ratioOf(x, xAdv), r.floor, RATIO_CEILING), x)
   const n = l2Norm(v, SAMPLE_AXES)
   const back = r.back(tf.mul(v, tf.div(bound, n)))
-  return tf.where(positive, tf.where(tf.greater(n, bound), tf.mul(x, back), xAdv), tf.zerosLike(x))
+  return wherePositive(x, selectSamples(tf.greater(n, bound), tf.mul(x, back), xAdv))
 }
 
 /** Projection onto the ratio ball around x: L∞ or L2 (on `reading`). */

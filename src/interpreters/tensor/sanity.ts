@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core'
 import { InputError } from '../../core/errors.js'
 import type { Model } from '../../core/model.js'
-import { ratioOf } from './constraint.js'
+import { ratioOf } from '../../ops/ratio-of.js'
 import type { Goal, Objective } from './loss.js'
 import { SAMPLE_AXES } from './norms.js'
 import type { AttackResult, Sanity } from './result.js'
@@ -84,7 +84,7 @@ export const evaluate = async (
 const distances = (xAdv: tf.Tensor5D, x: tf.Tensor5D): tf.Tensor1D =>
   tf.tidy(() => {
     const delta = tf.sub(xAdv, x)
-    const ratio = ratioOf(x, xAdv, tf.greater(x, 0))
+    const ratio = ratioOf(x, xAdv)
     return tf.concat([
       tf.max(tf.abs(delta), SAMPLE_AXES),
       tf.sqrt(tf.sum(tf.square(delta), SAMPLE_AXES)),
@@ -119,7 +119,7 @@ const sanityOf = async (d: Float32Array, xAdv: tf.Tensor5D, x: tf.Tensor5D): Pro
 const writtenOut = async (xAdv: tf.Tensor5D, x: tf.Tensor5D): Promise<Pick<Sanity, 'ratioLinf' | 'nanCount' | 'min' | 'max'>> => {
   const N = x.shape[0]
   const stats = tf.tidy(() => {
-    const ratio = ratioOf(x, xAdv, tf.greater(x, 0))
+    const ratio = ratioOf(x, xAdv)
     const finite = tf.isFinite(xAdv)
     return tf.concat([
       tf.max(tf.maximum(ratio, tf.reciprocal(ratio)), SAMPLE_AXES),
