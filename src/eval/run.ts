@@ -13,7 +13,7 @@ import { workerFile } from './worker-file.js'
 import { resolveThreads, type BackendChoice } from '../backend/backend.js'
 import { wasmThreads } from '../backend/wasm-threads.js'
 import type { ChunkResult, Kept, Row } from './chunk.js'
-import { openDataset, type DataRef } from './data.js'
+import type { DataRef } from './data.js'
 import * as E from 'fp-ts/lib/Either.js'
 import writeFileAtomic from 'write-file-atomic'
 import { decodeAttack } from '../dsl/codec.js'
@@ -109,11 +109,6 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
       ? new Piscina<ChunkTask, ChunkResult>({ filename: workerFile('worker', 'eval-worker'), minThreads: Math.min(o.workers, todo.length), maxThreads: Math.min(o.workers, todo.length) })
       : undefined
   const run = (task: ChunkTask) => (pool ? pool.run(task) : runTask(task))
-  // the shipped benchmark is generated here once, while the pool's workers start, and each chunk's
-  // clips are sent with its task, instead of every worker generating the whole split again
-  const shared = pool && plan.data.kind === 'benchmark' ? openDataset(plan.data) : undefined
-  const given = async (ids: ReadonlyArray<number>): Promise<ChunkTask['given']> =>
-    shared && { clips: (await shared.load(ids)), labels: ids.map((i) => shared.labels[i]!) }
   let chunksRun = 0
   let backend: string | undefined
   let threads: number | undefined
@@ -155,8 +150,7 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
       while (next < todo.length && !o.signal?.aborted) {
         const c = todo[next++]!
         const ids = chunkIds(plan, c)
-        const clips = await given(ids)
-        const task: ChunkTask = { backend: o.backend, model: plan.model, data: plan.data, attacks: plan.attacks, chunk: c, ids, keep: ids.filter((i) => pictureIds.has(i)), ...(clips ? { given: clips } : {}) }
+        const task: ChunkTask = { backend: o.backend, model: plan.model, data: plan.data, attacks: plan.attacks, chunk: c, ids, keep: ids.filter((i) => pictureIds.has(i)) }
         await onResult(await run(task))
       }
     }

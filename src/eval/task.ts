@@ -13,7 +13,7 @@ import type { LoadedModel } from '../models/folder/load.js'
 import { resolveModel } from '../models/pretrained.js'
 import { wasmThreads } from '../backend/wasm-threads.js'
 import { evaluateChunk, failedRows, type ChunkResult, type Row } from './chunk.js'
-import { openDataset, type DataRef, type Dataset, type Loaded } from './data.js'
+import { openDataset, type DataRef, type Dataset } from './data.js'
 
 export interface ChunkTask {
   readonly backend: BackendChoice
@@ -25,11 +25,6 @@ export interface ChunkTask {
   readonly ids: ReadonlyArray<number>
   /** Clip indices whose clean and adversarial clips come back for pictures. */
   readonly keep: ReadonlyArray<number>
-  /**
-   * The chunk's clips and labels, where the caller has them (the shipped benchmark, generated once
-   * in the main thread): the worker then neither generates nor reads the data.
-   */
-  readonly given?: { readonly clips: Loaded['clips']; readonly labels: ReadonlyArray<number> }
 }
 
 /** What this thread has set up: one backend, the last model and dataset used. */
@@ -41,12 +36,16 @@ export const runTask = async (task: ChunkTask): Promise<ChunkResult> => {
     cache.model?.model.dispose()
     cache.model = { ref: task.model, model: await resolveModel(task.model) }
   }
+  const key = JSON.stringify(task.data)
+  if (cache.data?.key !== key) cache.data = { key, set: openDataset(task.data) }
   const attacks = task.attacks.map((spec, k) => {
     const decoded = decodeAttack(spec)
     if (E.isLeft(decoded)) throw new Error(`attack ${k}: ${decoded.left.join('; ')}`)
     return decoded.right
   })
-  const { clips, failed, labels } = task.given ? { ...task.given, failed: new Map<number, string>() } : await load(task)
+  const set = cache.data.set
+  const { clips, failed } = await set.loadReadable(task.ids)
+  const labels = task.ids.map((i) => set.labels[i]!)
   const keep = new Set(task.keep.filter((i) => !failed.has(i)))
   // unreadable clips were left black in their places (the others' results do not move); their rows say why
   const result =
@@ -55,14 +54,6 @@ export const runTask = async (task: ChunkTask): Promise<ChunkResult> => {
       : await evaluateChunk(cache.model.model.model, attacks, { index: task.chunk, ids: task.ids, labels, clips }, (c) => keep.has(c))
   const threads = cache.backend === 'wasm' ? wasmThreads() : undefined
   return { ...result, rows: withFailures(result.rows, task, labels, attacks.map((a) => a.name), failed), backend: cache.backend, ...(threads !== undefined ? { threads } : {}) }
-}
-
-/** The chunk's clips from this thread's dataset (opened on first use), and their labels. */
-const load = async (task: ChunkTask): Promise<Loaded & { readonly labels: ReadonlyArray<number> }> => {
-  const key = JSON.stringify(task.data)
-  if (cache.data?.key !== key) cache.data = { key, set: openDataset(task.data) }
-  const set = cache.data.set
-  return { ...(await set.loadReadable(task.ids)), labels: task.ids.map((i) => set.labels[i]!) }
 }
 
 /** The chunk's rows with each unreadable clip's rows replaced by failed rows, in the chunk's order (attack, then clip). */
