@@ -17,9 +17,9 @@
  * x' stays NaN). tfjs-backend-wasm 4.22 runs Maximum, Minimum, comparisons, Select and Exp one value
  * at a time (1.2–2.9 ms each on [8, 8, 32, 32, 3], against 0.1 ms for an add).
  *
- * The module is assembled here from its instructions (no build step, ~400 bytes) and instantiated
+ * The module is assembled here from its instructions (no build step, ~850 bytes) and instantiated
  * once per backend memory. Where it cannot be (no SIMD, no memory exposed), `simdFor` returns
- * undefined and callers use tf ops.
+ * undefined and the kernels do every value in JavaScript (the same values, slower).
  *
  * @since 0.3.0
  */
