@@ -5,6 +5,7 @@
  *   x[n, st·t + k0 + i − front, h] (0 outside the clip);
  * - the input gradient's phase interleave (src/ops/interleave.ts; phases as tensors or as channel groups), dx[n, t, h, w] =
  *   phase(t mod s_t, h mod s_h, w mod s_w)[n, ⌊t/s_t⌋, ⌊h/s_h⌋, ⌊w/s_w⌋];
+ * - wasm's Tile replaced by copies (src/backend/wasm-tile.ts), against the original kernel;
  * - the per-sample choice of the L2 projections (src/ops/select-samples.ts), out[n] = a[n] or b[n];
  * - an attack step's pointwise work (src/ops/sign.ts, clamp-around.ts, power-step.ts): the exact sign,
  *   the L∞ ball and ratio clamps around x, and x' ⊙ exp(λ·d) for d ∈ {−1, 0, 1}, against their
@@ -24,6 +25,7 @@ import { powerStep, powerStepTuning } from '../src/ops/power-step.js'
 import { wasmSimd } from '../src/ops/wasm-kernel.js'
 import { selectSamples, selectSamplesTuning } from '../src/ops/select-samples.js'
 import { ratioOf, ratioTuning, wherePositive } from '../src/ops/ratio-of.js'
+import { originalWasmTile } from '../src/backend/wasm-tile.js'
 
 test.before(async () => {
   await initBackend('wasm')
@@ -385,5 +387,38 @@ test.serial('the per-sample choice runs as one kernel on wasm outside a tape; un
   t.deepEqual(Array.from(await ga!.data()), [1, 1, 0, 0])
   t.deepEqual(Array.from(await gb!.data()), [0, 0, 1, 1])
   tf.dispose([a, b, take, ga!, gb!])
+  t.is(tf.memory().numTensors, before)
+})
+
+test.serial('wasm\'s Tile by copies gives the original kernel\'s values exactly, for generated shapes, repetitions and dtypes', async (t) => {
+  const original = originalWasmTile()
+  if (original === undefined) return t.fail('initBackend did not replace wasm\'s Tile')
+  const before = tf.memory().numTensors
+  const cases = fc.record({
+    shape: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 5 }),
+    reps: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 5, maxLength: 5 }),
+    dtype: fc.constantFrom('float32', 'int32', 'bool') as fc.Arbitrary<'float32' | 'int32' | 'bool'>,
+    seed: fc.integer({ min: 0, max: 1e6 }),
+  })
+  fc.assert(
+    fc.property(cases, ({ shape, reps: r, dtype, seed }) => {
+      const reps = r.slice(0, shape.length)
+      const size = shape.reduce((a, b) => a * b, 1)
+      const values = Array.from({ length: size }, (_, i) => (dtype === 'float32' ? unit(i, seed) - 0.5 : Math.floor(unit(i, seed) * (dtype === 'bool' ? 2 : 100))))
+      return tf.tidy(() => {
+        const x = tf.tensor(values, shape, dtype)
+        const fast = tf.tile(x, reps)
+        const slow = tf.engine().makeTensorFromTensorInfo(original({ inputs: { x }, backend: tf.backend(), attrs: { reps } }) as tf.TensorInfo)
+        const [a, b] = [fast.dataSync(), slow.dataSync()]
+        return fast.shape.join() === slow.shape.join() && a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]))
+      })
+    }),
+    { numRuns: 300 },
+  )
+  // a broadcasting tf.where (an [N, 1, 1, 1, 1] condition) runs it: the same values as per-sample selection
+  const x = tf.tensor5d(Array.from({ length: 2 * 3 * 2 * 2 * 3 }, (_, i) => i), [2, 3, 2, 2, 3])
+  const chosen = tf.tidy(() => tf.where(tf.tensor5d([true, false], [2, 1, 1, 1, 1], 'bool'), x, tf.neg(x)))
+  t.deepEqual(Array.from(await chosen.data()), Array.from({ length: 72 }, (_, i) => (i < 36 ? i : -i)))
+  tf.dispose([x, chosen])
   t.is(tf.memory().numTensors, before)
 })
