@@ -30,6 +30,20 @@ interface WasmBackend {
 
 const BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 }
 
+/**
+ * Where in y (in values) the p-th index of x's first `axes` axes lands with every repetition index
+ * 0: p read as (i_0, …, i_axes−1) in x's shape `s`, then Σ i_j·B_j.
+ */
+const placeOf = (p: number, axes: number, s: ReadonlyArray<number>, B: ReadonlyArray<number>): number => {
+  let rest = p
+  let offset = 0
+  for (let i = axes - 1; i >= 0; i--) {
+    offset += (rest % s[i]!) * B[i]!
+    rest = Math.floor(rest / s[i]!)
+  }
+  return offset
+}
+
 /** y = tile(x, reps) by copies within the heap (see the module comment). */
 const tileByCopies = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
   const { x } = args.inputs as { x: tf.TensorInfo }
@@ -54,15 +68,7 @@ const tileByCopies = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
   while (k > 0 && reps[k - 1] === 1) k--
   const run = s.slice(k).reduce((a, b) => a * b, 1)
   const runs = s.slice(0, k).reduce((a, b) => a * b, 1)
-  for (let p = 0; p < runs; p++) {
-    let rest = p
-    let offset = 0
-    for (let i = k - 1; i >= 0; i--) {
-      offset += (rest % s[i]!) * B[i]!
-      rest = Math.floor(rest / s[i]!)
-    }
-    heap.copyWithin(dst + offset * bytes, src + p * run * bytes, src + (p + 1) * run * bytes)
-  }
+  for (let p = 0; p < runs; p++) heap.copyWithin(dst + placeOf(p, k, s, B) * bytes, src + p * run * bytes, src + (p + 1) * run * bytes)
   // 2. each repeated axis, innermost first: copy the filled s_a·B_a values along it
   for (let a = k - 1; a >= 0; a--) {
     if (reps[a] === 1) continue
@@ -70,13 +76,7 @@ const tileByCopies = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
     const full = o[a]! * B[a]!
     const prefixes = s.slice(0, a).reduce((x1, x2) => x1 * x2, 1)
     for (let p = 0; p < prefixes; p++) {
-      let rest = p
-      let base = 0
-      for (let i = a - 1; i >= 0; i--) {
-        base += (rest % s[i]!) * B[i]!
-        rest = Math.floor(rest / s[i]!)
-      }
-      const start = dst + base * bytes
+      const start = dst + placeOf(p, a, s, B) * bytes
       for (let filled = filledAtStart; filled < full; ) {
         const n = Math.min(filled, full - filled)
         heap.copyWithin(start + filled * bytes, start, start + n * bytes)
