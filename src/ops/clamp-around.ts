@@ -7,15 +7,15 @@
  * each an exact no-op where x' already lies inside (min and max return x' itself). With tf ops that is
  * four kernels over the clip (the two bounds, then max and min; wasm's binary max and min take ~4x
  * as long as an add). On wasm, outside a gradient tape, one pass of multav's own kernel
- * (`MultavClampAround`) gives the same values bit for bit: each bound is the float32 result of one
- * float32 operation (JavaScript's double result of two float32 operands, rounded once by
- * Math.fround, is the correctly rounded float32 result), and max and min are wasm's (std::max and
- * std::min: a NaN x' stays NaN).
+ * (`MultavClampAround`: the SIMD module of simd.ts, the last n mod 4 values in JavaScript) gives the
+ * same values bit for bit: each bound is the float32 result of one float32 operation (f32x4
+ * arithmetic; in JavaScript the double result of two float32 operands, rounded once by Math.fround),
+ * and max and min are C++'s std::max and std::min, as in tfjs (a NaN x' stays NaN).
  *
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { runWasmKernel, wasmKernelCanRun, wasmOutput, wasmSimd } from './wasm-kernel.js'
+import { runWasmKernel, wasmKernelCanRun, simdPart, wasmOutput } from './wasm-kernel.js'
 
 /** Which interval: x ± ε (ball) or [x / ε, x · ε] (ratio). */
 export type Around = 'ball' | 'ratio'
@@ -29,17 +29,15 @@ const clampWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { xAdv, x } = inputs as { xAdv: tf.TensorInfo; x: tf.TensorInfo }
   const { around, eps } = attrs as unknown as ClampAttrs
   const e = Math.fround(eps)
-  const { out, heap, from, to } = wasmOutput(backend, [...xAdv.shape], [xAdv, x])
+  const { out, size, heap, from, to } = wasmOutput(backend, [...xAdv.shape], [xAdv, x])
   const [v0, x0] = from as [number, number]
-  const size = xAdv.shape.reduce((a, b) => a * b, 1)
-  // (a < b) ? b : a as pick[+(a < b)]: V8 compiles a float ?: to a branch, which mispredicts on
-  // pixel data (2 ms against 1 ms on 196,608 values)
+  // in JavaScript, (a < b) ? b : a as pick[+(a < b)]: V8 compiles a float ?: to a branch, which
+  // mispredicts on pixel data (2 ms against 1 ms on 196,608 values, where SIMD cannot run)
   const pick = new Float64Array(2)
   const ball = around === 'ball'
-  const simd = wasmSimd(backend)
-  simd?.[ball ? 'ball' : 'ratioBall'](4 * v0, 4 * x0, 4 * to, size, e)
+  const start = simdPart(backend, size, (simd) => simd[ball ? 'ball' : 'ratioBall'](4 * v0, 4 * x0, 4 * to, size, e))
   // the last n mod 4 values (all of them where the SIMD module cannot run)
-  for (let i = simd ? size & ~3 : 0; i < size; i++) {
+  for (let i = start; i < size; i++) {
     const c = heap[x0 + i]!
     const lo = Math.fround(ball ? c - e : c / e)
     const hi = Math.fround(ball ? c + e : c * e)

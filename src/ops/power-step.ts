@@ -4,7 +4,8 @@
  *
  * With tf ops that is three kernels over the clip (λ·d, exp, the product), and wasm's exp takes ~5x
  * as long as a multiply. On wasm, outside a gradient tape, one pass of multav's own kernel
- * (`MultavPowerStep`) gives the same values bit for bit: e^λ and e^−λ come from the backend's own exp
+ * (`MultavPowerStep`: the SIMD module of simd.ts, the last n mod 4 values in JavaScript) gives the
+ * same values bit for bit: e^λ and e^−λ come from the backend's own exp
  * (tf.exp of the two float32 values ±λ, as the tf-op path computes them), each product is the float32
  * product (Math.fround of JavaScript's exact double product of two float32 values), x'·1 = x', and a
  * NaN direction gives NaN as exp(NaN) does.
@@ -12,7 +13,7 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { runWasmKernel, wasmKernelCanRun, wasmOutput, wasmSimd } from './wasm-kernel.js'
+import { runWasmKernel, wasmKernelCanRun, simdPart, wasmOutput } from './wasm-kernel.js'
 
 interface PowerAttrs {
   /** e^λ and e^−λ (float32). */
@@ -23,16 +24,14 @@ interface PowerAttrs {
 const powerWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { xAdv, d } = inputs as { xAdv: tf.TensorInfo; d: tf.TensorInfo }
   const { up, down } = attrs as unknown as PowerAttrs
-  const { out, heap, from, to } = wasmOutput(backend, [...xAdv.shape], [xAdv, d])
+  const { out, size, heap, from, to } = wasmOutput(backend, [...xAdv.shape], [xAdv, d])
   const [v0, d0] = from as [number, number]
-  const size = xAdv.shape.reduce((a, b) => a * b, 1)
-  // the factor by d + 1 ∈ {0, 1, 2} (−0 + 1 = 1), not by a branch: V8 compiles a float ?: to a
-  // branch, which mispredicts on a sign's values (1.7 ms against 0.6 ms on 196,608 values)
+  // in JavaScript, the factor by d + 1 ∈ {0, 1, 2} (−0 + 1 = 1), not by a branch: V8 compiles a float
+  // ?: to a branch, which mispredicts on a sign's values (1.7 ms against 0.6 ms on 196,608 values)
   const factor = new Float64Array([down, 1, up])
-  const simd = wasmSimd(backend)
-  simd?.power(4 * v0, 4 * d0, 4 * to, size, up, down)
+  const start = simdPart(backend, size, (simd) => simd.power(4 * v0, 4 * d0, 4 * to, size, up, down))
   // the last n mod 4 values (all of them where the SIMD module cannot run)
-  for (let i = simd ? size & ~3 : 0; i < size; i++) {
+  for (let i = start; i < size; i++) {
     const s = heap[d0 + i]!
     const v = heap[v0 + i]!
     // x'·1 = x' exactly; a NaN d gives NaN

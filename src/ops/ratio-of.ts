@@ -12,20 +12,18 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { runWasmKernel, wasmKernelCanRun, wasmOutput, wasmSimd } from './wasm-kernel.js'
+import { runWasmKernel, wasmKernelCanRun, simdPart, wasmOutput } from './wasm-kernel.js'
 
 type Which = 'ratio' | 'positive'
 
 const ratioWasm: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { v, x } = inputs as { v: tf.TensorInfo; x: tf.TensorInfo }
   const { which } = attrs as unknown as { which: Which }
-  const { out, heap, from, to } = wasmOutput(backend, [...v.shape], [v, x])
+  const { out, size, heap, from, to } = wasmOutput(backend, [...v.shape], [v, x])
   const [v0, x0] = from as [number, number]
-  const size = v.shape.reduce((a, b) => a * b, 1)
-  const simd = wasmSimd(backend)
-  simd?.[which](4 * v0, 4 * x0, 4 * to, size)
+  const start = simdPart(backend, size, (simd) => simd[which](4 * v0, 4 * x0, 4 * to, size))
   // the last n mod 4 values (all of them where the SIMD module cannot run)
-  for (let i = simd ? size & ~3 : 0; i < size; i++) {
+  for (let i = start; i < size; i++) {
     const c = heap[x0 + i]!
     heap[to + i] = c > 0 ? (which === 'ratio' ? Math.fround(heap[v0 + i]! / c) : heap[v0 + i]!) : which === 'ratio' ? 1 : 0
   }

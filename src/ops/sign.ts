@@ -14,19 +14,17 @@
  * @since 0.1.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { runWasmKernel, wasmKernelCanRun, wasmOutput, wasmSimd } from './wasm-kernel.js'
+import { runWasmKernel, wasmKernelCanRun, simdPart, wasmOutput } from './wasm-kernel.js'
 
 /** v > 0 → 1, v < 0 → −1, ±0 → 0, NaN → NaN, in one pass over the wasm heap. */
 const signWasm: tf.KernelFunc = ({ inputs, backend }) => {
   const v = (inputs as { v: tf.TensorInfo }).v
-  const { out, heap, from, to } = wasmOutput(backend, [...v.shape], [v])
+  const { out, size, heap, from, to } = wasmOutput(backend, [...v.shape], [v])
   const src = from[0]!
-  const size = v.shape.reduce((a, b) => a * b, 1)
-  const simd = wasmSimd(backend)
-  simd?.sign(4 * src, 4 * to, size)
+  const start = simdPart(backend, size, (simd) => simd.sign(4 * src, 4 * to, size))
   // the last n mod 4 values (all of them where the SIMD module cannot run): [u > 0] − [u < 0] from
   // the comparisons' 0/1, not a branch (which mispredicts on gradients); NaN kept
-  for (let i = simd ? size & ~3 : 0; i < size; i++) {
+  for (let i = start; i < size; i++) {
     const u = heap[src + i]!
     heap[to + i] = u === u ? +(u > 0) - +(u < 0) : u
   }

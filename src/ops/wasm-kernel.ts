@@ -24,14 +24,29 @@ export const wasmKernelCanRun = (inputs: ReadonlyArray<tf.Tensor>): boolean => {
 }
 
 /**
- * A float32 output of `shape`, the heap, and where (in floats) each input's data and the output's
- * begin. The heap is read after makeOutput: growing the heap replaces HEAPF32.
+ * A float32 output of `shape`, its number of values, the heap, and where (in floats) each input's
+ * data and the output's begin. The heap is read after makeOutput: growing the heap replaces HEAPF32.
  */
-export const wasmOutput = (backend: unknown, shape: number[], inputs: ReadonlyArray<tf.TensorInfo>): { out: tf.TensorInfo; heap: Float32Array; from: number[]; to: number } => {
+export const wasmOutput = (
+  backend: unknown,
+  shape: number[],
+  inputs: ReadonlyArray<tf.TensorInfo>,
+): { out: tf.TensorInfo; size: number; heap: Float32Array; from: number[]; to: number } => {
   const wasm = backend as WasmBackend
   const out = wasm.makeOutput(shape, 'float32')
   const at = (t: tf.TensorInfo) => wasm.dataIdMap.get(t.dataId)!.memoryOffset / 4
-  return { out, heap: wasm.wasm.HEAPF32, from: inputs.map(at), to: at(out) }
+  return { out, size: shape.reduce((a, b) => a * b, 1), heap: wasm.wasm.HEAPF32, from: inputs.map(at), to: at(out) }
+}
+
+/**
+ * Runs `call` on multav's SIMD module, which does the first 4·⌊size/4⌋ values, where it can run;
+ * returns the index from which the caller's JavaScript does the rest (all of them without the module).
+ */
+export const simdPart = (backend: unknown, size: number, call: (simd: Simd) => void): number => {
+  const simd = wasmSimd(backend)
+  if (simd === undefined) return 0
+  call(simd)
+  return size & ~3
 }
 
 /**
