@@ -1,8 +1,8 @@
 /**
  * An attack step's pointwise work on wasm: multav's one-pass kernels (src/ops/simd.ts: the exact
- * sign, the L∞ ball and ratio clamps, x' ⊙ exp(λ·d) for a signed d, the ratio x'/x; the L2
- * projections' per-sample choice, select-samples.ts) and the Add-L2 and Mult-L2 steps' whole
- * projections (their constraints, as the interpreter applies them) against the tf ops they replace
+ * sign, the L∞ ball and ratio clamps, x' ⊙ exp(λ·d) for a signed d, the ratio x'/x) and the Add-L2
+ * and Mult-L2 steps' whole projections (their constraints, as the interpreter applies them) against
+ * the tf ops they replace (wasm's Tile is multav's in both, src/backend/wasm-tile.ts)
  * (the 'ops' path of each, same values bit for bit), on the shipped default model's batch
  * [8, 8, 32, 32, 3] and one 16x112x112 clip. One call = the op, no read-back (the kernels are
  * synchronous on wasm). Prints medians and writes bench/results/pointwise.json.
@@ -19,7 +19,6 @@ import { powerStep, powerStepTuning } from '../src/ops/power-step.js'
 import { sign, signTuning } from '../src/ops/sign.js'
 import { wasmSimd } from '../src/ops/wasm-kernel.js'
 import { ratioOf, ratioTuning } from '../src/ops/ratio-of.js'
-import { selectSamplesTuning } from '../src/ops/select-samples.js'
 import { project } from '../src/interpreters/tensor/constraint.js'
 import { addL2, multL2 } from '../src/dsl/attacks.js'
 import { benchMeta, median } from './meta.js'
@@ -28,7 +27,7 @@ const { values } = parseArgs({ options: { reps: { type: 'string', default: '300'
 const backend = await initBackend('wasm')
 const reps = Number(values.reps)
 if (wasmSimd(tf.backend()) === undefined) throw new Error('the SIMD module cannot run on this backend: nothing to compare')
-const setPath = (path: 'auto' | 'ops') => (clampTuning.path = powerStepTuning.path = signTuning.path = ratioTuning.path = selectSamplesTuning.path = path)
+const setPath = (path: 'auto' | 'ops') => (clampTuning.path = powerStepTuning.path = signTuning.path = ratioTuning.path = path)
 const constraintsOf = (attack: ReturnType<typeof addL2>) => attack.body[0]!.constraints
 const rows: { shape: string; op: string; kernelMs: number; opsMs: number; speedUp: number }[] = []
 for (const shape of [[8, 8, 32, 32, 3], [1, 16, 112, 112, 3]]) {

@@ -6,7 +6,6 @@
  * - the input gradient's phase interleave (src/ops/interleave.ts; phases as tensors or as channel groups), dx[n, t, h, w] =
  *   phase(t mod s_t, h mod s_h, w mod s_w)[n, ⌊t/s_t⌋, ⌊h/s_h⌋, ⌊w/s_w⌋];
  * - wasm's Tile replaced by copies (src/backend/wasm-tile.ts), against the original kernel;
- * - the per-sample choice of the L2 projections (src/ops/select-samples.ts), out[n] = a[n] or b[n];
  * - an attack step's pointwise work (src/ops/sign.ts, clamp-around.ts, power-step.ts): the exact sign,
  *   the L∞ ball and ratio clamps around x, and x' ⊙ exp(λ·d) for d ∈ {−1, 0, 1}, against their
  *   tf-op paths bit for bit (and the ratio x'/x where x > 0, v where x > 0), at real magnitudes (gradients down to denormals, ±0, NaN; clips with
@@ -23,7 +22,6 @@ import { sign, signTuning } from '../src/ops/sign.js'
 import { clampAround, clampTuning } from '../src/ops/clamp-around.js'
 import { powerStep, powerStepTuning } from '../src/ops/power-step.js'
 import { wasmSimd } from '../src/ops/wasm-kernel.js'
-import { selectSamples, selectSamplesTuning } from '../src/ops/select-samples.js'
 import { ratioOf, ratioTuning, wherePositive } from '../src/ops/ratio-of.js'
 import { originalWasmTile } from '../src/backend/wasm-tile.js'
 
@@ -353,40 +351,6 @@ test.serial('the pointwise kernels run on wasm outside a tape, one kernel each; 
   const grad = tf.grad((u: tf.Tensor) => tf.sum(clampAround('ball', 0.05, x, u)))(v)
   t.deepEqual(Array.from(await grad.data()), [1, 1, 0, 0])
   tf.dispose([x, v, d, grad])
-  t.is(tf.memory().numTensors, before)
-})
-
-test('the per-sample choice (an L2 projection\'s where): the wasm kernel gives tf.where\'s values exactly, for generated batches and conditions', (t) => {
-  const before = tf.memory().numTensors
-  fc.assert(
-    fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 1e6 }), (N, perSample, seed) => {
-      const c: Pointwise = { size: N * perSample, seed, scale: 1, eps: 0.1, ratio: 1.1, lambda: 0.1 }
-      const { x, xAdv } = pointwiseData(c)
-      const take = Array.from({ length: N }, (_, n) => unit(n, seed + 9) < 0.5)
-      const chosen = bothPaths(selectSamplesTuning, () =>
-        selectSamples(tf.reshape(tf.tensor1d(take, 'bool'), [N, 1, 1, 1, 1]), tf.tensor5d(xAdv, [N, 1, 1, perSample, 1]), tf.tensor5d(x, [N, 1, 1, perSample, 1])),
-      )
-      const want = Float32Array.from({ length: N * perSample }, (_, i) => (take[Math.floor(i / perSample)] ? xAdv : x)[i]!)
-      return identical(chosen) && identical([chosen[0], want])
-    }),
-    { numRuns: 200 },
-  )
-  t.is(tf.memory().numTensors, before)
-})
-
-test.serial('the per-sample choice runs as one kernel on wasm outside a tape; under a tape tf.where carries the gradient to the chosen side', async (t) => {
-  const before = tf.memory().numTensors
-  const a = tf.tensor5d([1, 2, 3, 4], [2, 1, 1, 2, 1])
-  const b = tf.tensor5d([5, 6, 7, 8], [2, 1, 1, 2, 1])
-  const take = tf.tensor5d([true, false], [2, 1, 1, 1, 1], 'bool')
-  const info = await tf.profile(() => tf.tidy(() => selectSamples(take, a, b)))
-  t.deepEqual(Array.from(await (info.result as tf.Tensor).data()), [1, 2, 7, 8])
-  tf.dispose(info.result as tf.Tensor)
-  t.true(info.kernelNames.includes('MultavSelectSamples') && !info.kernelNames.includes('Select') && !info.kernelNames.includes('Tile'), info.kernelNames.join())
-  const [ga, gb] = tf.grads((u: tf.Tensor, v: tf.Tensor) => tf.sum(selectSamples(take, u, v)))([a, b])
-  t.deepEqual(Array.from(await ga!.data()), [1, 1, 0, 0])
-  t.deepEqual(Array.from(await gb!.data()), [0, 0, 1, 1])
-  tf.dispose([a, b, take, ga!, gb!])
   t.is(tf.memory().numTensors, before)
 })
 

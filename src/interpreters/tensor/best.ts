@@ -6,7 +6,6 @@
  * @since 0.2.0
  */
 import * as tf from '@tensorflow/tfjs-core'
-import { selectSamples } from '../../ops/select-samples.js'
 import type { Figures } from './sanity.js'
 
 /** What a run (or the per-sample best of several) achieved, per sample. */
@@ -42,4 +41,4 @@ export const keepBest = (best: Best, xAdv: tf.Tensor5D, standing: Standing, r: n
 
 /** Sample n from `a` where take[n], from `b` elsewhere. */
 const merge = (take: ReadonlyArray<boolean>, a: tf.Tensor5D, b: tf.Tensor5D): tf.Tensor5D =>
-  tf.tidy(() => selectSamples(tf.reshape(tf.tensor1d([...take], 'bool'), [take.length, 1, 1, 1, 1]), a, b))
+  tf.tidy(() => tf.where(tf.reshape(tf.tensor1d([...take], 'bool'), [take.length, 1, 1, 1, 1]), a, b) as tf.Tensor5D)

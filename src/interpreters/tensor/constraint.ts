@@ -9,7 +9,6 @@ import { match } from '../../dsl/match.js'
 import type { BallNorm, Constraint, RatioReading } from '../../dsl/types.js'
 import { clampAround } from '../../ops/clamp-around.js'
 import { ratioOf, wherePositive } from '../../ops/ratio-of.js'
-import { selectSamples } from '../../ops/select-samples.js'
 import { effective, l2Norm, SAMPLE_AXES } from './norms.js'
 
 /**
@@ -27,7 +26,7 @@ const BALL: { readonly [N in BallNorm]: (eps: number, x: tf.Tensor5D, xAdv: tf.T
   l2: (eps, x, xAdv) => {
     const delta = tf.sub(xAdv, x)
     const n = l2Norm(delta, SAMPLE_AXES)
-    return selectSamples(tf.greater(n, eps), tf.add(x, tf.mul(delta, tf.div(eps, n))), xAdv)
+    return tf.where(tf.greater(n, eps), tf.add(x, tf.mul(delta, tf.div(eps, n))), xAdv)
   },
 }
 
@@ -55,7 +54,7 @@ const projectRatioL2 = (reading: RatioReading, bound: number, x: tf.Tensor5D, xA
   const v = r.forward(tf.clipByValue(ratioOf(x, xAdv), r.floor, RATIO_CEILING), x)
   const n = l2Norm(v, SAMPLE_AXES)
   const back = r.back(tf.mul(v, tf.div(bound, n)))
-  return wherePositive(x, selectSamples(tf.greater(n, bound), tf.mul(x, back), xAdv))
+  return wherePositive(x, tf.where(tf.greater(n, bound), tf.mul(x, back), xAdv))
 }
 
 /** Projection onto the ratio ball around x: L∞ or L2 (on `reading`). */
