@@ -22,6 +22,7 @@ const BENCHES: ReadonlyArray<{ name: string; file: string; args: string[] }> = [
   { name: 'sign', file: 'bench/sign.ts', args: quick ? ['--reps', '20'] : [] },
   { name: 'pointwise', file: 'bench/pointwise.ts', args: quick ? ['--reps', '20'] : [] },
   { name: 'fold-fuse', file: 'bench/fold-fuse.ts', args: quick ? ['--reps', '3'] : [] },
+  { name: 'clean-memo', file: 'bench/clean-memo.ts', args: quick ? ['--reps', '1'] : [] },
 ]
 
 const only = values.only?.split(',').map((n) => n.trim())

@@ -15,12 +15,10 @@
  * Run: node --import tsx bench/onnx-vs-r3d.ts [--frames 8] [--size 56] [--steps 4] [--rounds 3] [--backend wasm] [--profile]
  */
 import * as tf from '@tensorflow/tfjs-core'
-import writeFileAtomic from 'write-file-atomic'
 import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { addLinf, multLinf } from '../src/dsl/attacks.js'
 import { initBackend, type BackendName } from '../src/backend/backend.js'
 import { runAttack } from '../src/interpreters/tensor.js'
@@ -28,31 +26,14 @@ import { withFilterCache } from '../src/ops/conv3d.js'
 import { loadOnnx } from '../src/models/onnx/index.js'
 import { loadSafetensors } from '../src/models/pytorch.js'
 import type { Model } from '../src/core/model.js'
-import { benchMeta, spread } from './meta.js'
+import { benchArgs, benchMeta, showSpread, spread, torchPython, writeResults } from './meta.js'
 
-const { values } = parseArgs({
-  options: {
-    frames: { type: 'string', default: '8' },
-    size: { type: 'string', default: '56' },
-    steps: { type: 'string', default: '4' },
-    rounds: { type: 'string', default: '3' },
-    backend: { type: 'string', default: 'wasm' },
-    classes: { type: 'string', default: '400' },
-    profile: { type: 'boolean', default: false },
-  },
-})
+const values = benchArgs({ frames: '8', size: '56', steps: '4', rounds: '3', backend: 'wasm', classes: '400', profile: false })
 const [T, S, steps, rounds, classes] = [values.frames, values.size, values.steps, values.rounds, values.classes].map(Number) as [number, number, number, number, number]
 const backend = await initBackend(values.backend as BackendName)
 
 const dir = await mkdtemp(join(tmpdir(), 'multav-onnx-vs-r3d-'))
-const python = ['/usr/bin/python3', 'python3'].find((p) => {
-  try {
-    execFileSync(p, ['-c', 'import torch, torchvision'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})
+const python = torchPython()
 if (python === undefined) throw new Error('bench/onnx-vs-r3d.ts needs python3 with torch and torchvision (Debian python3-torch python3-torchvision)')
 execFileSync(python, ['test/fixtures/onnx/r3d18_pair.py', dir, String(classes)], { stdio: 'inherit' })
 
@@ -72,6 +53,8 @@ const agreement = tf.tidy(() => {
 const ATTACKS = { 'mult-linf': multLinf, 'add-linf': addLinf } as const
 type Which = 'onnx' | 'r3d18'
 const models: Record<Which, Model> = { onnx: onnx.model, r3d18: own.model }
+/** The two models in round i's order: alternated, so that both see the same machine load. */
+const order = (i: number): Which[] => (i % 2 === 0 ? ['r3d18', 'onnx'] : ['onnx', 'r3d18'])
 
 /** Seconds per step of one runAttack, between its onStep callbacks (each reads the loss back), the first dropped. */
 const timeSteps = async (attack: keyof typeof ATTACKS, which: Which): Promise<number[]> => {
@@ -94,7 +77,7 @@ const profileSteps = async (): Promise<void> => {
     for (const m of Object.values(models)) await run(m) // warm-up: fills the caches
     const times: Record<Which, number[]> = { onnx: [], r3d18: [] }
     for (let i = 0; i < rounds * steps; i++)
-      for (const which of (i % 2 === 0 ? ['r3d18', 'onnx'] : ['onnx', 'r3d18']) as Which[]) {
+      for (const which of order(i)) {
         const t0 = performance.now()
         await run(models[which])
         times[which].push(performance.now() - t0)
@@ -133,7 +116,7 @@ const load: number[] = [loadavg()[0]!]
 const samples: Record<string, number[]> = {}
 for (let round = 0; round < rounds; round++)
   for (const attack of Object.keys(ATTACKS) as Array<keyof typeof ATTACKS>)
-    for (const which of (round % 2 === 0 ? ['r3d18', 'onnx'] : ['onnx', 'r3d18']) as Which[]) {
+    for (const which of order(round)) {
       ;(samples[`${attack} ${which}`] ??= []).push(...(await timeSteps(attack, which)))
       load.push(loadavg()[0]!)
     }
@@ -151,7 +134,5 @@ console.log(`r3d_18 (${classes} classes) on ${backend}, clip 1x${T}x${S}x${S}x3:
 console.log(`seconds per attack step, median of ${rounds}x${steps} (min–max); load average ${meta.loadAverage.min.toFixed(1)}–${meta.loadAverage.max.toFixed(1)}`)
 console.log('| attack | loadOnnx | models.r3d18 | ONNX / own |')
 console.log('|---|---:|---:|---:|')
-const s = (t: { median: number; min: number; max: number }) => `${t.median.toFixed(3)} (${t.min.toFixed(3)}–${t.max.toFixed(3)})`
-for (const r of rows) console.log(`| ${r.attack} | ${s(r.onnx)} | ${s(r.r3d18)} | ${r.ratio.toFixed(3)} |`)
-await mkdir('bench/results', { recursive: true })
-await writeFileAtomic('bench/results/onnx-vs-r3d.json', JSON.stringify({ meta, agreement, rows }, null, 2) + '\n')
+for (const r of rows) console.log(`| ${r.attack} | ${showSpread(r.onnx)} | ${showSpread(r.r3d18)} | ${r.ratio.toFixed(3)} |`)
+await writeResults('onnx-vs-r3d', { meta, agreement, rows })

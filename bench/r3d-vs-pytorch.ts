@@ -10,26 +10,15 @@
  * Run: node --import tsx bench/r3d-vs-pytorch.ts [--frames 16] [--size 112] [--reps 3] [--models full,default]
  */
 import * as tf from '@tensorflow/tfjs-core'
-import writeFileAtomic from 'write-file-atomic'
 import { execFileSync } from 'node:child_process'
-import { mkdir } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
 import { multLinf } from '../src/dsl/attacks.js'
 import { initBackend } from '../src/backend/backend.js'
 import { runAttack } from '../src/interpreters/tensor.js'
 import { r3d18 } from '../src/models/r3d.js'
-import { benchMeta, spread } from './meta.js'
+import { benchArgs, benchMeta, showSpread, spread, torchPython, writeResults } from './meta.js'
 
-const { values } = parseArgs({
-  options: {
-    frames: { type: 'string', default: '16' },
-    size: { type: 'string', default: '112' },
-    reps: { type: 'string', default: '3' },
-    models: { type: 'string', default: 'full,default' },
-    // internal: time one case in this process and print JSON
-    probe: { type: 'string' },
-  },
-})
+// --probe (internal): time one case in this process and print JSON
+const values = benchArgs({ frames: '16', size: '112', reps: '3', models: 'full,default' }, ['probe'])
 const reps = Number(values.reps)
 
 interface Case {
@@ -73,19 +62,12 @@ if (values.probe !== undefined) {
   process.exit(0)
 }
 
-const python = ['/usr/bin/python3', 'python3'].find((p) => {
-  try {
-    execFileSync(p, ['-c', 'import torch, torchvision'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-})
+const python = torchPython()
 const rows = []
-for (const c of CASES.filter((k) => values.models!.split(',').includes(k.name))) {
+for (const c of CASES.filter((k) => values.models.split(',').includes(k.name))) {
   const multav: Record<string, Times> = {}
   for (const threads of [1, 2]) {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/r3d-vs-pytorch.ts', '--probe', c.name, '--frames', values.frames!, '--size', values.size!, '--reps', String(reps)], {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/r3d-vs-pytorch.ts', '--probe', c.name, '--frames', values.frames, '--size', values.size, '--reps', String(reps)], {
       encoding: 'utf8',
       env: { ...process.env, MULTAV_THREADS: String(threads) },
     })
@@ -100,7 +82,7 @@ for (const c of CASES.filter((k) => values.models!.split(',').includes(k.name)))
 }
 
 const meta = { ...benchMeta('wasm', 2), reps }
-const s = (t: Times | undefined) => (t ? `${t.median.toFixed(3)} (${t.min.toFixed(3)}–${t.max.toFixed(3)})` : 'n/a')
+const s = (t: Times | undefined) => (t ? showSpread(t) : 'n/a')
 console.log(`one Mult-L∞ attack step of 3D ResNet-18 (torchvision layout), seconds per step, median of ${reps} after a warm-up (min–max):`)
 console.log('| model | clip | multav wasm, 1 thread | multav wasm, 2 threads | PyTorch CPU, 1 thread | PyTorch CPU, 2 threads | PyTorch 2 threads / multav 2 threads |')
 console.log('|---|---|---|---|---|---|---|')
@@ -112,5 +94,4 @@ for (const r of rows) {
 }
 if (!python) console.log('PyTorch not found (install Debian python3-torch python3-torchvision)')
 else console.log(`PyTorch ${String(rows[0]!.torch?.['torch'])}`)
-await mkdir('bench/results', { recursive: true })
-await writeFileAtomic('bench/results/r3d-vs-pytorch.json', JSON.stringify({ meta, rows }, null, 2) + '\n')
+await writeResults('r3d-vs-pytorch', { meta, rows })

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core'
 import '@tensorflow/tfjs-layers'
 import { initBackend } from '../src/backend/backend.js'
 import { conv3d, conv3dTuning, type Conv3dOptions, type Pads3, type Triple } from '../src/ops/conv3d.js'
+import { assertClose, describe, relError } from './suites/close.js'
 
 test.before(async () => {
   await initBackend('cpu')
@@ -80,18 +81,6 @@ const dataOf = (c: Case): Data => {
     r: uniform(c.seed + 2, size(yShape)),
     yShape,
   }
-}
-
-/** max |a − b| / max |b|: the tolerance measure of this file. */
-const relError = (a: Float32Array, b: Float32Array): number => {
-  if (a.length !== b.length) return Infinity
-  let err = 0
-  let scale = 0
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i]! - b[i]!))
-    scale = Math.max(scale, Math.abs(b[i]!))
-  }
-  return err / Math.max(scale, 1e-12)
 }
 
 type Conv = (x: tf.Tensor5D, w: tf.Tensor5D) => tf.Tensor5D
@@ -204,9 +193,8 @@ test.serial('wasm conv3d (conv2d taps, custom gradient) matches cpu tf.conv3d: f
       const d = dataOf(c)
       const ours = await evaluate('wasm', opConv(c), c, d)
       const ref = await evaluate('cpu', nativeConv(c), c, d)
-      const errors = { y: relError(ours.y, ref.y), dx: relError(ours.dx, ref.dx), dw: relError(ours.dw, ref.dw) }
       if (ours.leaked !== 0 || ref.leaked !== 0) throw new Error(`leaked tensors: ours ${ours.leaked}, reference ${ref.leaked}`)
-      if (!(errors.y <= TOL && errors.dx <= TOL && errors.dw <= TOL)) throw new Error(`relative errors ${JSON.stringify(errors)}`)
+      for (const k of ['y', 'dx', 'dw'] as const) assertClose(k, ours[k], ref[k], TOL)
     }),
     { numRuns: 300 },
   )
@@ -229,7 +217,7 @@ test.serial('the cpu reference agrees with naive loops, and conv3d on cpu (nativ
         ['op dx', cpuOp.dx, ref.dx],
         ['op dw', cpuOp.dw, ref.dw],
       ] as const)
-        if (!(relError(a, b) <= TOL)) throw new Error(`${name}: relative error ${relError(a, b)}`)
+        assertClose(name, a, b, TOL)
     }),
     { numRuns: 40 },
   )
@@ -261,8 +249,7 @@ test.serial("pad 'same' computes TensorFlow's pads, and matches cpu tf.conv3d 's
       }
       for (const ref of refs) {
         if (ours.leaked !== 0 || ref.leaked !== 0) throw new Error(`leaked tensors: ${ours.leaked}, ${ref.leaked}`)
-        const errors = [relError(ours.y, ref.y), relError(ours.dx, ref.dx), relError(ours.dw, ref.dw)]
-        if (!errors.every((e) => e <= TOL)) throw new Error(`relative errors ${errors.join(', ')}`)
+        for (const k of ['y', 'dx', 'dw'] as const) assertClose(k, ours[k], ref[k], TOL)
       }
     }),
     { numRuns: 40 },
@@ -290,9 +277,7 @@ test.serial('a larger case (stride [2, 2, 2], same pads): forward and both gradi
   const ours = await evaluate('wasm', opConv(c), c, d)
   const ref = await evaluate('cpu', nativeConv(c), c, d)
   t.is(ours.leaked, 0)
-  t.true(relError(ours.y, ref.y) <= TOL)
-  t.true(relError(ours.dx, ref.dx) <= TOL)
-  t.true(relError(ours.dw, ref.dw) <= TOL)
+  for (const k of ['y', 'dx', 'dw'] as const) t.true(relError(ours[k], ref[k]) <= TOL, `${k}: ${describe(ours[k], ref[k])}`)
 })
 
 test.serial('gradients with respect to x alone and to the filter alone (each computed on its own tape node)', async (t) => {
@@ -307,8 +292,10 @@ test.serial('gradients with respect to x alone and to the filter alone (each com
     const loss = (a: tf.Tensor5D, b: tf.Tensor5D): tf.Scalar => tf.sum(tf.mul(conv3d(a, b, { strides: c.strides, pad: c.pads }), r))
     return [tf.grad((a: tf.Tensor) => loss(a as tf.Tensor5D, w))(x), tf.grad((b: tf.Tensor) => loss(x, b as tf.Tensor5D))(w)]
   })
-  t.true(relError((await dx!.data()) as Float32Array, ref.dx) <= TOL)
-  t.true(relError((await dw!.data()) as Float32Array, ref.dw) <= TOL)
+  for (const [k, g, want] of [['dx', dx!, ref.dx], ['dw', dw!, ref.dw]] as const) {
+    const got = (await g.data()) as Float32Array
+    t.true(relError(got, want) <= TOL, `${k}: ${describe(got, want)}`)
+  }
   tf.dispose([dx!, dw!])
   t.is(tf.memory().numTensors, before)
 

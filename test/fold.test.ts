@@ -18,6 +18,7 @@ import { initBackend } from '../src/backend/backend.js'
 import { r3d18, r3dTuning } from '../src/models/r3d.js'
 import { conv3dTuning, filterCacheSize, fusedConv3d, withFilterCache, type Pads3, type Triple } from '../src/ops/conv3d.js'
 import { foldBatchNorm } from '../src/ops/fold.js'
+import { assertClose, describe, relError } from './suites/close.js'
 
 test.before(async () => {
   await initBackend('cpu')
@@ -141,16 +142,6 @@ const fused = (c: Case, variant: 'stacked' | 'taps' | 'stacked, unmerged'): Resu
   }
 }
 
-/**
- * Largest |a − b| relative to max |b|, or to `floor` where that is smaller: a gradient that cancels to
- * ~0 (a bias gradient summing ± cotangents of size `floor`) carries rounding of that size, not of its own.
- */
-const relError = (a: Float32Array, b: Float32Array, floor: number): number => {
-  if (a.length !== b.length) return Infinity
-  const scale = Math.max(floor, ...Array.from(b, Math.abs))
-  return Math.max(0, ...Array.from(a, (v, i) => Math.abs(v - b[i]!))) / scale
-}
-
 test.serial('fusedConv3d on wasm (stacked and summed taps; small dx phases merged or not) matches native conv3d + bias + ReLU on cpu: values and all gradients, O(1) and 1e-8 cotangents', (t) => {
   tf.setBackend('wasm')
   const before = tf.memory().numTensors
@@ -159,10 +150,8 @@ test.serial('fusedConv3d on wasm (stacked and summed taps; small dx phases merge
       const want = oracle(c)
       for (const strategy of ['stacked', 'taps', 'stacked, unmerged'] as const) {
         const got = fused(c, strategy)
-        for (const k of ['y', 'dx', 'dw', 'db'] as const) {
-          const e = relError(got[k], want[k], c.scale)
-          if (!(e <= 1e-5)) throw new Error(`${strategy} ${k}: relative error ${e} for ${JSON.stringify(c)}`)
-        }
+        // floor c.scale: a gradient that cancels to ~0 carries rounding of the cotangent's size
+        for (const k of ['y', 'dx', 'dw', 'db'] as const) assertClose(`${strategy} ${k} for ${JSON.stringify(c)}`, got[k], want[k], 1e-5, c.scale)
       }
     }),
     { numRuns: 40, seed: 20261202 },
@@ -193,7 +182,8 @@ test.serial('fusedConv3d: with cached constant weights (inside an attack) the in
     t.true(cached > 0)
     return again
   })
-  t.true(relError(dx.dataSync() as Float32Array, want.dx, c.scale) <= 1e-5)
+  const got = dx.dataSync() as Float32Array
+  t.true(relError(got, want.dx, c.scale) <= 1e-5, describe(got, want.dx, c.scale))
   t.is(filterCacheSize(), 0)
   tf.dispose([dx, x, w, b, r, bn.gamma, bn.mean, bn.variance])
   t.is(tf.memory().numTensors, before)

@@ -14,7 +14,7 @@ import { InputError } from '../core/errors.js'
 import { match } from '../dsl/match.js'
 import type { Attack, Target } from '../dsl/types.js'
 import type { ClipData } from '../core/clip.js'
-import { runAttack } from '../interpreters/tensor.js'
+import { cleanLogits, runAttack, withCleanMemo } from '../interpreters/tensor.js'
 import { withFilterCache } from '../ops/conv3d.js'
 import { type Model } from '../core/model.js'
 
@@ -108,7 +108,7 @@ export const failedRows = (clip: number, label: number, attackNames: ReadonlyArr
 export const quantise = (x: tf.Tensor5D): tf.Tensor5D => tf.tidy(() => tf.div(tf.round(tf.mul(x, 255)), 255))
 
 const predict = async (model: Model, x: tf.Tensor5D): Promise<number[]> => {
-  const p = tf.tidy(() => tf.argMax(model(x), 1))
+  const p = tf.tidy(() => tf.argMax(cleanLogits(model, x), 1))
   try {
     return Array.from(await p.data())
   } finally {
@@ -149,7 +149,9 @@ export const attackSucceeded = match<Target, boolean, [adversarial: number, labe
  * cannot run in an evaluation (`evalRefusals`) is an InputError before any is run. The model's weights
  * are constants for the chunk: every attack shares one `withFilterCache` scope, so the folded and
  * per-tap filters (and the packed kernels made for them) are made once per chunk, not once per attack
- * (the shipped model's ten attacks on a chunk: 11.9 → 9.9 s on one thread, docs/performance.md).
+ * (the shipped model's ten attacks on a chunk: 11.9 → 9.9 s on one thread, docs/performance.md), and
+ * one `withCleanMemo` (the clean predictions, and the first gradient of the attacks that start at the
+ * clean clips, computed once).
  */
 export const evaluateChunk = async (
   model: Model,
@@ -167,55 +169,60 @@ export const evaluateChunk = async (
 }
 
 const attackChunk = async (model: Model, attacks: ReadonlyArray<Attack>, chunk: Chunk, keep: (clip: number) => boolean): Promise<ChunkResult> => {
-  const [n, T, H, W, C] = chunk.clips.shape
-  const x = tf.tensor5d(chunk.clips.data, [n, T, H, W, C])
-  const rows: Row[] = []
-  const kept: Kept[] = []
+  const x = tf.tensor5d(chunk.clips.data, [...chunk.clips.shape])
   try {
-    const clean = await predict(model, x)
-    for (const attack of attacks) {
-      const started = performance.now()
-      // success and the classes on the 8-bit clip, measured inside the run (no second forward pass)
-      const r = await runAttack(attack, model, x, chunk.labels, { seed: attack.seed + chunk.index, measureOn: quantise })
-      try {
-        const adversarial = r.predictions
-        const target = attack.loss.target
-        const seconds = (performance.now() - started) / 1000 / n
-        const data = chunk.ids.some(keep) ? ((await r.adversarial.data()) as Float32Array) : undefined
-        chunk.ids.forEach((clip, k) => {
-          rows.push({
-            clip,
-            attack: attack.name,
-            label: chunk.labels[k]!,
-            clean: clean[k]!,
-            adversarial: adversarial[k]!,
-            success: attackSucceeded(target, adversarial[k]!, chunk.labels[k]!, k),
-            flipped: clean[k] === chunk.labels[k] && adversarial[k] !== chunk.labels[k],
-            linf: r.sanity.linf[k]!,
-            l2: r.sanity.l2[k]!,
-            ratio: finite(r.sanity.ratioLinf[k]!),
-            logRatioL2: finite(r.sanity.logRatioL2[k]!),
-            seconds,
-          })
-          if (data && keep(clip)) {
-            const size = T * H * W * C
-            kept.push({
-              clip,
-              attack: attack.name,
-              clean: chunk.clips.data.slice(k * size, (k + 1) * size),
-              adversarial: data.slice(k * size, (k + 1) * size),
-              shape: [T, H, W, C],
-            })
-          }
-        })
-      } finally {
-        r.adversarial.dispose()
-      }
-    }
-    if (attacks.length === 0)
-      chunk.ids.forEach((clip, k) => rows.push({ clip, attack: 'clean', label: chunk.labels[k]!, clean: clean[k]!, adversarial: clean[k]!, success: false, flipped: false, linf: 0, l2: 0, ratio: 1, logRatioL2: 0, seconds: 0 }))
-    return { index: chunk.index, rows, kept }
+    // the clean pass, and the first gradient of the attacks that start at x, made once for the chunk
+    return await withCleanMemo(model, x, () => attackEach(model, attacks, chunk, x, keep))
   } finally {
     x.dispose()
   }
+}
+
+const attackEach = async (model: Model, attacks: ReadonlyArray<Attack>, chunk: Chunk, x: tf.Tensor5D, keep: (clip: number) => boolean): Promise<ChunkResult> => {
+  const [n, T, H, W, C] = chunk.clips.shape
+  const rows: Row[] = []
+  const kept: Kept[] = []
+  const clean = await predict(model, x)
+  for (const attack of attacks) {
+    const started = performance.now()
+    // success and the classes on the 8-bit clip, measured inside the run (no second forward pass)
+    const r = await runAttack(attack, model, x, chunk.labels, { seed: attack.seed + chunk.index, measureOn: quantise })
+    try {
+      const adversarial = r.predictions
+      const target = attack.loss.target
+      const seconds = (performance.now() - started) / 1000 / n
+      const data = chunk.ids.some(keep) ? ((await r.adversarial.data()) as Float32Array) : undefined
+      chunk.ids.forEach((clip, k) => {
+        rows.push({
+          clip,
+          attack: attack.name,
+          label: chunk.labels[k]!,
+          clean: clean[k]!,
+          adversarial: adversarial[k]!,
+          success: attackSucceeded(target, adversarial[k]!, chunk.labels[k]!, k),
+          flipped: clean[k] === chunk.labels[k] && adversarial[k] !== chunk.labels[k],
+          linf: r.sanity.linf[k]!,
+          l2: r.sanity.l2[k]!,
+          ratio: finite(r.sanity.ratioLinf[k]!),
+          logRatioL2: finite(r.sanity.logRatioL2[k]!),
+          seconds,
+        })
+        if (data && keep(clip)) {
+          const size = T * H * W * C
+          kept.push({
+            clip,
+            attack: attack.name,
+            clean: chunk.clips.data.slice(k * size, (k + 1) * size),
+            adversarial: data.slice(k * size, (k + 1) * size),
+            shape: [T, H, W, C],
+          })
+        }
+      })
+    } finally {
+      r.adversarial.dispose()
+    }
+  }
+  if (attacks.length === 0)
+    chunk.ids.forEach((clip, k) => rows.push({ clip, attack: 'clean', label: chunk.labels[k]!, clean: clean[k]!, adversarial: clean[k]!, success: false, flipped: false, linf: 0, l2: 0, ratio: 1, logRatioL2: 0, seconds: 0 }))
+  return { index: chunk.index, rows, kept }
 }

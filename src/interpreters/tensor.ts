@@ -11,5 +11,6 @@
  * @since 0.1.0
  */
 export { runAttack } from './tensor/run.js'
+export { cleanLogits, withCleanMemo } from './tensor/clean-memo.js'
 export { project } from './tensor/constraint.js'
 export type { AttackResult, RunOptions, Sanity, StepInfo } from './tensor/result.js'

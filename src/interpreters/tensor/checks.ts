@@ -100,23 +100,3 @@ export const checkLogits = (logits: unknown, labels: ReadonlyArray<number>, targ
   const problem = targetProblem(target, K)
   if (problem !== undefined) throw new InputError(problem)
 }
-
-/** The model's classes on the clean clips (one forward pass), its output checked first. */
-export const cleanPass = async (model: Model, x: tf.Tensor5D, labels: ReadonlyArray<number>, target: Target): Promise<ReadonlyArray<number>> => {
-  const logits = tf.tidy(() => {
-    const out: unknown = model(x)
-    checkIsTensor(out, labels.length) // inside the tidy: whatever the model made is released
-    return out as tf.Tensor2D
-  })
-  try {
-    checkLogits(logits, labels, target)
-    const predictions = tf.argMax(logits, 1)
-    try {
-      return Array.from(await predictions.data())
-    } finally {
-      predictions.dispose()
-    }
-  } finally {
-    logits.dispose()
-  }
-}

@@ -19,7 +19,8 @@ import { certify } from '../certify.js'
 import type { Searched } from '../regions.js'
 import { searchRegions } from '../search.js'
 import { first, keepBest, type Best } from './best.js'
-import { assertBackend, checkInputs, checkLogits, checkModelAndClips, cleanPass, labelsOf } from './checks.js'
+import { assertBackend, checkInputs, checkLogits, checkModelAndClips, labelsOf } from './checks.js'
+import { atClean, cleanPass } from './clean-memo.js'
 import { project, reprojectionCanChange } from './constraint.js'
 import { prepare } from './context.js'
 import { initialise, startsClean } from './init.js'
@@ -65,6 +66,10 @@ interface Shared {
   readonly runs: number
   /** Run 0's first forward pass checks the model's output and gives the clean predictions. */
   readonly fromFirstStep: boolean
+  /** Every run starts at the clean clip: its first gradient is the one at x. */
+  readonly cleanStart: boolean
+  /** What the objective depends on besides the logits (the loss and the labels): the memo's key. */
+  readonly objectiveKey: string
 }
 
 const attackAll = async (
@@ -92,7 +97,9 @@ const attackAll = async (
     // Searched rectangles are placed once, before the attack, on the clean clips.
     const searched = await searchRegions(rects, { model, x, loss: objective.perSample })
     const runs = attack.restarts ?? 1
-    const shared: Shared = { attack, model, x, labels, objective, searched, options, runs, fromFirstStep }
+    const cleanStart = startsClean(attack.init)
+    const objectiveKey = JSON.stringify([attack.loss, labels])
+    const shared: Shared = { attack, model, x, labels, objective, searched, options, runs, fromFirstStep, cleanStart, objectiveKey }
     let cleanPredictions = clean
     let figures: Figures | undefined
     for (let r = 0; r < runs; r++) {
@@ -130,6 +137,49 @@ const attackAll = async (
 
 const summary = ({ success, predictions, loss, sanity }: Figures) => ({ success, predictions, loss, sanity })
 
+/** The objective's value and input gradient at v: what each step takes. */
+const gradient = ({ model, objective }: Shared, v: tf.Tensor5D): [tf.Scalar, tf.Tensor5D, undefined] => {
+  const { value, grad } = tf.valueAndGrad((u: tf.Tensor) => objective.mean(model(u as tf.Tensor5D)))(v)
+  return [value as tf.Scalar, grad as tf.Tensor5D, undefined]
+}
+
+/**
+ * The first step's value and gradient when the attack starts at the clean clip v = x, with the
+ * logits there (checked against the labels and the target). Inside `withCleanMemo` every attack on x
+ * with the same objective takes the same one: it is computed once (clean-memo.ts).
+ */
+const cleanGradient = (shared: Shared, v: tf.Tensor5D): [tf.Scalar, tf.Tensor5D, tf.Tensor2D] =>
+  atClean(shared.model, shared.x, `gradient|${shared.objectiveKey}`, () => checkedGradient(shared, v))
+
+/**
+ * The value, gradient and logits at v, the logits checked. tfjs leaks tensors when an error is thrown
+ * inside tf.valueAndGrad: the checks (and a model that throws) stash their error, return a zero
+ * objective, and the error is thrown once the gradient scope has closed.
+ */
+const checkedGradient = ({ model, objective, labels, attack }: Shared, v: tf.Tensor5D): [tf.Scalar, tf.Tensor5D, tf.Tensor2D] => {
+  let failure: unknown
+  let kept: tf.Tensor2D | undefined
+  const { value, grad } = tf.valueAndGrad((u: tf.Tensor) => {
+    try {
+      const logits = model(u as tf.Tensor5D)
+      checkLogits(logits, labels, attack.loss.target)
+      const mean = objective.mean(logits)
+      kept = tf.keep(logits) // past the forward pass's tidy
+      return mean
+    } catch (e) {
+      failure = e
+      return tf.sum(tf.mul(u, 0))
+    }
+  })(v)
+  if (failure !== undefined || kept === undefined) {
+    kept?.dispose()
+    throw failure
+  }
+  const logits = tf.clone(kept) // the caller's tidy owns the clone
+  kept.dispose()
+  return [value as tf.Scalar, grad as tf.Tensor5D, logits]
+}
+
 /**
  * Run r of the attack, seeded `seed`: its final iterate, projected once more onto the last step's
  * constraints where that can change it (L2 projections, as foolbox: float drift cannot break them;
@@ -151,33 +201,14 @@ const runOnce = async (
       const bodyIndex = i % attack.body.length
       const step = attack.body[bodyIndex] as Step
       const current: tf.Tensor5D = xAdv
-      // tfjs leaks tensors when an error is thrown inside tf.valueAndGrad: the first step's checks
-      // (and a model that throws) stash their error, return a zero objective, and throw below.
-      let failure: unknown
-      const objectiveAt =
-        i === 0 && r === 0 && shared.fromFirstStep
-          ? (v: tf.Tensor5D): tf.Scalar => {
-              try {
-                const logits = model(v)
-                checkLogits(logits, labels, attack.loss.target)
-                firstPredictions = tf.keep(tf.argMax(logits, 1))
-                return objective.mean(logits)
-              } catch (e) {
-                failure = e
-                return tf.sum(tf.mul(v, 0))
-              }
-            }
-          : (v: tf.Tensor5D): tf.Scalar => objective.mean(model(v))
       const [next, loss] = tf.tidy(() => {
-        const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => objectiveAt(v as tf.Tensor5D))(current)
-        return [applyStep(step, { xAdv: current, g: grad as tf.Tensor5D, run, iteration: i, bodyIndex }), value]
+        const [value, grad, logits] = i === 0 && shared.cleanStart ? cleanGradient(shared, current) : gradient(shared, current)
+        // run 0's first forward pass at the clean clip gives the clean predictions
+        if (logits !== undefined && r === 0 && shared.fromFirstStep) firstPredictions = tf.keep(tf.argMax(logits, 1))
+        return [applyStep(step, { xAdv: current, g: grad, run, iteration: i, bodyIndex }), value]
       }) as [tf.Tensor5D, tf.Scalar]
       xAdv.dispose()
       xAdv = next
-      if (failure !== undefined) {
-        loss.dispose()
-        throw failure
-      }
       try {
         if (options.onStep) {
           const value = (await loss.data())[0]!
