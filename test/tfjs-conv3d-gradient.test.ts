@@ -112,9 +112,11 @@ test.serial("a tfjs-layers Conv3D model's input and weight gradients on wasm mat
   )
   t.true(input.cosine > 0.99999, `input gradient cosine ${input.cosine}`)
   t.true(input.error < 1e-4, `input gradient max relative error ${input.error}`)
-  // without the fix: wrong (tfjs-backend-wasm 4.22's Conv3DBackpropInputV2)
+  // without the fix: wrong (tfjs-backend-wasm 4.22's Conv3DBackpropInputV2). It leaves values of its
+  // output unwritten, so what it returns depends on the heap: zeros where fresh, old values (NaN
+  // among them) where reused; either way not the gradient.
   t.true(!(before.cosine > 0.9), `tfjs's own wasm input gradient cosine ${before.cosine}`)
-  t.true(before.error > 0.1, `tfjs's own wasm input gradient error ${before.error}`)
+  t.true(!(before.error <= 0.1), `tfjs's own wasm input gradient error ${before.error}`)
   wasm.kernels.forEach((k, i) => {
     const c = cosine(k, cpu.kernels[i]!)
     const e = relativeError(k, cpu.kernels[i]!)

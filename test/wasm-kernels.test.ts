@@ -5,7 +5,8 @@
  *   x[n, st·t + k0 + i − front, h] (0 outside the clip);
  * - the input gradient's phase interleave (src/ops/interleave.ts; phases as tensors or as channel groups), dx[n, t, h, w] =
  *   phase(t mod s_t, h mod s_h, w mod s_w)[n, ⌊t/s_t⌋, ⌊h/s_h⌋, ⌊w/s_w⌋];
- * - wasm's Tile replaced by copies (src/backend/wasm-tile.ts), against the original kernel;
+ * - wasm's Tile replaced by copies (src/backend/wasm-tile.ts), against the original kernel, and its
+ *   Identity by data sharing (src/backend/wasm-identity.ts);
  * - an attack step's pointwise work (src/ops/sign.ts, clamp-around.ts, power-step.ts): the exact sign,
  *   the L∞ ball and ratio clamps around x, and x' ⊙ exp(λ·d) for d ∈ {−1, 0, 1}, against their
  *   tf-op paths bit for bit (and the ratio x'/x where x > 0, v where x > 0), at real magnitudes (gradients down to denormals, ±0, NaN; clips with
@@ -24,6 +25,7 @@ import { powerStep, powerStepTuning } from '../src/ops/power-step.js'
 import { wasmSimd } from '../src/ops/wasm-kernel.js'
 import { ratioOf, ratioTuning, wherePositive } from '../src/ops/ratio-of.js'
 import { originalWasmTile } from '../src/backend/wasm-tile.js'
+import '@tensorflow/tfjs-backend-cpu'
 
 test.before(async () => {
   await initBackend('wasm')
@@ -385,4 +387,45 @@ test.serial('wasm\'s Tile by copies gives the original kernel\'s values exactly,
   t.deepEqual(Array.from(await chosen.data()), Array.from({ length: 72 }, (_, i) => (i < 36 ? i : -i)))
   tf.dispose([x, chosen])
   t.is(tf.memory().numTensors, before)
+})
+
+test.serial("wasm's Identity shares its input's data: a clone has the same values, outlives its source, and frees the data with the last tensor", async (t) => {
+  const backend = tf.backend() as unknown as { numDataIds(): number }
+  const before = { tensors: tf.memory().numTensors, data: backend.numDataIds() }
+  for (const dtype of ['float32', 'int32', 'bool'] as const) {
+    const values = Array.from({ length: 60 }, (_, i) => (dtype === 'float32' ? unit(i, 7) - 0.5 : Math.floor(unit(i, 7) * (dtype === 'bool' ? 2 : 100))))
+    const x = tf.tensor(values, [3, 4, 5], dtype)
+    const copy = tf.clone(x)
+    t.is(copy.dataId, x.dataId, `${dtype}: the clone shares the data`)
+    t.is(backend.numDataIds(), before.data + 1)
+    const expected = Array.from(x.dataSync())
+    x.dispose()
+    t.deepEqual(Array.from(copy.dataSync()), expected, `${dtype}: the clone outlives its source`)
+    copy.dispose()
+    t.is(backend.numDataIds(), before.data, `${dtype}: the data is freed with the last tensor`)
+  }
+  // a variable's assignment leaves an earlier clone of it as it was
+  const [initial, next] = [tf.tensor1d([1, 2, 3]), tf.tensor1d([7, 8, 9])]
+  const v = tf.variable(initial)
+  const snapshot = tf.clone(v)
+  v.assign(next)
+  t.deepEqual(Array.from(snapshot.dataSync()), [1, 2, 3])
+  t.deepEqual(Array.from(v.dataSync()), [7, 8, 9])
+  tf.dispose([v, snapshot, initial, next])
+  // the tensors a gradient saves are clones: the gradient is the cpu backend's
+  const x = tf.tensor4d(Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => unit(i, 3)), [2, 5, 5, 3])
+  const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => unit(i, 5) - 0.5), [3, 3, 3, 4])
+  const gradient = () => tf.tidy(() => tf.grad((u: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.conv2d(u as tf.Tensor4D, w, 1, 'same')))))(x))
+  const onWasm = gradient()
+  const wasmValues = Array.from(await onWasm.data())
+  tf.dispose([onWasm, x, w])
+  t.is(tf.memory().numTensors, before.tensors)
+  t.is(backend.numDataIds(), before.data)
+  await tf.setBackend('cpu')
+  const [xc, wc] = [tf.tensor4d(Array.from({ length: 150 }, (_, i) => unit(i, 3)), [2, 5, 5, 3]), tf.tensor4d(Array.from({ length: 108 }, (_, i) => unit(i, 5) - 0.5), [3, 3, 3, 4])]
+  const onCpu = tf.tidy(() => tf.grad((u: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.conv2d(u as tf.Tensor4D, wc, 1, 'same')))))(xc))
+  const cpuValues = Array.from(await onCpu.data())
+  tf.dispose([onCpu, xc, wc])
+  await tf.setBackend('wasm')
+  t.true(wasmValues.every((v, i) => Math.abs(v - cpuValues[i]!) <= 1e-5 * Math.max(1, Math.abs(cpuValues[i]!))), 'the same gradient as on cpu')
 })

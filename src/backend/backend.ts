@@ -20,6 +20,7 @@ import { registerConv3dGradient } from './conv3d-gradient.js'
 import { BackendUnavailableError, loadGpuBackend } from './gpu.js'
 import { installNodeWebGpu } from './node-webgpu.js'
 import { guardWasmHeap } from './wasm-heap.js'
+import { patchWasmIdentity } from './wasm-identity.js'
 import { patchWasmTile } from './wasm-tile.js'
 import { registerThreadedWasm, WASM_MAX_THREADS, WASM_PRIORITY, type BackendFactory } from './wasm-threads.js'
 
@@ -118,6 +119,7 @@ export const initBackend = async (choice?: BackendChoice, options: BackendOption
         guardWasmHeap()
         registerConv3dGradient() // tfjs's own Conv3D gradient is wrong on wasm (conv3d-gradient.ts)
         patchWasmTile() // tfjs's own Tile walks the tensor one value at a time (wasm-tile.ts)
+        patchWasmIdentity() // tfjs's own Identity copies what it could share (wasm-identity.ts)
         return name
       }
       if (await tf.setBackend(name)) {
@@ -126,6 +128,7 @@ export const initBackend = async (choice?: BackendChoice, options: BackendOption
           guardWasmHeap() // a full heap throws a WasmHeapError, not a crash
           registerConv3dGradient() // tfjs's own Conv3D gradient is wrong on wasm (conv3d-gradient.ts)
           patchWasmTile() // tfjs's own Tile walks the tensor one value at a time (wasm-tile.ts)
+          patchWasmIdentity() // tfjs's own Identity copies what it could share (wasm-identity.ts)
         }
         return name
       }

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core'
 import { BackendUnavailableError, loadGpuBackend, softwareRenderer } from './gpu.js'
+import { patchWasmIdentity } from './wasm-identity.js'
 import { patchWasmTile } from './wasm-tile.js'
 
 export type BrowserBackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu'
@@ -31,6 +32,7 @@ const load = async (name: BrowserBackendName, options: BrowserBackendOptions): P
     const wasm = await import('@tensorflow/tfjs-backend-wasm')
     if (options.wasmPaths !== undefined) wasm.setWasmPaths(options.wasmPaths)
     patchWasmTile() // tfjs's own Tile walks the tensor one value at a time (wasm-tile.ts)
+    patchWasmIdentity() // tfjs's own Identity copies what it could share (wasm-identity.ts)
     return
   }
   await import('@tensorflow/tfjs-backend-cpu')
