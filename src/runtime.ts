@@ -5,7 +5,7 @@
  */
 export * from './dsl.js'
 export * as tf from '@tensorflow/tfjs-core'
-export { runAttack, project } from './interpreters/tensor.js'
+export { runAttack, project, withCleanMemo } from './interpreters/tensor.js'
 export type { AttackResult, RunOptions, Sanity, StepInfo } from './interpreters/tensor.js'
 export type { Model } from './core/model.js'
 export { runReference } from './interpreters/reference.js'

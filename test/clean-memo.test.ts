@@ -8,6 +8,7 @@ import test from 'ava'
 import * as tf from '@tensorflow/tfjs-core'
 import fc from 'fast-check'
 import { initBackend } from '../src/backend/backend.js'
+import { InputError } from '../src/core/errors.js'
 import type { Model } from '../src/core/model.js'
 import type { Attack } from '../src/dsl/types.js'
 import { scaledBuiltIns } from '../src/eval/specs.js'
@@ -166,4 +167,21 @@ test.serial('nested memos: the inner one serves its clip, the outer one is back 
   t.is(counter.calls, 4 * 6 - 2)
   t.is(tf.memory().numTensors, before, 'tensor count back to its baseline')
   tf.dispose([x, y])
+})
+
+test.serial('a model whose logits do not depend on the clip is an InputError, inside the memo or not, with nothing left behind', async (t) => {
+  const x = clips(2)
+  const fixed = tf.tensor2d([[1, 0, 0], [0, 1, 0]])
+  const before = tf.memory().numTensors
+  const constant: Model = () => tf.clone(fixed)
+  const multLinf = scaledBuiltIns(4, 4).find((a) => a.name === 'mult-linf')!
+  const message = "runAttack: the model's logits do not depend on its input clip: there is no gradient to attack with (does the model use its argument?)"
+  await t.throwsAsync(() => runAttack(multLinf, constant, x, [0, 2]), { instanceOf: InputError, message })
+  await t.throwsAsync(() => withCleanMemo(constant, x, () => runAttack(multLinf, constant, x, [0, 2])), { instanceOf: InputError, message })
+  // and on the steps' own gradient (an additive attack with a random start: no clean first gradient)
+  const addLinf = scaledBuiltIns(4, 4).find((a) => a.name === 'add-linf')!
+  await t.throwsAsync(() => runAttack(addLinf, constant, x, [0, 2]), { instanceOf: InputError, message })
+  t.is(tf.memory().numTensors, before, 'tensor count back to its baseline')
+  t.false(fixed.isDisposed)
+  tf.dispose([x, fixed])
 })

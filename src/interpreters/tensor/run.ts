@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core'
 // tfjs-core's Node bundle registers no gradients; tfjs-layers registers them all.
 // Its Node bundle has no chained ops either (x.add(y)): ops are called as functions.
 import '@tensorflow/tfjs-layers'
-import { InternalError } from '../../core/errors.js'
+import { InputError, InternalError } from '../../core/errors.js'
 import type { Model } from '../../core/model.js'
 import { restartSeed } from '../../dsl/constructors.js'
 import type { Attack, Step } from '../../dsl/types.js'
@@ -137,10 +137,24 @@ const attackAll = async (
 
 const summary = ({ success, predictions, loss, sanity }: Figures) => ({ success, predictions, loss, sanity })
 
+/**
+ * f(v) and ∇f(v), as tf.valueAndGrad, but an objective that does not depend on v is an InputError
+ * and leaves nothing behind (tf.valueAndGrad throws with the forward pass's saved tensors kept).
+ */
+const valueAndGradient = (f: (v: tf.Tensor5D) => tf.Scalar, v: tf.Tensor5D): { value: tf.Scalar; grad: tf.Tensor5D } => {
+  const { value, grads } = tf.engine().gradients(() => f(v), [v], undefined, true)
+  const grad = grads[0]
+  if (grad === undefined || grad === null) {
+    value.dispose()
+    throw new InputError("runAttack: the model's logits do not depend on its input clip: there is no gradient to attack with (does the model use its argument?)")
+  }
+  return { value, grad: grad as tf.Tensor5D }
+}
+
 /** The objective's value and input gradient at v: what each step takes. */
 const gradient = ({ model, objective }: Shared, v: tf.Tensor5D): [tf.Scalar, tf.Tensor5D, undefined] => {
-  const { value, grad } = tf.valueAndGrad((u: tf.Tensor) => objective.mean(model(u as tf.Tensor5D)))(v)
-  return [value as tf.Scalar, grad as tf.Tensor5D, undefined]
+  const { value, grad } = valueAndGradient((u) => objective.mean(model(u)), v)
+  return [value, grad, undefined]
 }
 
 /**
@@ -159,25 +173,24 @@ const cleanGradient = (shared: Shared, v: tf.Tensor5D): [tf.Scalar, tf.Tensor5D,
 const checkedGradient = ({ model, objective, labels, attack }: Shared, v: tf.Tensor5D): [tf.Scalar, tf.Tensor5D, tf.Tensor2D] => {
   let failure: unknown
   let kept: tf.Tensor2D | undefined
-  const { value, grad } = tf.valueAndGrad((u: tf.Tensor) => {
-    try {
-      const logits = model(u as tf.Tensor5D)
-      checkLogits(logits, labels, attack.loss.target)
-      const mean = objective.mean(logits)
-      kept = tf.keep(logits) // past the forward pass's tidy
-      return mean
-    } catch (e) {
-      failure = e
-      return tf.sum(tf.mul(u, 0))
-    }
-  })(v)
-  if (failure !== undefined || kept === undefined) {
+  try {
+    const { value, grad } = valueAndGradient((u) => {
+      try {
+        const logits = model(u)
+        checkLogits(logits, labels, attack.loss.target)
+        const mean = objective.mean(logits)
+        kept = tf.keep(tf.clone(logits)) // past the forward pass's tidy (a clone: the model may return a tensor it keeps)
+        return mean
+      } catch (e) {
+        failure = e
+        return tf.sum(tf.mul(u, 0))
+      }
+    }, v)
+    if (failure !== undefined || kept === undefined) throw failure
+    return [value, grad, tf.clone(kept)] // the caller's tidy owns the clone
+  } finally {
     kept?.dispose()
-    throw failure
   }
-  const logits = tf.clone(kept) // the caller's tidy owns the clone
-  kept.dispose()
-  return [value as tf.Scalar, grad as tf.Tensor5D, logits]
 }
 
 /**
