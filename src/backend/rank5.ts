@@ -24,6 +24,7 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { replaceKernel } from './replace-kernel.js'
 
 type Info = tf.TensorInfo
 type Attrs = tf.NamedAttrMap
@@ -274,13 +275,8 @@ export const patchRank5 = (backend: 'webgl' | 'webgpu'): string[] => {
     concatKernel.kernelFunc({ inputs: [...xs] as unknown as tf.NamedTensorInfoMap, backend: b, attrs: { axis } }) as Info
   const done: string[] = []
   for (const kernel of RANK5_KERNELS[backend]) {
-    const key = `${backend}/${kernel}`
-    const config = tf.getKernel(kernel, backend)
-    if (patched.has(key) || !config) continue
-    const kernelFunc = wrapperOf(kernel)({ original: config.kernelFunc, reshape, slice, concat, name: backend })
-    tf.unregisterKernel(kernel, backend)
-    tf.registerKernel({ ...config, kernelFunc })
-    patched.add(key)
+    if (!replaceKernel(kernel, backend, (original) => wrapperOf(kernel)({ original, reshape, slice, concat, name: backend }))) continue
+    patched.add(`${backend}/${kernel}`)
     done.push(kernel)
   }
   return done

@@ -11,13 +11,11 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { replaceKernel } from './replace-kernel.js'
 
 interface RefCounting {
   incRef(dataId: object): void
 }
-
-/** wasm's own Identity, once replaced. */
-let originalIdentity: tf.KernelFunc | undefined
 
 const shareData =
   (original: tf.KernelFunc): tf.KernelFunc =>
@@ -29,10 +27,4 @@ const shareData =
   }
 
 /** Replaces wasm's Identity by one that shares its input's data (its package must be imported first). Idempotent. */
-export const patchWasmIdentity = (): void => {
-  const config = tf.getKernel('Identity', 'wasm')
-  if (originalIdentity !== undefined || config === undefined) return
-  tf.unregisterKernel('Identity', 'wasm')
-  tf.registerKernel({ ...config, kernelFunc: shareData(config.kernelFunc) })
-  originalIdentity = config.kernelFunc
-}
+export const patchWasmIdentity = (): void => void replaceKernel('Identity', 'wasm', shareData)

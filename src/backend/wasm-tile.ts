@@ -21,6 +21,7 @@
  * @since 0.3.0
  */
 import * as tf from '@tensorflow/tfjs-core'
+import { originalKernel, replaceKernel } from './replace-kernel.js'
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo
@@ -87,17 +88,8 @@ const tileByCopies = (original: tf.KernelFunc): tf.KernelFunc => (args) => {
   return out
 }
 
-/** wasm's own Tile, once replaced. */
-let originalTile: tf.KernelFunc | undefined
-
 /** Replaces wasm's Tile by tileByCopies (its package must be imported first). Idempotent. */
-export const patchWasmTile = (): void => {
-  const config = tf.getKernel('Tile', 'wasm')
-  if (originalTile !== undefined || config === undefined) return
-  tf.unregisterKernel('Tile', 'wasm')
-  tf.registerKernel({ ...config, kernelFunc: tileByCopies(config.kernelFunc) })
-  originalTile = config.kernelFunc
-}
+export const patchWasmTile = (): void => void replaceKernel('Tile', 'wasm', tileByCopies)
 
 /** The replaced kernel, for tests that compare with it (undefined before patchWasmTile). */
-export const originalWasmTile = (): tf.KernelFunc | undefined => originalTile
+export const originalWasmTile = (): tf.KernelFunc | undefined => originalKernel('Tile', 'wasm')
