@@ -23,6 +23,7 @@ import { svgToPng } from '../src/eval/svg-png.js'
 import {
   benchmarkSubject,
   budgetAt,
+  budgetPlan,
   curveIds,
   writeRunBudgetCurve,
   budgetCsv,
@@ -38,6 +39,8 @@ import {
 import { quantise } from '../src/eval/chunk.js'
 import { wilson } from '../src/eval/wilson.js'
 import { runAttack } from '../src/interpreters/tensor.js'
+import { curveTasks, nameOf } from '../src/eval/budget-pool.js'
+import { encodeAttack } from '../src/dsl/codec.js'
 import { accuracy, trainTinyMlp, type TinyMlp } from '../src/models/tiny.js'
 
 const testSet = toyMotion({ count: 24, seed: 2 })
@@ -300,6 +303,51 @@ test.serial('a run\'s curve: the shipped model by name on the first clips of the
   // the benchmark's first clips are class-balanced; a folder's items (sorted by class) are sampled evenly
   t.deepEqual(curveIds({ kind: 'benchmark' }, 240, 6), [0, 1, 2, 3, 4, 5])
   t.deepEqual(curveIds({ kind: 'items' }, 100, 4), [0, 25, 50, 75])
+})
+
+test.serial("a run's curve in 2 worker threads: the same CSV as in this thread, batches and random starts included, with a progress line per point", async (t) => {
+  const dirs = await Promise.all([0, 1].map(() => mkdtemp(join(tmpdir(), 'multav-budget-pool-'))))
+  try {
+    // random starts (Add-L∞, Add-L2) are seeded per batch: 10 clips in batches of 4 (4, 4, 2)
+    const options = { levels: { linf: [0, 1, 2], l2: [0, 2] }, steps: 2, batch: 4 }
+    const data = { kind: 'benchmark', split: 'test', clip: { T: 8, H: 32, W: 32 } } as const
+    const here = await writeRunBudgetCurve(dirs[0]!, 'default', data, 10, options)
+    const progress: string[] = []
+    const pooled = await writeRunBudgetCurve(dirs[1]!, 'default', data, 10, {
+      ...options,
+      workers: 2,
+      backend: 'wasm',
+      onProgress: (p) => progress.push(`${p.done}/${p.total} ${p.point.attack} ${p.point.level}`),
+    })
+    t.true(here.measured && pooled.measured)
+    const [a, b] = await Promise.all(dirs.map((d) => readFile(join(d, 'budget-curve.csv'), 'utf8')))
+    t.is(b, a)
+    const points = parseBudgetCsv(a!)
+    t.is(points.length, 4 * 3 - 2)
+    t.is(progress.length, points.length)
+    t.deepEqual(progress.map((p) => Number(p.split('/')[0])), points.map((_, k) => k + 1))
+    t.deepEqual(new Set(progress.map((p) => p.split(' ').slice(1).join(' '))), new Set(points.map((p) => `${p.attack} ${p.level}`)))
+    t.true(points.some((p) => p.level > 0 && p.correct < points.find((c) => c.attack === p.attack && c.level === 0)!.correct), 'some budget lowers the accuracy')
+  } finally {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
+  }
+})
+
+test("the pool's tasks: per attack and batch, the batch's clips and chunk index (its random starts' seed), and the attack at each budget as budgetCurve makes it", (t) => {
+  const run = { backend: 'wasm', model: 'default', data: { kind: 'benchmark', split: 'test', clip: { T: 8, H: 32, W: 32 } }, ids: [3, 5, 7, 9, 11, 13, 15, 17, 19, 21], workers: 2 } as const
+  const o = { levels: { linf: [0, 1, 2], l2: [2] }, steps: 3, stepFraction: 5, batch: 4 }
+  const tasks = curveTasks(run, o)
+  t.deepEqual(tasks.map(({ group, task }) => `${group.attack} ${task.chunk} ${task.ids.join(',')}`), LP_ATTACKS.flatMap((a) => [`${a} 0 3,5,7,9`, `${a} 1 11,13,15,17`, `${a} 2 19,21`]))
+  for (const { group, task } of tasks) {
+    const levels = budgetPlan(o).filter((p) => p.attack === group.attack && p.level > 0).map((p) => p.level)
+    const expected = levels.map((level) => {
+      const { eps, alpha } = budgetAt(group.attack, level, 5)
+      return encodeAttack({ ...LP_BUDGETS[group.attack].make(eps, alpha, 3), name: nameOf(group.attack, level) })
+    })
+    t.deepEqual(task.attacks, expected)
+    t.is(new Set(task.attacks.map((a) => (a as { name: string }).name)).size, levels.length, 'the budgets are named apart')
+    t.deepEqual(task.keep, [])
+  }
 })
 
 test('docs/pictures/budget-curve.svg and .png are the chart of docs/pictures/budget-curve.csv (rerun scripts/budget-curve.ts --redraw when the chart changes)', async (t) => {

@@ -136,6 +136,8 @@ const runEvalCommand = async (a: EvalArgs, stdio: Io, argv: ReadonlyArray<string
     const n = Math.min(a['budget-curve'], clips)
     io.log(`budget curve: the four Lp attacks at 5 budgets each on ${n} clips`)
     const curve = await writeRunBudgetCurve(a.out, a.model, data, n, {
+      workers,
+      backend,
       signal,
       onProgress: (p) => io.warn(`budget curve ${p.done}/${p.total}: ${p.point.attack} ε ${+p.point.value.toPrecision(3)}: ${(100 * p.point.accuracy).toFixed(1)}%`),
     })

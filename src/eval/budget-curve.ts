@@ -33,6 +33,8 @@ import { openDataset, type DataRef } from './data.js'
 import { csvField } from './results.js'
 import { resolveModel } from '../models/pretrained.js'
 import { wilson } from './wilson.js'
+import { pooledBudgetCurve } from './budget-pool.js'
+import type { BackendChoice } from '../backend/backend.js'
 
 /** The four Lp attacks, by their CLI names. */
 export type LpAttackName = 'add-linf' | 'mult-linf' | 'add-l2' | 'mult-l2'
@@ -209,29 +211,36 @@ const measureCurve = async (model: Model, clips: ClipData, labels: ReadonlyArray
   for (const { attack, level } of plan) {
     if (o.signal?.aborted) break
     const started = performance.now()
-    const b = LP_BUDGETS[attack]
     const { eps, alpha } = budgetAt(attack, level, q)
-    const correct = level === 0 ? (clean ??= await correctUnder(undefined)) : await correctUnder(b.make(eps, alpha, steps))
-    const [low, high] = wilson(correct, n)
-    const point: BudgetPoint = {
-      attack,
-      norm: b.norm,
-      kind: b.kind,
-      level,
-      parameter: 'eps',
-      value: eps,
-      alpha: level === 0 ? 0 : alpha,
-      steps: level === 0 ? 0 : steps,
-      clips: n,
-      correct,
-      accuracy: correct / n,
-      low,
-      high,
-    }
+    const correct = level === 0 ? (clean ??= await correctUnder(undefined)) : await correctUnder(LP_BUDGETS[attack].make(eps, alpha, steps))
+    const point = pointOf(attack, level, correct, n, o)
     points.push(point)
     o.onProgress?.({ done: points.length, total: plan.length, point, seconds: (performance.now() - started) / 1000 })
   }
   return points
+}
+
+/** The point of `attack` at `level` where `correct` of `n` clips stayed correct. */
+export const pointOf = (attack: LpAttackName, level: number, correct: number, n: number, o: Pick<BudgetCurveOptions, 'steps' | 'stepFraction'>): BudgetPoint => {
+  const steps = o.steps ?? 8
+  const b = LP_BUDGETS[attack]
+  const { eps, alpha } = budgetAt(attack, level, o.stepFraction ?? 4)
+  const [low, high] = wilson(correct, n)
+  return {
+    attack,
+    norm: b.norm,
+    kind: b.kind,
+    level,
+    parameter: 'eps',
+    value: eps,
+    alpha: level === 0 ? 0 : alpha,
+    steps: level === 0 ? 0 : steps,
+    clips: n,
+    correct,
+    accuracy: correct / n,
+    low,
+    high,
+  }
 }
 
 /** The CSV's columns, in order. */
@@ -308,17 +317,25 @@ const exists = (file: string) =>
  * measured, and a missing SVG or PNG is drawn from it; a CSV of other options or clips is measured
  * again and all three files are replaced.
  */
-export const writeBudgetCurve = async (
+export const writeBudgetCurve = (
   dir: string,
   model: Model,
   clips: ClipData,
   labels: ReadonlyArray<number>,
   o: BudgetCurveOptions & { readonly chart?: BudgetChartOptions } = {},
+): Promise<WrittenCurve> => writeCurve(dir, clips.shape[0], () => budgetCurve(model, clips, labels, o), o)
+
+/** writeBudgetCurve, the points of `n` clips measured by `measure` unless the CSV holds them. */
+const writeCurve = async (
+  dir: string,
+  n: number,
+  measure: () => Promise<BudgetPoint[]>,
+  o: BudgetCurveOptions & { readonly chart?: BudgetChartOptions },
 ): Promise<WrittenCurve> => {
   const [svgFile, pngFile, csvFile] = BUDGET_FILES.map((f) => join(dir, f)) as [string, string, string]
   const previous = (await exists(csvFile)) ? parseBudgetCsv(await readFile(csvFile, 'utf8')) : undefined
-  const resumed = previous !== undefined && measures(previous, clips.shape[0], o)
-  const points = resumed ? previous : await budgetCurve(model, clips, labels, o)
+  const resumed = previous !== undefined && measures(previous, n, o)
+  const points = resumed ? previous : await measure()
   if (o.signal?.aborted && !resumed) return { files: [], measured: false, stopped: true }
   const svg = budgetChart(points, o.chart)
   if (!resumed) {
@@ -340,14 +357,15 @@ export const curveIds = (data: Pick<DataRef, 'kind'>, size: number, n: number): 
 /**
  * The curve of an evaluation run (what `multav eval --budget-curve N` writes): the model by its
  * reference (a shipped name or a folder), the first N clips of the run's data (see above; clips that
- * cannot be read are left out), on the backend already initialised in this thread.
+ * cannot be read are left out), on the backend already initialised in this thread, or with
+ * `workers` ≥ 2 in that many worker threads on `backend` (`pooledBudgetCurve`: the same points).
  */
 export const writeRunBudgetCurve = async (
   dir: string,
   modelRef: string,
   data: DataRef,
   clips: number,
-  o: BudgetCurveOptions & { readonly chart?: BudgetChartOptions } = {},
+  o: BudgetCurveOptions & { readonly chart?: BudgetChartOptions; readonly workers?: number; readonly backend?: BackendChoice } = {},
 ): Promise<WrittenCurve & { readonly clips: number }> => {
   if (!(Number.isInteger(clips) && clips >= 1)) throw new InputError(`budget curve: clips must be an integer ≥ 1, got ${clips}`)
   const set = openDataset(data)
@@ -360,10 +378,16 @@ export const writeRunBudgetCurve = async (
   readable.forEach((k, j) => kept.data.set(batch.data.subarray(k * size, (k + 1) * size), j * size))
   const labels = readable.map((k) => set.labels[ids[k]!]!)
   const subject = data.kind === 'benchmark' && data.split === 'test' && modelRef === 'default' ? benchmarkSubject(readable.length) : `${readable.length} clips of ${data.kind === 'benchmark' ? `the benchmark's ${data.split} split` : data.root}, model ${modelRef}`
+  const options = { ...o, chart: { subject, ...o.chart } }
+  if ((o.workers ?? 1) > 1) {
+    const pooled = { backend: o.backend ?? 'auto', model: modelRef, data, ids: readable.map((k) => ids[k]!), workers: o.workers! }
+    const problems = checkOptions(kept, labels, o)
+    if (problems.length > 0) throw new InputError(problems.join('\n'), problems)
+    return { ...(await writeCurve(dir, readable.length, () => pooledBudgetCurve(pooled, o), options)), clips: readable.length }
+  }
   const net = await resolveModel(modelRef)
   try {
-    const written = await writeBudgetCurve(dir, net.model, kept, labels, { ...o, chart: { subject, ...o.chart } })
-    return { ...written, clips: readable.length }
+    return { ...(await writeBudgetCurve(dir, net.model, kept, labels, options)), clips: readable.length }
   } finally {
     net.dispose()
   }
