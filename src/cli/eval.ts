@@ -10,6 +10,7 @@ import { writeRunBudgetCurve } from '../eval/budget-curve.js'
 import { sweepPlot, type Series } from '../eval/pictures.js'
 import { parseShard, type RunPlan, type Summary } from '../eval/results.js'
 import { runEval, type EvalProgress } from '../eval/run.js'
+import { evalPool } from '../eval/pool.js'
 import { loadAttackList, sweepAttacks } from '../eval/specs.js'
 import { initBackend } from '../backend/backend.js'
 import { defineCommand, type Io } from './command.js'
@@ -106,54 +107,62 @@ const runEvalCommand = async (a: EvalArgs, stdio: Io, argv: ReadonlyArray<string
   io.log(
     `evaluating ${a.model} on ${clips} clips of ${a.data} (${a.split}) against ${attacks.length} attacks, ${workers} worker(s)${shardOf.count > 1 ? `, shard ${shardOf.index}/${shardOf.count}` : ''} → ${a.out}`,
   )
-  const progress = progressReporter(io)
-  let outcome
+  // one pool for the table and the budget curve: its threads keep their backend, model and clips
+  const pool = workers > 1 ? evalPool(workers) : undefined
   try {
-    outcome = await runEval({
-      plan,
-      backend,
-      out: a.out,
-      resume: a.resume,
-      workers,
-      pictureClips: a.pictures,
-      signal,
-      onProgress: progress.update,
-      onWarning: progress.warn,
-      onUnreadable: a['on-error'],
-      meta: { command: 'multav eval', argv: [...argv] },
-    })
-  } finally {
-    progress.stop()
-  }
-  if (!outcome.complete) {
-    io.warn(`stopped after ${outcome.chunksRun} chunk(s) this run; the rows so far are in ${join(a.out, 'rows.jsonl')}: continue with --resume`)
-    return 130
-  }
-  printSummary(io, outcome.summary!, a.out, a.json)
-  if (a.json) stdio.log(JSON.stringify(outcome.summary!, null, 1))
-  for (const p of outcome.pictures) io.log(`picture: ${p}`)
-  if (a['budget-curve'] > 0 && shardOf.count === 1) {
-    const n = Math.min(a['budget-curve'], clips)
-    io.log(`budget curve: the four Lp attacks at 5 budgets each on ${n} clips`)
-    const curve = await writeRunBudgetCurve(a.out, a.model, data, n, {
-      workers,
-      backend,
-      signal,
-      onProgress: (p) => io.warn(`budget curve ${p.done}/${p.total}: ${p.point.attack} ε ${+p.point.value.toPrecision(3)}: ${(100 * p.point.accuracy).toFixed(1)}%`),
-    })
-    if (curve.stopped) {
-      io.warn('stopped during the budget curve; --resume measures the rest')
+    const progress = progressReporter(io)
+    let outcome
+    try {
+      outcome = await runEval({
+        plan,
+        backend,
+        out: a.out,
+        resume: a.resume,
+        workers,
+        ...(pool ? { pool } : {}),
+        pictureClips: a.pictures,
+        signal,
+        onProgress: progress.update,
+        onWarning: progress.warn,
+        onUnreadable: a['on-error'],
+        meta: { command: 'multav eval', argv: [...argv] },
+      })
+    } finally {
+      progress.stop()
+    }
+    if (!outcome.complete) {
+      io.warn(`stopped after ${outcome.chunksRun} chunk(s) this run; the rows so far are in ${join(a.out, 'rows.jsonl')}: continue with --resume`)
       return 130
     }
-    for (const f of curve.files) io.log(`plot: ${f}`)
-    if (curve.pngMissing !== undefined) io.warn(curve.pngMissing)
-  } else if (a['budget-curve'] > 0) io.warn('--budget-curve: not measured in a shard (run it once, unsharded, or on the merged folder\'s model)')
-  if (sweep) {
-    const file = join(a.out, 'sweep.svg')
-    await writeFileAtomic(file, sweepPlot(sweepSeries(sweep, outcome.summary!), { parameter: sweep.parameter }))
-    io.log(`plot: ${file}`)
+    printSummary(io, outcome.summary!, a.out, a.json)
+    if (a.json) stdio.log(JSON.stringify(outcome.summary!, null, 1))
+    for (const p of outcome.pictures) io.log(`picture: ${p}`)
+    if (a['budget-curve'] > 0 && shardOf.count === 1) {
+      const n = Math.min(a['budget-curve'], clips)
+      io.log(`budget curve: the four Lp attacks at 5 budgets each on ${n} clips`)
+      const curve = await writeRunBudgetCurve(a.out, a.model, data, n, {
+        workers,
+        backend,
+        ...(pool ? { pool } : {}),
+        signal,
+        onProgress: (p) => io.warn(`budget curve ${p.done}/${p.total}: ${p.point.attack} ε ${+p.point.value.toPrecision(3)}: ${(100 * p.point.accuracy).toFixed(1)}%`),
+      })
+      if (curve.stopped) {
+        io.warn('stopped during the budget curve; --resume measures the rest')
+        return 130
+      }
+      for (const f of curve.files) io.log(`plot: ${f}`)
+      if (curve.pngMissing !== undefined) io.warn(curve.pngMissing)
+    } else if (a['budget-curve'] > 0) io.warn('--budget-curve: not measured in a shard (run it once, unsharded, or on the merged folder\'s model)')
+    if (sweep) {
+      const file = join(a.out, 'sweep.svg')
+      await writeFileAtomic(file, sweepPlot(sweepSeries(sweep, outcome.summary!), { parameter: sweep.parameter }))
+      io.log(`plot: ${file}`)
+    }
+    return 0
+  } finally {
+    await pool?.destroy()
   }
-  return 0
 }
 
 const sweepSeries = (sweep: { attacks: { base: string; value: number; attack: Attack }[] }, summary: Summary): Series[] =>

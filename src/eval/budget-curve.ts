@@ -35,6 +35,7 @@ import { resolveModel } from '../models/pretrained.js'
 import { wilson } from './wilson.js'
 import { pooledBudgetCurve } from './budget-pool.js'
 import type { BackendChoice } from '../backend/backend.js'
+import type { EvalPool } from './pool.js'
 
 /** The four Lp attacks, by their CLI names. */
 export type LpAttackName = 'add-linf' | 'mult-linf' | 'add-l2' | 'mult-l2'
@@ -358,14 +359,15 @@ export const curveIds = (data: Pick<DataRef, 'kind'>, size: number, n: number): 
  * The curve of an evaluation run (what `multav eval --budget-curve N` writes): the model by its
  * reference (a shipped name or a folder), the first N clips of the run's data (see above; clips that
  * cannot be read are left out), on the backend already initialised in this thread, or with
- * `workers` ≥ 2 in that many worker threads on `backend` (`pooledBudgetCurve`: the same points).
+ * `workers` ≥ 2 in that many worker threads on `backend` (`pooledBudgetCurve`: the same points; in
+ * `pool` when given, e.g. the one the run's table used).
  */
 export const writeRunBudgetCurve = async (
   dir: string,
   modelRef: string,
   data: DataRef,
   clips: number,
-  o: BudgetCurveOptions & { readonly chart?: BudgetChartOptions; readonly workers?: number; readonly backend?: BackendChoice } = {},
+  o: BudgetCurveOptions & { readonly chart?: BudgetChartOptions; readonly workers?: number; readonly backend?: BackendChoice; readonly pool?: EvalPool } = {},
 ): Promise<WrittenCurve & { readonly clips: number }> => {
   if (!(Number.isInteger(clips) && clips >= 1)) throw new InputError(`budget curve: clips must be an integer ≥ 1, got ${clips}`)
   const set = openDataset(data)
@@ -380,7 +382,7 @@ export const writeRunBudgetCurve = async (
   const subject = data.kind === 'benchmark' && data.split === 'test' && modelRef === 'default' ? benchmarkSubject(readable.length) : `${readable.length} clips of ${data.kind === 'benchmark' ? `the benchmark's ${data.split} split` : data.root}, model ${modelRef}`
   const options = { ...o, chart: { subject, ...o.chart } }
   if ((o.workers ?? 1) > 1) {
-    const pooled = { backend: o.backend ?? 'auto', model: modelRef, data, ids: readable.map((k) => ids[k]!), workers: o.workers! }
+    const pooled = { backend: o.backend ?? 'auto', model: modelRef, data, ids: readable.map((k) => ids[k]!), workers: o.workers!, ...(o.pool ? { pool: o.pool } : {}) }
     const problems = checkOptions(kept, labels, o)
     if (problems.length > 0) throw new InputError(problems.join('\n'), problems)
     return { ...(await writeCurve(dir, readable.length, () => pooledBudgetCurve(pooled, o), options)), clips: readable.length }

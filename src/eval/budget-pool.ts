@@ -8,14 +8,13 @@
  *
  * @since 0.3.0
  */
-import { Piscina } from 'piscina'
 import type { BackendChoice } from '../backend/backend.js'
 import { encodeAttack } from '../dsl/codec.js'
 import { budgetAt, budgetPlan, LP_BUDGETS, pointOf, type BudgetCurveOptions, type BudgetPoint, type LpAttackName } from './budget-curve.js'
 import type { ChunkResult } from './chunk.js'
 import type { DataRef } from './data.js'
 import type { ChunkTask } from './task.js'
-import { workerFile } from './worker-file.js'
+import { evalPool, type EvalPool } from './pool.js'
 
 export interface PooledCurve {
   readonly backend: BackendChoice
@@ -26,6 +25,8 @@ export interface PooledCurve {
   readonly ids: ReadonlyArray<number>
   /** Pool threads (at least 2; fewer tasks use fewer). */
   readonly workers: number
+  /** The pool to run in (the caller ends it; e.g. the one the run's table used); default: one of its own. */
+  readonly pool?: EvalPool
 }
 
 /** The row name of `attack` at `level` inside a task. */
@@ -95,7 +96,8 @@ export const pooledBudgetCurve = async (run: PooledCurve, o: BudgetCurveOptions 
     }
   }
   const threads = Math.min(run.workers, tasks.length)
-  const pool = new Piscina<ChunkTask, ChunkResult>({ filename: workerFile('worker', 'eval-worker'), minThreads: threads, maxThreads: threads })
+  const own = run.pool === undefined ? evalPool(threads) : undefined
+  const pool = run.pool ?? own!
   try {
     let next = 0
     const lane = async () => {
@@ -108,7 +110,7 @@ export const pooledBudgetCurve = async (run: PooledCurve, o: BudgetCurveOptions 
     }
     await Promise.all(Array.from({ length: threads }, lane))
   } finally {
-    await pool.destroy()
+    await own?.destroy()
   }
   // in the plan's order; an aborted run returns the points measured so far
   return plan.flatMap(({ attack, level }) => points.get(`${attack}|${level}`) ?? [])

@@ -6,10 +6,9 @@
  *
  * @since 0.1.0
  */
-import { Piscina } from 'piscina'
+import { evalPool, type EvalPool } from './pool.js'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { workerFile } from './worker-file.js'
 import { resolveThreads, type BackendChoice } from '../backend/backend.js'
 import { wasmThreads } from '../backend/wasm-threads.js'
 import type { ChunkResult, Kept, Row } from './chunk.js'
@@ -44,6 +43,8 @@ export interface EvalOptions {
   readonly resume: boolean
   /** Worker threads (1 runs in this thread). */
   readonly workers: number
+  /** The worker pool to use when `workers` > 1 (the caller ends it); default: one of this run's own. */
+  readonly pool?: EvalPool
   /** Pictures of this many clips (the first ones of the shard; default 1; 0 for none). */
   readonly pictureClips?: number
   /** Stops scheduling chunks when aborted; chunks in flight finish and are saved. */
@@ -104,10 +105,8 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
   const rows: Row[] = [...previous]
   const pictures: string[] = []
   const clipsTotal = chunks.reduce((s, c) => s + chunkIds(plan, c).length, 0)
-  const pool =
-    o.workers > 1 && todo.length > 1
-      ? new Piscina<ChunkTask, ChunkResult>({ filename: workerFile('worker', 'eval-worker'), minThreads: Math.min(o.workers, todo.length), maxThreads: Math.min(o.workers, todo.length) })
-      : undefined
+  const own = o.workers > 1 && todo.length > 1 && o.pool === undefined ? evalPool(Math.min(o.workers, todo.length)) : undefined
+  const pool = o.workers > 1 && todo.length > 1 ? (o.pool ?? own) : undefined
   const run = (task: ChunkTask) => (pool ? pool.run(task) : runTask(task))
   let chunksRun = 0
   let backend: string | undefined
@@ -156,7 +155,7 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
     }
     await Promise.all(Array.from({ length: pool ? Math.min(o.workers, todo.length) : 1 }, lane))
   } finally {
-    await pool?.destroy()
+    await own?.destroy()
   }
   const complete = rows.length === clipsTotal * rowAttacks(plan).length
   const seconds = (Date.now() - started) / 1000

@@ -1,0 +1,31 @@
+/**
+ * A pool of evaluation worker threads (`runTask`, one wasm thread each), started at its first task.
+ * An `eval` run shares one between its table and its budget curve, so that each thread keeps the
+ * backend, model and clips it set up for the table (task.ts's cache).
+ *
+ * @since 0.3.0
+ */
+import { Piscina } from 'piscina'
+import type { ChunkResult } from './chunk.js'
+import type { ChunkTask } from './task.js'
+import { workerFile } from './worker-file.js'
+
+export interface EvalPool {
+  /** Runs the task in a pool thread (the threads start with the first task). */
+  readonly run: (task: ChunkTask) => Promise<ChunkResult>
+  /** Ends the threads (a later task starts them again). */
+  readonly destroy: () => Promise<void>
+}
+
+/** A pool of `threads` worker threads, started at its first task. */
+export const evalPool = (threads: number): EvalPool => {
+  let pool: Piscina<ChunkTask, ChunkResult> | undefined
+  return {
+    run: (task) => (pool ??= new Piscina<ChunkTask, ChunkResult>({ filename: workerFile('worker', 'eval-worker'), minThreads: threads, maxThreads: threads })).run(task),
+    destroy: async () => {
+      const p = pool
+      pool = undefined
+      await p?.destroy()
+    },
+  }
+}
