@@ -194,8 +194,7 @@ const measureCurve = async (model: Model, clips: ClipData, labels: ReadonlyArray
   const steps = o.steps ?? 8
   const q = o.stepFraction ?? 4
   const n = clips.shape[0]
-  const batch = o.batch ?? n
-  const batches = Array.from({ length: Math.ceil(n / batch) }, (_, c) => ({ index: c, from: c * batch, to: Math.min(n, (c + 1) * batch) }))
+  const batches = curveBatches(n, o)
   /** Clips correct under `attack` (none: the clean clips), over every batch. */
   const correctUnder = async (attack: Attack | undefined): Promise<number> => {
     let correct = 0
@@ -219,6 +218,12 @@ const measureCurve = async (model: Model, clips: ClipData, labels: ReadonlyArray
     o.onProgress?.({ done: points.length, total: plan.length, point, seconds: (performance.now() - started) / 1000 })
   }
   return points
+}
+
+/** The curve's batches of `o.batch` clips (all `n` in one by default): chunk index c holds clips [from, to). */
+export const curveBatches = (n: number, o: Pick<BudgetCurveOptions, 'batch'>): Array<{ readonly index: number; readonly from: number; readonly to: number }> => {
+  const batch = o.batch ?? n
+  return Array.from({ length: Math.ceil(n / batch) }, (_, c) => ({ index: c, from: c * batch, to: Math.min(n, (c + 1) * batch) }))
 }
 
 /** The point of `attack` at `level` where `correct` of `n` clips stayed correct. */

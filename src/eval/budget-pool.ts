@@ -10,11 +10,11 @@
  */
 import type { BackendChoice } from '../backend/backend.js'
 import { encodeAttack } from '../dsl/codec.js'
-import { budgetAt, budgetPlan, LP_BUDGETS, pointOf, type BudgetCurveOptions, type BudgetPoint, type LpAttackName } from './budget-curve.js'
+import { budgetAt, budgetPlan, curveBatches, LP_BUDGETS, pointOf, type BudgetCurveOptions, type BudgetPoint, type LpAttackName } from './budget-curve.js'
 import type { ChunkResult } from './chunk.js'
 import type { DataRef } from './data.js'
 import type { ChunkTask } from './task.js'
-import { evalPool, type EvalPool } from './pool.js'
+import { evalPool, inLanes, type EvalPool } from './pool.js'
 
 export interface PooledCurve {
   readonly backend: BackendChoice
@@ -49,9 +49,7 @@ interface Group {
 export const curveTasks = (run: PooledCurve, o: BudgetCurveOptions = {}): Array<{ readonly group: Group; readonly task: ChunkTask }> => {
   const steps = o.steps ?? 8
   const q = o.stepFraction ?? 4
-  const n = run.ids.length
-  const batch = o.batch ?? n
-  const batches = Array.from({ length: Math.ceil(n / batch) }, (_, c) => ({ index: c, ids: run.ids.slice(c * batch, (c + 1) * batch) }))
+  const batches = curveBatches(run.ids.length, o).map(({ index, from, to }) => ({ index, ids: run.ids.slice(from, to) }))
   const plan = budgetPlan(o)
   const groups: Group[] = [...new Set(plan.map((p) => p.attack))].map((attack) => ({
     attack,
@@ -99,16 +97,16 @@ export const pooledBudgetCurve = async (run: PooledCurve, o: BudgetCurveOptions 
   const own = run.pool === undefined ? evalPool(threads) : undefined
   const pool = run.pool ?? own!
   try {
-    let next = 0
-    const lane = async () => {
-      while (next < tasks.length && !o.signal?.aborted) {
-        const { group, task } = tasks[next++]!
+    await inLanes(
+      tasks,
+      threads,
+      async ({ group, task }) => {
         const started = performance.now()
         const result = await pool.run(task)
         onResult(group, result, (performance.now() - started) / 1000)
-      }
-    }
-    await Promise.all(Array.from({ length: threads }, lane))
+      },
+      o.signal,
+    )
   } finally {
     await own?.destroy()
   }

@@ -29,3 +29,15 @@ export const evalPool = (threads: number): EvalPool => {
     },
   }
 }
+
+/**
+ * `f` on each item in order, `lanes` at a time: each lane takes the next item until none is left or
+ * `signal` is aborted (items in flight finish).
+ */
+export const inLanes = async <T>(items: ReadonlyArray<T>, lanes: number, f: (item: T) => Promise<void>, signal?: AbortSignal): Promise<void> => {
+  let next = 0
+  const lane = async () => {
+    while (next < items.length && !signal?.aborted) await f(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: lanes }, lane))
+}

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { evalPool, type EvalPool } from './pool.js'
+import { evalPool, inLanes, type EvalPool } from './pool.js'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { resolveThreads, type BackendChoice } from '../backend/backend.js'
@@ -105,8 +105,9 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
   const rows: Row[] = [...previous]
   const pictures: string[] = []
   const clipsTotal = chunks.reduce((s, c) => s + chunkIds(plan, c).length, 0)
-  const own = o.workers > 1 && todo.length > 1 && o.pool === undefined ? evalPool(Math.min(o.workers, todo.length)) : undefined
-  const pool = o.workers > 1 && todo.length > 1 ? (o.pool ?? own) : undefined
+  const pooled = o.workers > 1 && todo.length > 1
+  const own = pooled && o.pool === undefined ? evalPool(Math.min(o.workers, todo.length)) : undefined
+  const pool = pooled ? (o.pool ?? own) : undefined
   const run = (task: ChunkTask) => (pool ? pool.run(task) : runTask(task))
   let chunksRun = 0
   let backend: string | undefined
@@ -144,16 +145,16 @@ const evaluate = async (o: EvalOptions): Promise<EvalOutcome> => {
   try {
     // `workers` lanes, each taking the next chunk until none is left or the run is stopped; a chunk's
     // rows are saved as soon as it finishes, whatever the order.
-    let next = 0
-    const lane = async () => {
-      while (next < todo.length && !o.signal?.aborted) {
-        const c = todo[next++]!
+    await inLanes(
+      todo,
+      pool ? Math.min(o.workers, todo.length) : 1,
+      async (c) => {
         const ids = chunkIds(plan, c)
         const task: ChunkTask = { backend: o.backend, model: plan.model, data: plan.data, attacks: plan.attacks, chunk: c, ids, keep: ids.filter((i) => pictureIds.has(i)) }
         await onResult(await run(task))
-      }
-    }
-    await Promise.all(Array.from({ length: pool ? Math.min(o.workers, todo.length) : 1 }, lane))
+      },
+      o.signal,
+    )
   } finally {
     await own?.destroy()
   }
